@@ -1,0 +1,3 @@
+from sfm_audio.cli import main
+
+main(prog_name="sfm-audio")

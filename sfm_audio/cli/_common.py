@@ -1,0 +1,55 @@
+"""What every command shares: turning library errors into one line and an exit status."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .._errors import AudioFileError, ParameterError, SfmError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: exit status for a file that could not be processed (usage errors exit with 2, as click does)
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, *, status: int = EXIT_FAILURE) -> None:
+    """Print ``Error: message`` on standard error and exit with ``status``."""
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(status)
+
+
+def handle_errors(func: F) -> F:
+    """Report SfmError as one line (exit 2 for bad options, 1 for bad files), no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ParameterError as exc:
+            fail(str(exc), status=EXIT_USAGE)
+        except AudioFileError as exc:
+            fail(str(exc), status=EXIT_FAILURE)
+        except SfmError as exc:
+            fail(str(exc), status=EXIT_FAILURE)
+        except OSError as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), status=EXIT_FAILURE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def split_list(value: str | None, convert: Callable[[str], Any], name: str) -> list[Any] | None:
+    """Parse ``"a,b,c"`` into a list, raising click.BadParameter naming the option."""
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise click.BadParameter(f"{value!r} is an empty list", param_hint=name)
+    try:
+        return [convert(item) for item in items]
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}", param_hint=name) from None
