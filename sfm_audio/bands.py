@@ -1,0 +1,376 @@
+"""Band layouts and flatness per frequency band: pure numpy on arrays.
+
+Layouts: ``mpeg7`` (ISO/IEC 15938-4 AudioSpectrumFlatness, as the reference software
+mpeg7ASF.m computes it), ``octave`` and ``third-octave`` (IEC 61260 base-10 nominal bands),
+``mel:N`` and ``linear:N`` (N contiguous bands from 0 Hz to Nyquist) and
+``edges:f0,f1,...`` (explicit band edges in Hz).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._errors import ParameterError
+
+__all__ = [
+    "BandLayout",
+    "band_layout",
+    "mpeg7_bands",
+    "octave_bands",
+    "mel_bands",
+    "linear_bands",
+    "edge_bands",
+    "mel_frequencies",
+    "band_flatness",
+    "BandReducer",
+]
+
+_MPEG7_LOW_HZ = 250.0
+_MPEG7_TOP_HZ = 16000.0
+_MPEG7_WIDEN = 0.05
+
+
+def _matlab_round(x: float) -> int:
+    """Round half away from zero, as MATLAB's round (the reference software is MATLAB)."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+@dataclass(frozen=True)
+class BandLayout:
+    """Frequency bands of one STFT geometry.
+
+    Attributes
+    ----------
+    kind : str
+        The layout specification it came from, e.g. ``"mpeg7"`` or ``"mel:40"``.
+    lo_hz, hi_hz : np.ndarray [shape=(n_bands,)]
+        Nominal band edges in Hz (they name the columns).
+    bin_lo, bin_hi : np.ndarray [shape=(n_bands,)]
+        First and last FFT bin of each band, both inclusive.
+    group : np.ndarray [shape=(n_bands,)]
+        Consecutive power bins summed into one coefficient before the means (MPEG-7 above
+        1 kHz); 1 elsewhere.
+    sr : float
+    n_fft : int
+    """
+
+    kind: str
+    lo_hz: np.ndarray
+    hi_hz: np.ndarray
+    bin_lo: np.ndarray
+    bin_hi: np.ndarray
+    group: np.ndarray
+    sr: float
+    n_fft: int
+
+    def __post_init__(self) -> None:
+        names = self.names
+        if len(set(names)) != len(names):
+            raise ParameterError(
+                f"bands {self.kind!r}: band edges rounded to whole Hz collide; use fewer bands"
+            )
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.lo_hz)
+
+    @property
+    def names(self) -> list[str]:
+        """``"<lo>_<hi>"`` with the nominal edges rounded to whole Hz, e.g. ``"250_297"``."""
+        return [f"{_matlab_round(lo)}_{_matlab_round(hi)}" for lo, hi in zip(self.lo_hz, self.hi_hz)]
+
+    @property
+    def edges_hz(self) -> np.ndarray:
+        """Nominal edges, shape (n_bands, 2)."""
+        return np.stack([self.lo_hz, self.hi_hz], axis=-1)
+
+
+def _validate_geometry(sr: float, n_fft: int) -> tuple[float, int]:
+    if isinstance(sr, bool) or not np.isfinite(sr) or sr <= 0:
+        raise ParameterError(f"{sr=} must be a positive number")
+    if not isinstance(n_fft, (int, np.integer)) or isinstance(n_fft, bool) or n_fft <= 0:
+        raise ParameterError(f"{n_fft=} must be a positive integer")
+    return float(sr), int(n_fft)
+
+
+def mpeg7_bands(*, sr: float, n_fft: int) -> BandLayout:
+    """MPEG-7 AudioSpectrumFlatness quarter-octave bands, by the reference software's rules.
+
+    Nominal edges ``250·2^((k-1)/4)`` to ``250·2^(k/4)`` Hz, each widened to 0.95·lo … 1.05·hi;
+    FFT bins ``round(f / (sr/n_fft))``, both ends inclusive; bands stop when the nominal low
+    edge reaches 16 kHz or the widened high edge passes Nyquist. From 1 kHz up,
+    ``2^floor(log2(lo/500))`` consecutive power bins are summed into one coefficient and the
+    band's bin count is rounded to a whole number of groups, as mpeg7ASF.m does.
+    """
+    sr, n_fft = _validate_geometry(sr, n_fft)
+    df = sr / n_fft
+    top_bin = n_fft // 2
+    rows = []
+    k = 1
+    while True:
+        lo = _MPEG7_LOW_HZ * 2.0 ** ((k - 1) / 4)
+        hi = _MPEG7_LOW_HZ * 2.0 ** (k / 4)
+        if lo >= _MPEG7_TOP_HZ or hi * (1 + _MPEG7_WIDEN) > sr / 2:
+            break
+        i_lo = _matlab_round(lo * (1 - _MPEG7_WIDEN) / df)
+        i_hi = _matlab_round(hi * (1 + _MPEG7_WIDEN) / df)
+        group = 1
+        if k >= 9:  # nominal low edge >= 1 kHz; integer form of 2^floor(log2(lo/500))
+            group = 2 ** ((k - 5) // 4)
+            n_groups = max(1, _matlab_round((i_hi - i_lo + 1) / group))
+            # rounding up must not reach past the Nyquist bin
+            while n_groups > 1 and i_lo + n_groups * group - 1 > top_bin:
+                n_groups -= 1
+            i_hi = i_lo + n_groups * group - 1
+        if i_hi > top_bin:
+            break
+        rows.append((lo, hi, i_lo, i_hi, group))
+        k += 1
+    if not rows:
+        raise ParameterError(f"bands 'mpeg7' need sr > {2 * 1.05 * 250 * 2 ** 0.25:.0f} Hz; {sr=}")
+    lo, hi, b_lo, b_hi, group = (np.array(col) for col in zip(*rows))
+    return BandLayout("mpeg7", lo.astype(float), hi.astype(float), b_lo.astype(np.intp),
+                      b_hi.astype(np.intp), group.astype(np.intp), sr, n_fft)
+
+
+def _contiguous(kind: str, lo: np.ndarray, hi: np.ndarray, sr: float, n_fft: int) -> BandLayout:
+    """Bands holding the bins with ``lo <= f < hi`` (the top band includes Nyquist)."""
+    df = sr / n_fft
+    top_bin = n_fft // 2
+    eps = 1e-9
+    b_lo = np.ceil(lo / df - eps).astype(np.intp)
+    b_hi = np.ceil(hi / df - eps).astype(np.intp) - 1
+    b_hi = np.where(hi >= sr / 2 - eps * df, top_bin, np.minimum(b_hi, top_bin))
+    empty = np.flatnonzero(b_hi < b_lo)
+    if empty.size:
+        i = empty[0]
+        raise ParameterError(
+            f"bands {kind!r}: band {lo[i]:g}-{hi[i]:g} Hz holds no FFT bin at {n_fft=} and "
+            f"sr={sr:g} (bins are {df:g} Hz apart); use a larger n_fft or fewer bands"
+        )
+    ones = np.ones(len(lo), dtype=np.intp)
+    return BandLayout(kind, lo.astype(float), hi.astype(float), b_lo, b_hi, ones, sr, n_fft)
+
+
+def octave_bands(*, sr: float, n_fft: int, fraction: int = 1) -> BandLayout:
+    """IEC 61260-1 base-10 octave (``fraction=1``) or third-octave (``fraction=3``) bands.
+
+    Mid-band frequencies ``1000 · 10^(3x / (10·fraction))`` Hz with edges at
+    ``10^(±3 / (20·fraction))`` around them, from the 16 Hz band up to the last band whose
+    upper edge is at or below Nyquist; low bands narrower than one FFT bin are left out.
+    """
+    sr, n_fft = _validate_geometry(sr, n_fft)
+    if fraction not in (1, 3):
+        raise ParameterError(f"{fraction=} must be 1 (octave) or 3 (third-octave)")
+    ratio = 10.0 ** (3.0 / 10.0)  # the base-10 octave ratio G
+    df = sr / n_fft
+    x = np.arange(-6 * fraction, 12 * fraction + 1)
+    mid = 1000.0 * ratio ** (x / fraction)
+    lo = mid * ratio ** (-0.5 / fraction)
+    hi = mid * ratio ** (0.5 / fraction)
+    keep = (hi <= sr / 2) & (hi - lo >= df)
+    if not keep.any():
+        raise ParameterError(f"no {'octave' if fraction == 1 else 'third-octave'} band fits "
+                             f"between the bin spacing {df:g} Hz and Nyquist {sr / 2:g} Hz")
+    kind = "octave" if fraction == 1 else "third-octave"
+    return _contiguous(kind, lo[keep], hi[keep], sr, n_fft)
+
+
+def mel_frequencies(n: int, *, fmin: float = 0.0, fmax: float = 11025.0) -> np.ndarray:
+    """``n`` frequencies equally spaced on the Slaney mel scale (``librosa.mel_frequencies``)."""
+    f_sp = 200.0 / 3
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+
+    def to_mel(f: float) -> float:
+        return f / f_sp if f < min_log_hz else min_log_mel + np.log(f / min_log_hz) / logstep
+
+    mels = np.linspace(to_mel(fmin), to_mel(fmax), n)
+    hz = f_sp * mels
+    log_part = mels >= min_log_mel
+    hz[log_part] = min_log_hz * np.exp(logstep * (mels[log_part] - min_log_mel))
+    return hz
+
+
+def _positive_count(kind: str, n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ParameterError(f"bands {kind!r}: the number of bands must be a positive integer")
+    return int(n)
+
+
+def mel_bands(n: int, *, sr: float, n_fft: int) -> BandLayout:
+    """``n`` contiguous bands between ``n + 1`` Slaney-mel-spaced edges from 0 Hz to Nyquist."""
+    sr, n_fft = _validate_geometry(sr, n_fft)
+    n = _positive_count(f"mel:{n}", n)
+    edges = mel_frequencies(n + 1, fmin=0.0, fmax=sr / 2)
+    return _contiguous(f"mel:{n}", edges[:-1], edges[1:], sr, n_fft)
+
+
+def linear_bands(n: int, *, sr: float, n_fft: int) -> BandLayout:
+    """``n`` contiguous bands of equal width from 0 Hz to Nyquist."""
+    sr, n_fft = _validate_geometry(sr, n_fft)
+    n = _positive_count(f"linear:{n}", n)
+    edges = np.linspace(0.0, sr / 2, n + 1)
+    return _contiguous(f"linear:{n}", edges[:-1], edges[1:], sr, n_fft)
+
+
+def edge_bands(edges: Sequence[float], *, sr: float, n_fft: int) -> BandLayout:
+    """Contiguous bands between explicit edges in Hz (at least two, increasing, <= Nyquist)."""
+    sr, n_fft = _validate_geometry(sr, n_fft)
+    e = np.asarray(edges, dtype=float)
+    kind = "edges:" + ",".join(f"{v:g}" for v in e)
+    if e.ndim != 1 or e.size < 2:
+        raise ParameterError(f"bands {kind!r}: give at least two edges")
+    if not np.isfinite(e).all() or (e < 0).any():
+        raise ParameterError(f"bands {kind!r}: edges must be finite and >= 0 Hz")
+    if (np.diff(e) <= 0).any():
+        raise ParameterError(f"bands {kind!r}: edges must be strictly increasing")
+    if e[-1] > sr / 2:
+        raise ParameterError(f"bands {kind!r}: edge {e[-1]:g} Hz is above Nyquist ({sr / 2:g} Hz)")
+    return _contiguous(kind, e[:-1], e[1:], sr, n_fft)
+
+
+def band_layout(
+    spec: str | Sequence[float] | BandLayout | None, *, sr: float, n_fft: int
+) -> BandLayout | None:
+    """Build a layout from its specification.
+
+    Parameters
+    ----------
+    spec : str, sequence of float, BandLayout or None
+        ``"none"``/None, ``"mpeg7"``, ``"octave"``, ``"third-octave"``, ``"mel:N"``,
+        ``"linear:N"``, ``"edges:f0,f1,..."`` or a sequence of edges in Hz.
+    sr : float
+    n_fft : int
+    """
+    if spec is None or isinstance(spec, BandLayout):
+        return spec
+    if not isinstance(spec, str):
+        return edge_bands(spec, sr=sr, n_fft=n_fft)
+    name, _, arg = spec.strip().partition(":")
+    name = name.lower()
+    if name == "none" and not arg:
+        return None
+    if name == "mpeg7" and not arg:
+        return mpeg7_bands(sr=sr, n_fft=n_fft)
+    if name == "octave" and not arg:
+        return octave_bands(sr=sr, n_fft=n_fft, fraction=1)
+    if name in ("third-octave", "third_octave") and not arg:
+        return octave_bands(sr=sr, n_fft=n_fft, fraction=3)
+    if name in ("mel", "linear", "edges") and arg:
+        try:
+            values = [float(v) for v in arg.split(",")] if name == "edges" else None
+            count = int(arg) if name != "edges" else 0
+        except ValueError:
+            raise ParameterError(f"bands {spec!r}: {arg!r} is not a valid number list") from None
+        if name == "mel":
+            return mel_bands(count, sr=sr, n_fft=n_fft)
+        if name == "linear":
+            return linear_bands(count, sr=sr, n_fft=n_fft)
+        return edge_bands(values, sr=sr, n_fft=n_fft)
+    raise ParameterError(
+        f"unknown bands {spec!r}; use none, mpeg7, octave, third-octave, mel:N, linear:N "
+        "or edges:f0,f1,..."
+    )
+
+
+class BandReducer:
+    """Band flatness and crest of floored power frames with frequency on the last axis.
+
+    Built once per layout; each call does a handful of ``np.add.reduceat`` /
+    ``np.maximum.reduceat`` passes, no Python loop over bands.
+
+    The arrays passed in must have ``n_fft // 2 + 2`` columns: the ``n_freq`` bins and one
+    trailing zero column, which lets every band end index stay inside the array.
+    """
+
+    def __init__(self, layout: BandLayout):
+        self.layout = layout
+        direct = layout.group == 1
+        self._direct = np.flatnonzero(direct)
+        self._grouped = np.flatnonzero(~direct)
+        lo, hi = layout.bin_lo, layout.bin_hi
+        # bands may overlap (MPEG-7 widening): interleave (start, end) and keep even outputs
+        self._direct_idx = np.stack([lo[direct], hi[direct] + 1], axis=-1).ravel()
+        self._direct_n = (hi[direct] - lo[direct] + 1).astype(float)
+        unit_idx, band_first, counts = [], [], []
+        n_units = 0
+        for b in self._grouped:
+            g = layout.group[b]
+            starts = np.arange(lo[b], hi[b] + 1, g)
+            band_first.append(n_units)
+            counts.append(len(starts))
+            unit_idx.append(np.append(starts, hi[b] + 1))
+            n_units += len(starts)
+        if unit_idx:
+            idx = np.concatenate(unit_idx)
+            keep = np.ones(idx.size, dtype=bool)
+            keep[np.cumsum([len(u) for u in unit_idx]) - 1] = False  # the band-end entries
+            self._unit_idx, self._unit_keep = idx, np.flatnonzero(keep)
+            self._band_first = np.asarray(band_first)
+            self._group_n = np.asarray(counts, dtype=float)
+
+    def __call__(self, Pf: np.ndarray, logPf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``."""
+        shape = Pf.shape[:-1] + (self.layout.n_bands,)
+        sfm = np.empty(shape)
+        crest = np.empty(shape)
+        if self._direct.size:
+            idx = self._direct_idx
+            total = np.add.reduceat(Pf, idx, axis=-1)[..., ::2]
+            logs = np.add.reduceat(logPf, idx, axis=-1)[..., ::2]
+            peak = np.maximum.reduceat(Pf, idx, axis=-1)[..., ::2]
+            amean = total / self._direct_n
+            sfm[..., self._direct] = np.exp(logs / self._direct_n) / amean
+            crest[..., self._direct] = peak / amean
+        if self._grouped.size:
+            units = np.add.reduceat(Pf, self._unit_idx, axis=-1)[..., self._unit_keep]
+            total = np.add.reduceat(units, self._band_first, axis=-1)
+            logs = np.add.reduceat(np.log(units), self._band_first, axis=-1)
+            peak = np.maximum.reduceat(units, self._band_first, axis=-1)
+            amean = total / self._group_n
+            sfm[..., self._grouped] = np.exp(logs / self._group_n) / amean
+            crest[..., self._grouped] = peak / amean
+        return sfm, crest
+
+
+def band_flatness(
+    S: np.ndarray,
+    layout: BandLayout,
+    *,
+    amin: float = 1e-10,
+    power: float = 2.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flatness and crest factor per band and frame.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(..., n_freq, n_frames)]
+        Magnitude spectrogram with ``n_freq = layout.n_fft // 2 + 1``.
+    layout : BandLayout
+    amin, power
+        As in :func:`sfm_audio.flatness.spectral_flatness`: the floor applies to each power
+        bin before bins are grouped or averaged.
+
+    Returns
+    -------
+    sfm, crest : np.ndarray [shape=(..., n_bands, n_frames)]
+    """
+    from .flatness import validate_amin, validate_power
+
+    amin, power = validate_amin(amin), validate_power(power)
+    S = np.asarray(S, dtype=np.float64)
+    n_freq = layout.n_fft // 2 + 1
+    if S.ndim < 2 or S.shape[-2] != n_freq:
+        raise ParameterError(
+            f"S has shape {S.shape}; expected (..., {n_freq}, n_frames) for n_fft={layout.n_fft}"
+        )
+    P = np.swapaxes(S, -1, -2)
+    Pf = np.zeros(P.shape[:-1] + (n_freq + 1,))
+    np.maximum(P**power, amin, out=Pf[..., :n_freq])
+    logPf = np.log(Pf, where=Pf > 0, out=np.zeros_like(Pf))
+    sfm, crest = BandReducer(layout)(Pf, logPf)
+    return np.swapaxes(sfm, -1, -2), np.swapaxes(crest, -1, -2)
