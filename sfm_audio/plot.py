@@ -12,6 +12,7 @@ Shapes follow the project's rule: time is the last axis.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -263,7 +264,8 @@ def flatness(
         cax = None
         for a in panels[1:]:
             if not a.get_shared_x_axes().joined(panels[0], a):
-                a.sharex(panels[0])
+                with contextlib.suppress(ValueError):  # already shared elsewhere: leave it
+                    a.sharex(panels[0])
 
     ax_spec, ax_sfm = panels[0], panels[1]
     finite = S_draw[np.isfinite(S_draw)]
@@ -380,7 +382,8 @@ def bands(
         ax_map, ax_mean = _check_axes(axes, 2, "bands")
         fig = _root_figure(ax_map)
         if not ax_mean.get_shared_y_axes().joined(ax_map, ax_mean):
-            ax_mean.sharey(ax_map)
+            with contextlib.suppress(ValueError):
+                ax_mean.sharey(ax_map)
 
     rows = np.arange(n_bands + 1) - 0.5
     mesh = ax_map.pcolormesh(
@@ -484,7 +487,8 @@ def eigen(
         panels = _check_axes(axes, n_panels, "eigen")
         fig = _root_figure(panels[0])
         if n_panels == 2 and not panels[1].get_shared_x_axes().joined(*panels):
-            panels[1].sharex(panels[0])
+            with contextlib.suppress(ValueError):
+                panels[1].sharex(panels[0])
 
     idx = np.arange(1, n + 1)
     lam_sorted = np.sort(lam)[::-1]
@@ -492,6 +496,11 @@ def eigen(
     pos = lam_sorted > 0
     ax_l.plot(idx[pos], lam_sorted[pos], "o-", color="k", label="Eigenvalues λᵢ", zorder=3)
     ax_l.set_yscale("log")
+    shown = np.concatenate((lam_sorted[pos], th))
+    # Nothing to show, or a single value: give the log axis a decade each way.
+    if shown.size == 0 or shown.max() <= shown.min() * (1.0 + 1e-9):
+        centre = shown[0] if shown.size else 1.0
+        ax_l.set_ylim(centre / 10.0, centre * 10.0)
     ax_l.set_ylabel("Eigenvalue λᵢ (sample units²)")
     colours = [f"C{j % 10}" for j in range(th.size)]
     for j, theta in enumerate(th):
@@ -506,7 +515,9 @@ def eigen(
         width = 0.8 / th.size
         safe = np.where(lam_sorted > 0, lam_sorted, 1.0)
         for j, theta in enumerate(th):
-            bits = np.where(lam_sorted > 0, np.maximum(0.0, 0.5 * np.log2(safe / theta)), 0.0)
+            with np.errstate(divide="ignore", under="ignore"):
+                b = np.maximum(0.0, 0.5 * np.log2(safe / theta))
+            bits = np.where(lam_sorted > 0, b, 0.0)
             label = f"R = {r[j]:g} bit/sample" if r is not None else f"θ = {theta:.3g}"
             offset = (j - (th.size - 1) / 2.0) * width
             ax_b.bar(idx + offset, bits, width=width, color=colours[j], label=label)
