@@ -26,6 +26,7 @@ __all__ = [
     "edge_bands",
     "mel_frequencies",
     "band_flatness",
+    "parse_band_spec",
     "BandReducer",
 ]
 
@@ -250,27 +251,51 @@ def band_layout(
         return spec
     if not isinstance(spec, str):
         return edge_bands(spec, sr=sr, n_fft=n_fft)
-    name, _, arg = spec.strip().partition(":")
-    name = name.lower()
-    if name == "none" and not arg:
+    name, arg = parse_band_spec(spec)
+    if name == "none":
         return None
-    if name == "mpeg7" and not arg:
+    if name == "mpeg7":
         return mpeg7_bands(sr=sr, n_fft=n_fft)
-    if name == "octave" and not arg:
-        return octave_bands(sr=sr, n_fft=n_fft, fraction=1)
-    if name in ("third-octave", "third_octave") and not arg:
-        return octave_bands(sr=sr, n_fft=n_fft, fraction=3)
-    if name in ("mel", "linear", "edges") and arg:
+    if name in ("octave", "third-octave"):
+        return octave_bands(sr=sr, n_fft=n_fft, fraction=1 if name == "octave" else 3)
+    if name == "mel":
+        return mel_bands(arg, sr=sr, n_fft=n_fft)
+    if name == "linear":
+        return linear_bands(arg, sr=sr, n_fft=n_fft)
+    return edge_bands(arg, sr=sr, n_fft=n_fft)
+
+
+def parse_band_spec(spec: str) -> tuple[str, object]:
+    """Check the spelling of a layout specification without building it.
+
+    Returns ``(name, argument)``: the count for mel/linear, the edge list for edges (checked
+    to be increasing and non-negative), None otherwise.
+    """
+    name, _, arg = str(spec).strip().partition(":")
+    name = name.lower().replace("_", "-")
+    if name in ("none", "mpeg7", "octave", "third-octave") and not arg:
+        return name, None
+    if name in ("mel", "linear") and arg:
         try:
-            values = [float(v) for v in arg.split(",")] if name == "edges" else None
-            count = int(arg) if name != "edges" else 0
+            count = int(arg)
         except ValueError:
-            raise ParameterError(f"bands {spec!r}: {arg!r} is not a valid number list") from None
-        if name == "mel":
-            return mel_bands(count, sr=sr, n_fft=n_fft)
-        if name == "linear":
-            return linear_bands(count, sr=sr, n_fft=n_fft)
-        return edge_bands(values, sr=sr, n_fft=n_fft)
+            count = 0
+        if count <= 0:
+            raise ParameterError(f"bands {spec!r}: {arg!r} must be a positive whole number")
+        return name, count
+    if name == "edges" and arg:
+        try:
+            edges = [float(v) for v in arg.split(",")]
+        except ValueError:
+            raise ParameterError(f"bands {spec!r}: {arg!r} is not a list of numbers") from None
+        e = np.asarray(edges)
+        if e.size < 2:
+            raise ParameterError(f"bands {spec!r}: give at least two edges")
+        if not np.isfinite(e).all() or (e < 0).any():
+            raise ParameterError(f"bands {spec!r}: edges must be finite and >= 0 Hz")
+        if (np.diff(e) <= 0).any():
+            raise ParameterError(f"bands {spec!r}: edges must be strictly increasing")
+        return name, edges
     raise ParameterError(
         f"unknown bands {spec!r}; use none, mpeg7, octave, third-octave, mel:N, linear:N "
         "or edges:f0,f1,..."

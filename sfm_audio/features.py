@@ -19,7 +19,7 @@ import numpy as np
 
 from . import io
 from ._errors import ParameterError
-from .bands import BandLayout, BandReducer, band_layout
+from .bands import BandLayout, BandReducer, band_layout, parse_band_spec
 from .flatness import frame_features, validate_amin, validate_power
 from .stft import FrameStream, StftParams, _scratch, n_frames
 
@@ -67,9 +67,9 @@ class ExtractOptions:
         io.validate_channels(self.channels)
         if self.bands is not None and not isinstance(self.bands, str):
             raise ParameterError(f"bands={self.bands!r} must be a layout name")
-        # check the band spelling now (rate-independent); the layout itself needs the rate
+        # check the spelling now; the layout itself depends on each file's rate
         if self.bands is not None:
-            band_layout(self.bands, sr=96000.0, n_fft=max(self.n_fft, 2))  # raises on bad names
+            parse_band_spec(self.bands)
 
     def stft_params(self) -> StftParams:
         params = StftParams(self.n_fft, self.hop_length, self.win_length, self.window, self.center)

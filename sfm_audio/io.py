@@ -174,17 +174,21 @@ def output_length(frames: int, native_sr: float, sr: float | None) -> int:
 
 
 def _raw_blocks(
-    handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int
+    handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int,
+    start: int = 0, stop: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Blocks of shape (n_channels_out, n) in float64, checked for NaN and Inf."""
     n_in = handle.channels
+    stop = handle.frames if stop is None else min(stop, handle.frames)
+    if start:
+        handle.seek(start)
     if isinstance(channels, int) and channels >= n_in:
         raise ParameterError(
             f"channels={channels} is out of range: {path} has {n_in} channel(s)"
         )
-    position = 0
-    while True:
-        block = handle.read(block_frames, dtype="float64", always_2d=True)
+    position = start
+    while position < stop:
+        block = handle.read(min(block_frames, stop - position), dtype="float64", always_2d=True)
         if block.shape[0] == 0:
             break
         # one pass without a temporary; NaN and Inf propagate into the sum
@@ -282,6 +286,8 @@ def stream(
     channels: Channels = "mix",
     block_frames: int = 1 << 16,
     prefetch: bool = False,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield consecutive blocks of samples of an audio file.
 
@@ -300,6 +306,8 @@ def stream(
         Samples read per block.
     prefetch : bool
         Read the next blocks on a background thread while the caller works.
+    start, stop : int
+        Read only samples ``start`` to ``stop`` (in the file's own rate, before resampling).
 
     Yields
     ------
@@ -319,13 +327,18 @@ def stream(
         block_frames <= 0
     ):
         raise ParameterError(f"{block_frames=} must be a positive integer")
+    if start < 0 or (stop is not None and stop <= start):
+        raise ParameterError(f"{start=} and {stop=} must satisfy 0 <= start < stop")
     handle = _open(path)
     try:
         native_sr = float(handle.samplerate)
         n_out = handle.channels if channels == "each" else 1
-        blocks: Iterator[np.ndarray] = _raw_blocks(handle, path, channels, int(block_frames))
+        blocks: Iterator[np.ndarray] = _raw_blocks(
+            handle, path, channels, int(block_frames), int(start), stop
+        )
         if sr is not None and sr != native_sr:
-            total = output_length(handle.frames, native_sr, sr)
+            end = handle.frames if stop is None else min(stop, handle.frames)
+            total = output_length(end - int(start), native_sr, sr)
             blocks = _resampled(blocks, n_out, native_sr, sr, total)
         if prefetch:
             blocks = _prefetch(blocks)
