@@ -82,7 +82,8 @@ class BandLayout:
     @property
     def names(self) -> list[str]:
         """``"<lo>_<hi>"`` with the nominal edges rounded to whole Hz, e.g. ``"250_297"``."""
-        return [f"{_matlab_round(lo)}_{_matlab_round(hi)}" for lo, hi in zip(self.lo_hz, self.hi_hz)]
+        pairs = zip(self.lo_hz, self.hi_hz)
+        return [f"{_matlab_round(lo)}_{_matlab_round(hi)}" for lo, hi in pairs]
 
     @property
     def edges_hz(self) -> np.ndarray:

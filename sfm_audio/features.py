@@ -236,8 +236,8 @@ def open_features(
             f"{path}: {n_samples} samples are too few for n_fft={params.n_fft} with center=False"
         )
     layout = options.layout(sr)
-    meta = FileMeta(path, sr, n_samples, count, io.output_channels(options.channels, audio.channels),
-                    layout, _value_columns(layout))
+    labels = io.output_channels(options.channels, audio.channels)
+    meta = FileMeta(path, sr, n_samples, count, labels, layout, _value_columns(layout))
     return meta, _chunks(path, options, meta, int(threads))
 
 

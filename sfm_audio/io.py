@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 import soundfile as sf
@@ -38,7 +38,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
 ]
 
-Channels = Union[Literal["mix", "each"], int]
+Channels = Literal["mix", "each"] | int
 
 #: File name endings searched for in folders: everything libsndfile can read.
 AUDIO_EXTENSIONS = frozenset(
