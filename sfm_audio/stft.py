@@ -22,7 +22,7 @@ __all__ = ["StftParams", "get_window", "stft", "FrameStream", "n_frames", "frame
 _COSINE_WINDOWS = {
     "hann": (0.5, 0.5),
     "hanning": (0.5, 0.5),
-    "hamming": (0.54, 0.46),
+    "hamming": (0.54, 1.0 - 0.54),  # scipy computes 1 - alpha; 0.46 differs by an ulp
     "blackman": (0.42, 0.50, 0.08),
 }
 

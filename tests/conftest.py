@@ -1,0 +1,47 @@
+"""Shared fixtures: the bundled recording and seeded test signals written on the fly."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEECH = ROOT / "data" / "arctic_a0007.wav"
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def speech() -> Path:
+    return SPEECH
+
+
+@pytest.fixture(scope="session")
+def signals(tmp_path_factory) -> dict[str, Path]:
+    """The seeded signals of scripts/make_test_signals.py, 2 s at 16 kHz, by name."""
+    make = _load_script("make_test_signals")
+    outdir = tmp_path_factory.mktemp("signals")
+    paths = make.write(outdir, sr=16000, seconds=2.0, seed=0)
+    return {p.stem: p for p in paths}
+
+
+@pytest.fixture(scope="session")
+def stereo(tmp_path_factory) -> Path:
+    """3 s of stereo at 22.05 kHz: speech-like noise left, a decaying tone right."""
+    rng = np.random.default_rng(7)
+    sr = 22050
+    t = np.arange(3 * sr) / sr
+    left = 0.2 * rng.standard_normal(t.size) * np.abs(np.sin(2 * np.pi * 1.5 * t))
+    right = 0.4 * np.exp(-t) * np.sin(2 * np.pi * 440 * t)
+    path = tmp_path_factory.mktemp("stereo") / "stereo.wav"
+    sf.write(path, np.stack([left, right], axis=-1), sr, subtype="PCM_16")
+    return path

@@ -1,0 +1,150 @@
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sfm_audio import AudioFileError, ParameterError, io
+
+
+def test_info(speech):
+    a = io.info(speech)
+    assert (a.format, a.subtype, a.samplerate, a.channels, a.frames) == (
+        "WAV", "PCM_16", 16000, 1, 64000)
+    assert a.duration == 4.0
+
+
+@pytest.mark.parametrize("block", [1000, 4096, 1 << 16])
+def test_stream_concatenates_to_librosa_load(speech, block):
+    y = np.concatenate(list(io.stream(speech, block_frames=block)), axis=-1)
+    ref, _ = librosa.load(speech, sr=None)
+    assert y.shape == (1, ref.size) and y.dtype == np.float64
+    np.testing.assert_array_equal(y[0].astype(np.float32), ref)
+
+
+def test_mix_each_and_select(stereo):
+    raw, _ = sf.read(stereo, dtype="float64", always_2d=True)
+    mix = np.concatenate(list(io.stream(stereo, channels="mix", block_frames=5000)), axis=-1)
+    each = np.concatenate(list(io.stream(stereo, channels="each", block_frames=5000)), axis=-1)
+    one = np.concatenate(list(io.stream(stereo, channels=1, block_frames=5000)), axis=-1)
+    np.testing.assert_allclose(mix[0], raw.mean(axis=1), rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(each, raw.T)
+    np.testing.assert_array_equal(one[0], raw[:, 1])
+    ref, _ = librosa.load(stereo, sr=None, mono=True)
+    np.testing.assert_allclose(mix[0], ref, atol=1e-7)
+    assert io.output_channels("each", 2) == ["0", "1"]
+    assert io.output_channels("mix", 2) == ["mix"]
+
+
+@pytest.mark.parametrize("target", [8000, 22050, 44100])
+def test_resampling_matches_librosa(speech, target):
+    y = np.concatenate(list(io.stream(speech, sr=target, block_frames=7000)), axis=-1)[0]
+    ref, _ = librosa.load(speech, sr=target)
+    assert y.size == ref.size == io.output_length(64000, 16000, target)
+    # streamed soxr vs librosa's one-shot soxr: same filter, float32 vs float64 path
+    np.testing.assert_allclose(y, ref, atol=1e-4)
+
+
+def test_start_stop(speech):
+    whole = np.concatenate(list(io.stream(speech)), axis=-1)
+    part = np.concatenate(list(io.stream(speech, start=1000, stop=5000, block_frames=999)), -1)
+    np.testing.assert_array_equal(part, whole[:, 1000:5000])
+
+
+def test_prefetch_gives_the_same_blocks(speech):
+    a = list(io.stream(speech, block_frames=3000))
+    b = list(io.stream(speech, block_frames=3000, prefetch=True))
+    assert len(a) == len(b)
+    for x, z in zip(a, b):
+        np.testing.assert_array_equal(x, z)
+
+
+def test_prefetch_reports_errors_from_the_reader(tmp_path):
+    path = tmp_path / "nan.wav"
+    data = np.zeros(50000)
+    data[40000] = np.nan
+    sf.write(path, data, 8000, subtype="FLOAT")
+    with pytest.raises(AudioFileError, match="sample 40000"):
+        list(io.stream(path, block_frames=1000, prefetch=True))
+
+
+def test_missing(tmp_path):
+    with pytest.raises(AudioFileError, match="no such file"):
+        io.info(tmp_path / "absent.wav")
+
+
+def test_folder(tmp_path):
+    with pytest.raises(AudioFileError, match="is a folder"):
+        io.info(tmp_path)
+
+
+def test_empty(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(AudioFileError, match=r"empty file \(0 bytes\)"):
+        io.info(tmp_path / "empty.wav")
+
+
+def test_not_audio(tmp_path):
+    (tmp_path / "text.wav").write_text("this is not audio\n" * 20)
+    with pytest.raises(AudioFileError, match="text.wav: not a readable audio file"):
+        io.info(tmp_path / "text.wav")
+
+
+def test_truncated(tmp_path, speech):
+    data = speech.read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioFileError, match="cut.wav: truncated file"):
+        io.info(tmp_path / "cut.wav")
+
+
+def test_header_only(tmp_path, speech):
+    (tmp_path / "head.wav").write_bytes(speech.read_bytes()[:30])
+    with pytest.raises(AudioFileError, match="head.wav"):
+        io.info(tmp_path / "head.wav")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_sample_reports_its_time(tmp_path, bad):
+    path = tmp_path / "bad.wav"
+    data = np.zeros((16000, 2))
+    data[12000, 1] = bad
+    sf.write(path, data, 8000, subtype="DOUBLE")
+    with pytest.raises(AudioFileError, match=r"sample 12000 \(t = 1\.500000 s\) is NaN or inf"):
+        list(io.stream(path))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"sr": 0}, "sr=0"), ({"sr": -8000}, "sr=-8000"), ({"channels": "left"}, "channels="),
+     ({"channels": -1}, "channels=-1"), ({"block_frames": 0}, "block_frames=0"),
+     ({"start": 10, "stop": 5}, "start")],
+)
+def test_rejects_bad_options(speech, kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        list(io.stream(speech, **kwargs))
+
+
+def test_channel_out_of_range(speech):
+    with pytest.raises(ParameterError, match="has 1 channel"):
+        list(io.stream(speech, channels=3))
+
+
+def test_flac_bytes_counts_the_whole_stream(speech):
+    y = (np.concatenate(list(io.stream(speech)), axis=-1)[0] * 32768).astype(np.int16)
+    n = io.flac_bytes(y, 16000)
+    assert 0 < n < y.nbytes
+    with pytest.raises(ParameterError, match="int16"):
+        io.flac_bytes(y.astype(np.float32), 16000)
+
+
+def test_write_wav_round_trip(tmp_path):
+    y = np.sin(np.arange(1000) / 10) * 0.5
+    io.write_wav(tmp_path / "out.wav", y, 8000)
+    back, sr = sf.read(tmp_path / "out.wav")
+    assert sr == 8000
+    np.testing.assert_allclose(back, y, atol=1 / 32768)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
+
+
+def test_folder_search_extensions():
+    assert io.is_audio_file("a.WAV") and io.is_audio_file("b.flac") and io.is_audio_file("c.mp3")
+    assert not io.is_audio_file("notes.txt")
