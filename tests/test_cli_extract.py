@@ -1,0 +1,241 @@
+import csv
+import inspect
+import os
+import stat
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from sfm_audio.cli import main
+from sfm_audio.features import ExtractOptions, extract
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["extract", *map(str, args)])
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def only_file(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_frame_table_columns_and_values(tmp_path, speech):
+    out = tmp_path / "frames.csv"
+    result = run(speech, "-o", out)
+    assert result.exit_code == 0, result.output
+    with open(out) as fh:
+        header = fh.readline().strip().split(",")
+    assert header[:8] == ["file", "channel", "frame", "time_s", "sfm", "sfm_db", "tonality",
+                          "crest"]
+    assert header[8] == "sfm_band_250_297"
+    assert header[8 + 19] == "crest_band_250_297" and len(header) == 8 + 2 * 19
+    rows = read_csv(out)
+    f = extract(speech)
+    assert len(rows) == f.values["sfm"].shape[-1]
+    np.testing.assert_allclose([float(r["sfm"]) for r in rows], f.values["sfm"][0], rtol=1e-6)
+    np.testing.assert_allclose([float(r["sfm_band_1000_1189"]) for r in rows],
+                               f.values["sfm_band_1000_1189"][0], rtol=1e-6)
+    assert {r["channel"] for r in rows} == {"mix"}
+    assert only_file(tmp_path) == ["frames.csv"]
+
+
+def test_output_permissions_follow_the_umask(tmp_path, speech):
+    out = tmp_path / "frames.csv"
+    old = os.umask(0o022)
+    try:
+        assert run(speech, "-o", out).exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_cli_defaults_equal_library_defaults():
+    from sfm_audio.cli.extract import extract as command
+
+    defaults = {p.name: p.default for p in command.params}
+    lib = ExtractOptions()
+    for name in ("n_fft", "hop_length", "win_length", "window", "center", "power", "amin", "sr",
+                 "bands"):
+        assert defaults[name] == getattr(lib, name), name
+    assert defaults["channels"] == str(lib.channels)
+    signature = inspect.signature(ExtractOptions)
+    assert signature.parameters["n_fft"].default == 2048
+
+
+@pytest.mark.parametrize("fmt", ["npz", "jsonl", "parquet"])
+def test_other_formats(tmp_path, speech, fmt):
+    out = tmp_path / f"frames.{fmt}"
+    result = run(speech, "-o", out, "--bands", "octave")
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0
+    assert only_file(tmp_path) == [out.name]
+
+
+def test_stdout(speech):
+    result = run(speech, "-o", "-", "--bands", "none")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "file,channel,frame,time_s,sfm,sfm_db,tonality,crest"
+    assert len(lines) == 1 + 126
+
+
+def test_summary(tmp_path, speech, signals):
+    out = tmp_path / "summary.csv"
+    result = run(speech, signals["white_noise"], "-o", out, "--summary", "--bands", "octave")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert [r["file"] for r in rows] == sorted([str(speech), str(signals["white_noise"])])
+    assert list(rows[0])[:9] == ["file", "channel", "duration_s", "frames", "sfm_mean",
+                                 "sfm_median", "sfm_std", "sfm_p10", "sfm_p90"]
+    noise = next(r for r in rows if "white_noise" in r["file"])
+    assert abs(float(noise["sfm_median"]) - np.exp(-np.euler_gamma)) < 0.02
+    assert float(noise["duration_s"]) == 2.0
+
+
+def test_each_channel_rows(tmp_path, stereo):
+    out = tmp_path / "each.csv"
+    assert run(stereo, "-o", out, "--channels", "each", "--bands", "none").exit_code == 0
+    rows = read_csv(out)
+    assert [r["channel"] for r in rows[:4]] == ["0", "1", "0", "1"]
+    assert [r["frame"] for r in rows[:4]] == ["0", "0", "1", "1"]
+
+
+def test_folder_and_glob_inputs(tmp_path, signals):
+    folder = signals["silence"].parent
+    out1, out2 = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run(folder, "-o", out1, "--summary").exit_code == 0
+    assert run(str(folder / "*.wav"), "-o", out2, "--summary").exit_code == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    assert len(read_csv(out1)) == 5
+
+
+def test_silence_is_flat(tmp_path, signals):
+    out = tmp_path / "s.csv"
+    result = run(signals["silence"], "-o", out)
+    assert result.exit_code == 0 and "Warning" not in result.output
+    rows = read_csv(out)
+    assert all(float(r["sfm"]) == 1.0 for r in rows)
+    assert all(float(r["sfm_band_1000_1189"]) == 1.0 for r in rows)
+
+
+def test_hundred_sample_file(tmp_path):
+    path = tmp_path / "tiny.wav"
+    sf.write(path, np.random.default_rng(0).standard_normal(100) * 0.1, 16000)
+    out = tmp_path / "tiny.csv"
+    assert run(path, "-o", out).exit_code == 0
+    assert len(read_csv(out)) == 1
+
+
+# --- bad input: one clear line, non-zero exit, no file left -------------------------------
+
+def _bad_files(tmp_path, speech):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    data = speech.read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 3])
+    (tmp_path / "text.wav").write_text("not audio at all\n" * 10)
+    nan = np.zeros(8000)
+    nan[6000] = np.nan
+    sf.write(tmp_path / "nan.wav", nan, 8000, subtype="FLOAT")
+    (tmp_path / "no_audio").mkdir()
+    (tmp_path / "no_audio" / "readme.txt").write_text("hi")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("absent.wav", "absent.wav: no such file"),
+     ("empty.wav", "empty.wav: empty file (0 bytes)"),
+     ("cut.wav", "cut.wav: truncated file"),
+     ("text.wav", "text.wav: not a readable audio file"),
+     ("nan.wav", "nan.wav: sample 6000 (t = 0.750000 s) is NaN or infinite"),
+     ("no_audio", "no_audio: folder holds no audio files")],
+)
+def test_bad_files(tmp_path, speech, name, message):
+    _bad_files(tmp_path, speech)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = run(tmp_path / name, "-o", out_dir / "x.csv")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0]
+    assert "Traceback" not in result.output
+    assert only_file(out_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--n-fft", "0"], "n_fft=0 must be a positive integer"),
+     (["--n-fft", "-2"], "n_fft=-2"),
+     (["--hop-length", "0"], "hop_length=0 must be a positive integer"),
+     (["--win-length", "4096"], "win_length=4096 must be at most n_fft=2048"),
+     (["--window", "wobbly"], "unknown window 'wobbly'"),
+     (["--bands", "edges:500,100"], "strictly increasing"),
+     (["--bands", "edges:100,9000"], "above Nyquist"),
+     (["--bands", "bark"], "unknown bands 'bark'"),
+     (["--sr", "0"], "sr=0.0 must be a positive number"),
+     (["--sr", "-16000"], "sr=-16000.0"),
+     (["--power", "0"], "power=0.0"),
+     (["--channels", "left"], "'left' is not 'mix', 'each' or a channel index"),
+     (["--channels", "3"], "channels=3 is out of range")],
+)
+def test_bad_options_are_usage_errors(tmp_path, speech, args, message):
+    out = tmp_path / "x.csv"
+    result = run(speech, "-o", out, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert only_file(tmp_path) == []
+
+
+def test_unknown_output_extension(tmp_path, speech):
+    result = run(speech, "-o", tmp_path / "x.xlsx")
+    assert result.exit_code == 2
+    assert "unknown output extension '.xlsx'" in result.output
+    assert only_file(tmp_path) == []
+
+
+def test_missing_output_folder(tmp_path, speech):
+    result = run(speech, "-o", tmp_path / "nope" / "x.csv")
+    assert result.exit_code == 2
+    assert "output folder" in result.output and "does not exist" in result.output
+
+
+def test_parquet_without_pyarrow(tmp_path, speech, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    result = run(speech, "-o", tmp_path / "x.parquet")
+    assert result.exit_code == 2
+    assert "pip install 'sfm-audio[parquet]'" in result.output
+
+
+def test_one_bad_file_among_good_ones(tmp_path, speech, signals):
+    _bad_files(tmp_path, speech)
+    out = tmp_path / "out.csv"
+    result = run(signals["white_noise"], tmp_path / "cut.wav", signals["tone_1khz"], "-o", out)
+    assert result.exit_code == 1
+    assert "cut.wav: truncated file" in result.output
+    assert "2 ok, 1 failed" in result.output
+    files = {r["file"] for r in read_csv(out)}
+    assert files == {str(signals["white_noise"]), str(signals["tone_1khz"])}
+
+
+def test_info(speech, tmp_path):
+    result = CliRunner().invoke(main, ["info", str(speech)])
+    assert result.exit_code == 0
+    for part in ("16000 Hz", "1 ch", "4.000 s", "64000 samples"):
+        assert part in result.output
+    bad = CliRunner().invoke(main, ["info", str(tmp_path / "absent.wav")])
+    assert bad.exit_code == 1 and "no such file" in bad.output

@@ -1,0 +1,102 @@
+import csv
+import io as stdio
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from sfm_audio import ParameterError
+from sfm_audio.writers import concatenate_parts, format_of, frame_schema, open_writer
+
+SCHEMA = frame_schema(["sfm", "sfm_db"])
+
+
+def _rows(n, seed):
+    rng = np.random.default_rng(seed)
+    numeric = np.column_stack([np.arange(n), np.arange(n) * 0.032, rng.random(n),
+                               -60 * rng.random(n)])
+    return ["mix"] * n, numeric
+
+
+def _write(fmt, path, blocks, header=True):
+    w = open_writer(fmt, path, SCHEMA, header=header)
+    for file, (channel, numeric) in blocks:
+        w.write(file, channel, numeric)
+    w.close()
+
+
+def _read(fmt, path):
+    """Back to (file, channel, frame, time_s, sfm, sfm_db) tuples."""
+    if fmt == "csv":
+        with open(path, newline="") as fh:
+            return [(r["file"], r["channel"], int(r["frame"]), float(r["time_s"]),
+                     float(r["sfm"]), float(r["sfm_db"])) for r in csv.DictReader(fh)]
+    if fmt == "jsonl":
+        rows = [json.loads(line) for line in open(path)]
+        return [(r["file"], r["channel"], r["frame"], r["time_s"], r["sfm"], r["sfm_db"])
+                for r in rows]
+    if fmt == "npz":
+        d = np.load(path)
+        files = d["files"]
+        return [(str(files[i]), str(c), int(f), float(t), float(s), float(db))
+                for i, c, f, t, s, db in zip(d["file_index"], d["channel"], d["frame"],
+                                             d["time_s"], d["sfm"], d["sfm_db"])]
+    t = pq.read_table(path).to_pydict()
+    return list(zip(t["file"], t["channel"], t["frame"], t["time_s"], t["sfm"], t["sfm_db"]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "npz", "parquet"])
+def test_round_trip_within_float32(tmp_path, fmt):
+    blocks = [("a, \"odd\" name.wav", _rows(5, 0)), ("a, \"odd\" name.wav", _rows(3, 1))]
+    path = tmp_path / f"t.{fmt}"
+    _write(fmt, path, blocks)
+    back = _read(fmt, path)
+    expected = [(f, c, *row) for f, (ch, num) in blocks for c, row in zip(ch, num.tolist())]
+    assert len(back) == len(expected) == 8
+    for got, want in zip(back, expected):
+        assert got[:3] == (want[0], want[1], int(want[2]))
+        np.testing.assert_allclose(got[3:], want[3:], rtol=2e-7, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "npz", "parquet"])
+def test_parts_join_to_the_single_write(tmp_path, fmt):
+    blocks = [("one.wav", _rows(4, 2)), ("two.wav", _rows(6, 3)), ("three.wav", _rows(1, 4))]
+    whole = tmp_path / f"whole.{fmt}"
+    _write(fmt, whole, blocks)
+    parts = []
+    for k, block in enumerate(blocks):
+        part = tmp_path / f"part{k}.{fmt}"
+        _write(fmt, part, [block], header=False)
+        parts.append(part)
+    joined = tmp_path / f"joined.{fmt}"
+    concatenate_parts(fmt, parts, joined, SCHEMA)
+    assert _read(fmt, joined) == _read(fmt, whole)
+    if fmt in ("csv", "jsonl", "npz"):
+        assert joined.read_bytes() == whole.read_bytes()
+
+
+def test_same_rows_same_bytes(tmp_path):
+    for name in ("a.npz", "b.npz"):
+        _write("npz", tmp_path / name, [("x.wav", _rows(10, 5))])
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_csv_header_and_number_format():
+    buffer = stdio.StringIO()
+    w = open_writer("csv", buffer, SCHEMA)
+    w.write("f.wav", ["mix"], np.array([[3, 0.096, 0.5615, -2.5068]]))
+    w.close()
+    assert buffer.getvalue() == (
+        "file,channel,frame,time_s,sfm,sfm_db\nf.wav,mix,3,0.096000,0.5615,-2.5068\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["out.txt", "out", "out.wav"])
+def test_unknown_extension(name):
+    with pytest.raises(ParameterError, match="unknown output extension"):
+        format_of(name)
+
+
+def test_stdout_is_csv():
+    assert format_of("-") == "csv"
