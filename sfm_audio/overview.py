@@ -1,0 +1,361 @@
+"""What the figures of a long recording need, computed while streaming with bounded memory.
+
+A one-hour file has hundreds of thousands of STFT frames; a figure is a couple of thousand
+pixels wide. :func:`overview` reads a time range of a file block by block, frames it exactly as
+``librosa.stft`` frames the whole file, and reduces every chunk of frames at once to
+
+- the power spectrogram **pooled to the picture's width**: the frames are split into
+  ``n_cols = min(width, n_frames)`` consecutive columns of (nearly) equal size, frame ``i`` of
+  the range going to column ``floor(i * n_cols / n_frames)``, and each column holds the
+  **mean over its frames of the floored power** ``max(|X|², amin)``, shown in dB
+  (``10·log10``, reference 1);
+- the per-frame flatness (SFM, SFM in dB, Johnston tonality) and the flatness of each band,
+  pooled the same way when there are more frames than columns: each column holds the
+  **arithmetic mean of the per-frame values** of its frames (so the pooled ``sfm_db`` is the
+  mean of the frames' dB values, not the dB of the mean SFM). With no more frames than
+  columns nothing is pooled and the values are the frames' own.
+
+Memory is ``O(n_freq · width)`` for the pooled picture plus one block of samples and one
+chunk of frames, whatever the file length. The numbers per frame are those of
+:func:`sfm_audio.features.open_features` (same framing, floor and formulas); only the mono mix
+at the file's own rate is drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import io
+from ._errors import ParameterError
+from .bands import BandLayout, BandReducer, band_layout
+from .flatness import frame_features, validate_amin
+from .stft import FrameStream, StftParams, n_frames
+
+__all__ = ["Overview", "overview", "frame_range", "pool_columns"]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A time range of one file, reduced to what its figures draw.
+
+    Attributes
+    ----------
+    path : str
+    sr : float
+        Sampling rate of the file (Hz).
+    params : StftParams
+        The STFT geometry of the frames.
+    frame0 : int
+        Index in the whole file of the first frame of the range.
+    n_frames : int
+        Frames in the range (frame ``f`` is at ``f * hop_length / sr`` seconds).
+    frames_per_column : float
+        ``n_frames / n_cols``; 1 when nothing was pooled.
+    freqs : np.ndarray [shape=(n_freq,)]
+        Bin centre frequencies in Hz.
+    col_edges : np.ndarray [shape=(n_cols + 1,)]
+        Column edges in seconds: half a hop before the first and after the last frame of each
+        column.
+    spec_db : np.ndarray [shape=(n_freq, n_cols)]
+        Mean floored power of each column's frames, in dB.
+    times : np.ndarray [shape=(n_points,)]
+        Times in seconds of the flatness values: the frame times when nothing was pooled
+        (``n_points = n_frames``), else the column centres (``n_points = n_cols``).
+    sfm, sfm_db, tonality : np.ndarray [shape=(n_points,)]
+        Per-frame flatness, its dB value and Johnston tonality (column means when pooled).
+    band_sfm : np.ndarray [shape=(n_bands, n_points)] or None
+        Flatness per band (column means when pooled); None without a band layout.
+    layout : BandLayout or None
+        The band layout; ``layout.edges_hz`` gives the nominal edges, shape (n_bands, 2).
+    """
+
+    path: str
+    sr: float
+    params: StftParams
+    frame0: int
+    n_frames: int
+    frames_per_column: float
+    freqs: np.ndarray
+    col_edges: np.ndarray
+    spec_db: np.ndarray
+    times: np.ndarray
+    sfm: np.ndarray
+    sfm_db: np.ndarray
+    tonality: np.ndarray
+    band_sfm: np.ndarray | None
+    layout: BandLayout | None
+
+    @property
+    def start(self) -> float:
+        """Time in seconds of the first frame of the range."""
+        return self.frame0 * self.params.hop_length / self.sr
+
+    @property
+    def end(self) -> float:
+        """Time in seconds of the last frame of the range."""
+        return (self.frame0 + self.n_frames - 1) * self.params.hop_length / self.sr
+
+    @property
+    def pooled(self) -> bool:
+        """True when the flatness values are column means rather than single frames."""
+        return self.times.shape[0] != self.n_frames
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        """Alias of :attr:`times`, the name :func:`sfm_audio.plot.flatness` uses."""
+        return self.times
+
+
+def frame_range(
+    n_samples: int,
+    sr: float,
+    params: StftParams,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    path: str = "",
+) -> tuple[int, int]:
+    """Frames whose time ``f * hop_length / sr`` lies in ``[start, end]`` seconds.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the file in samples.
+    sr : float
+    params : StftParams
+    start, end : float or None
+        Range in seconds; ``None`` means the beginning / the end of the file.
+    path : str
+        Named in error messages.
+
+    Returns
+    -------
+    first, stop : int
+        Frame indices ``first`` (inclusive) to ``stop`` (exclusive) in the whole file.
+
+    Raises
+    ------
+    ParameterError
+        ``start >= end``, a negative start, a range reaching outside the file, or a range so
+        short that it holds no frame.
+    """
+    where = f"{path}: " if path else ""
+    duration = n_samples / sr
+    total = n_frames(n_samples, params)
+    if total == 0:
+        raise ParameterError(
+            f"{where}{n_samples} samples are too few for n_fft={params.n_fft} with center=False"
+        )
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not math.isfinite(value):
+            raise ParameterError(f"{name}={value} must be a finite number of seconds")
+    if start is not None and end is not None and start >= end:
+        raise ParameterError(f"start={start:g} s must be before end={end:g} s")
+    if start is not None and start < 0:
+        raise ParameterError(f"start={start:g} s must not be negative")
+    if start is not None and start >= duration:
+        raise ParameterError(
+            f"{where}start={start:g} s is outside the file (it lasts {duration:g} s)"
+        )
+    # half a sample of slack so that "--end <duration as printed>" is accepted
+    if end is not None and end > duration + 0.5 / sr:
+        raise ParameterError(f"{where}end={end:g} s is outside the file (it lasts {duration:g} s)")
+    if end is not None and end <= 0:
+        raise ParameterError(f"end={end:g} s must be positive")
+    hop = params.hop_length
+    eps = 1e-9
+    first = 0 if start is None else max(0, math.ceil(start * sr / hop - eps))
+    last = total - 1 if end is None else min(total - 1, math.floor(end * sr / hop + eps))
+    if last < first:
+        raise ParameterError(
+            f"{where}the range {start or 0:g}–{end if end is not None else duration:g} s holds "
+            f"no frame (frames are every {hop / sr:g} s); widen it"
+        )
+    return first, last + 1
+
+
+def pool_columns(first: int, count: int, n_total: int, n_cols: int) -> np.ndarray:
+    """Column of each of the frames ``first … first + count - 1`` of a range of ``n_total``.
+
+    Frame ``i`` goes to column ``floor(i * n_cols / n_total)``: consecutive, nearly equal
+    columns (sizes differ by at most one frame).
+
+    Returns
+    -------
+    cols : np.ndarray [shape=(count,), dtype=int64]
+    """
+    i = np.arange(first, first + count, dtype=np.int64)
+    return (i * n_cols) // n_total
+
+
+def _padded_blocks(
+    path: str, lo: int, hi: int, n_samples: int, block_frames: int
+) -> Iterator[np.ndarray]:
+    """Mono samples ``lo … hi - 1`` of the file, zeros where the range leaves the file."""
+    if lo < 0:
+        yield np.zeros((1, -lo))
+    read_lo, read_hi = max(lo, 0), min(hi, n_samples)
+    if read_hi > read_lo:
+        yield from io.stream(path, channels="mix", block_frames=block_frames,
+                             start=read_lo, stop=read_hi)
+    if hi > n_samples:
+        yield np.zeros((1, hi - n_samples))
+
+
+class _Pool:
+    """Running sums of values of shape (k, m) per column, and the frame count per column."""
+
+    def __init__(self, n_cols: int, m: int):
+        self.sums = np.zeros((n_cols, m))
+        self.counts = np.zeros(n_cols, dtype=np.int64)
+
+    def add(self, cols: np.ndarray, values: np.ndarray) -> None:
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(cols)) + 1))
+        self.sums[cols[starts]] += np.add.reduceat(values, starts, axis=0)
+        self.counts[cols[starts]] += np.diff(np.append(starts, cols.shape[0]))
+
+    def means(self) -> np.ndarray:
+        return self.sums / self.counts[:, None]
+
+
+def overview(
+    path: str | os.PathLike,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    width: int = 1500,
+    n_fft: int = 2048,
+    hop_length: int | None = 512,
+    win_length: int | None = None,
+    window: str = "hann",
+    center: bool = True,
+    bands: str | BandLayout | None = "mpeg7",
+    amin: float = 1e-10,
+    block_frames: int = 1 << 16,
+) -> Overview:
+    """Stream a time range of a file into a pooled spectrogram and its flatness.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any audio file libsndfile reads; channels are mixed to mono.
+    start, end : float or None
+        Range in seconds (frames whose time lies in ``[start, end]``); ``None`` for the
+        beginning / the end of the file.
+    width : int
+        Maximum number of spectrogram columns (the picture's width in pixels).
+    n_fft, hop_length, win_length, window, center
+        STFT parameters, librosa's names and defaults (except ``hop_length=512``, the
+        extractor's default).
+    bands : str, BandLayout or None
+        Band layout of :func:`sfm_audio.bands.band_layout` (``"mpeg7"``, ``"octave"``,
+        ``"mel:40"``, ...); ``None`` or ``"none"`` skips band flatness.
+    amin : float
+        Floor of the power spectrum (in both means of the SFM and before the dB).
+    block_frames : int
+        Samples read per block; memory does not grow with the file's length.
+
+    Returns
+    -------
+    Overview
+
+    Raises
+    ------
+    AudioFileError
+        Missing, empty, truncated or non-audio file.
+    ParameterError
+        Bad STFT parameters or band layout, a bad range (see :func:`frame_range`), or a
+        ``width`` below 1.
+
+    Examples
+    --------
+    >>> ov = overview("data/arctic_a0007.wav", start=1.0, end=2.0, width=400)  # doctest: +SKIP
+    >>> ov.spec_db.shape, ov.sfm.shape  # doctest: +SKIP
+    ((1025, 32), (32,))
+    """
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ParameterError(f"{width=} must be a positive whole number of pixels")
+    amin = validate_amin(amin)
+    params = StftParams(n_fft, hop_length, win_length, window, center)
+    window_values = params.fft_window()  # unknown windows fail before the file is read
+    del window_values
+    path = str(path)
+    audio = io.info(path)
+    sr = float(audio.samplerate)
+    layout = band_layout(bands, sr=sr, n_fft=params.n_fft)
+    first, stop = frame_range(audio.frames, sr, params, start=start, end=end, path=path)
+    count = stop - first
+    n_cols = min(int(width), count)
+    pooled = n_cols < count
+
+    hop, n_freq = params.hop_length, params.n_freq
+    pad = n_fft // 2 if params.center else 0
+    lo = first * hop - pad
+    hi = (stop - 1) * hop - pad + n_fft
+    # the samples of the range, already padded as librosa pads the whole file: frame them
+    # without further centring
+    frames = FrameStream(StftParams(n_fft, hop, params.win_length, window, False), 1)
+    n_bands = layout.n_bands if layout is not None else 0
+    reducer = BandReducer(layout) if layout is not None else None
+    spec_pool = _Pool(n_cols, n_freq)
+    feat_pool = _Pool(n_cols, 3 + n_bands) if pooled else None
+    feats = None if pooled else np.empty((count, 3 + n_bands))
+    work: dict = {}
+    done = 0
+    blocks = _padded_blocks(path, lo, hi, audio.frames, int(block_frames))
+    for segment in frames.segments(blocks):
+        spectrum = frames.transform(segment, work=work)[0]  # (k, n_freq)
+        k = spectrum.shape[0]
+        Pf = np.zeros((k, n_freq + 1))  # a trailing zero column for the band reducer
+        P = Pf[:, :n_freq]
+        np.multiply(spectrum.real, spectrum.real, out=P)
+        P += spectrum.imag * spectrum.imag
+        np.maximum(P, amin, out=P)
+        logPf = np.zeros_like(Pf)
+        np.log(P, out=logPf[:, :n_freq])
+        values = np.empty((k, 3 + n_bands))
+        sfm, sfm_db, tonal, _ = frame_features(Pf, logPf, n_freq)
+        values[:, 0], values[:, 1], values[:, 2] = sfm, sfm_db, tonal
+        if reducer is not None:
+            values[:, 3:] = reducer(Pf, logPf)[0]
+        cols = pool_columns(done, k, count, n_cols)
+        spec_pool.add(cols, P)
+        if feat_pool is not None:
+            feat_pool.add(cols, values)
+        else:
+            feats[done : done + k] = values
+        done += k
+    if done != count:  # the framing above is exact; this guards against a short read
+        raise ParameterError(f"{path}: expected {count} frames in the range, computed {done}")
+
+    first_of_col = -((-np.arange(n_cols + 1, dtype=np.int64) * count) // n_cols)
+    col_edges = (first + first_of_col - 0.5) * hop / sr
+    spec_db = 10.0 * np.log10(np.maximum(spec_pool.means(), amin)).T
+    if feat_pool is not None:
+        table = feat_pool.means()
+        times = 0.5 * (col_edges[:-1] + col_edges[1:])
+    else:
+        table = feats
+        times = (first + np.arange(count)) * hop / sr
+    return Overview(
+        path=path,
+        sr=sr,
+        params=params,
+        frame0=first,
+        n_frames=count,
+        frames_per_column=count / n_cols,
+        freqs=np.arange(n_freq) * sr / n_fft,
+        col_edges=col_edges,
+        spec_db=np.ascontiguousarray(spec_db),
+        times=times,
+        sfm=table[:, 0].copy(),
+        sfm_db=table[:, 1].copy(),
+        tonality=table[:, 2].copy(),
+        band_sfm=np.ascontiguousarray(table[:, 3:].T) if layout is not None else None,
+        layout=layout,
+    )
