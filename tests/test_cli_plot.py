@@ -1,0 +1,227 @@
+"""Tests of ``sfm-audio plot`` and ``sfm-audio demo`` through click's test runner."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from sfm_audio.cli import main
+
+SR = 8000
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC, f"{path} is not a PNG file"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def plot(*args):
+    return run("plot", *args)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _one_error_line(result, status: int, match: str) -> None:
+    assert result.exit_code == status, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), lines
+    assert match in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory) -> Path:
+    """2 s at 8 kHz, 16-bit: a gliding tone over noise (seeded)."""
+    rng = np.random.default_rng(3)
+    t = np.arange(2 * SR) / SR
+    y = 0.3 * np.sin(2 * np.pi * (200 * t + 300 * t**2)) + 0.03 * rng.standard_normal(t.size)
+    path = tmp_path_factory.mktemp("audio") / "glide.wav"
+    sf.write(path, y, SR, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def audio2(tmp_path_factory) -> Path:
+    """1.5 s at 8 kHz of AR(1) noise, ρ = 0.9 (seeded), for a second lossless point."""
+    rng = np.random.default_rng(4)
+    e = rng.standard_normal(int(1.5 * SR))
+    y = np.empty_like(e)
+    y[0] = e[0]
+    for i in range(1, e.size):
+        y[i] = 0.9 * y[i - 1] + e[i]
+    path = tmp_path_factory.mktemp("audio") / "ar1.wav"
+    sf.write(path, 0.05 * y, SR, subtype="PCM_16")
+    return path
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@pytest.mark.parametrize("kind", ["flatness", "bands"])
+def test_feature_figures_default_size(tmp_path, audio, kind):
+    out = tmp_path / f"{kind}.png"
+    result = plot(audio, "-o", out, "--kind", kind, "--dpi", 40)
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output
+    size = {"flatness": (400, 280), "bands": (400, 200)}[kind]
+    assert _png_size(out) == size
+    assert _files(tmp_path) == [f"{kind}.png"]
+
+
+@pytest.mark.parametrize("kind", ["flatness", "bands"])
+def test_feature_figures_requested_size_and_range(tmp_path, audio, kind):
+    out = tmp_path / "fig.png"
+    result = plot(audio, "-o", out, "--kind", kind, "--start", 0.25, "--end", 1.5,
+                  "--n-fft", 512, "--hop-length", 128, "--bands", "octave",
+                  "--dpi", 50, "--width", 333, "--height", 211)
+    assert result.exit_code == 0, result.output
+    assert _png_size(out) == (333, 211)
+
+
+def test_flatness_figure_data_and_title(audio, monkeypatch):
+    """The figure draws the overview's arrays and names the file and parameters."""
+    from sfm_audio import plot as splot
+    from sfm_audio.cli import plot as cli_plot
+    from sfm_audio.overview import overview
+
+    figures = []
+    real = splot.flatness
+
+    def spy(*args, **kwargs):
+        fig = real(*args, **kwargs)
+        figures.append((args, kwargs, fig))
+        return fig
+
+    monkeypatch.setattr(splot, "flatness", spy)
+    options = cli_plot.PlotOptions(start=0.5, end=1.5, n_fft=512, hop_length=128, dpi=20,
+                                   width=100)
+    fig = cli_plot._fig_flatness([str(audio)], options, (5.0, 4.0))
+    (args, kwargs, drawn), = figures
+    assert drawn is fig
+    ov = overview(audio, start=0.5, end=1.5, n_fft=512, hop_length=128, width=100, bands=None)
+    np.testing.assert_array_equal(args[0], ov.spec_db)
+    np.testing.assert_array_equal(args[3], ov.sfm)
+    np.testing.assert_array_equal(kwargs["sfm_db"], ov.sfm_db)
+    title = fig.get_suptitle()
+    span = f"{ov.start:.2f}–{ov.end:.2f} s"  # the times of the first and last frame drawn
+    for text in ("glide.wav", "n_fft 512", "hop 128", "sr 8000 Hz", span):
+        assert text in title
+    assert len(fig.axes) >= 4  # spectrogram, colour bar, SFM, dB (+ tonality twin)
+
+
+def test_bands_pdf_and_svg(tmp_path, audio):
+    for ext, magic in ((".pdf", b"%PDF"), (".svg", b"<?xml")):
+        out = tmp_path / f"bands{ext}"
+        result = plot(audio, "-o", out, "--kind", "bands", "--dpi", 30)
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes()[: len(magic)] == magic
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "match"),
+    [
+        (["--kind", "histogram"], 2, "unknown kind 'histogram'"),
+        (["--start", "1.0", "--end", "1.0"], 2, "start=1 s must be before end=1 s"),
+        (["--start", "1.5", "--end", "0.5"], 2, "must be before"),
+        (["--start", "5"], 2, "start=5 s is outside the file (it lasts 2 s)"),
+        (["--end", "3.5"], 2, "end=3.5 s is outside the file"),
+        (["--start", "-1"], 2, "must not be negative"),
+        (["--kind", "bands", "--bands", "none"], 2, "needs a band layout"),
+        (["--kind", "bands", "--bands", "bogus"], 2, "unknown bands"),
+        (["--n-fft", "0"], 2, "n_fft=0"),
+        (["--dpi", "0"], 2, "dpi=0"),
+    ],
+)
+def test_bad_options(tmp_path, audio, args, status, match):
+    out = tmp_path / "fig.png"
+    result = plot(audio, "-o", out, "--dpi", 30, *args)
+    _one_error_line(result, status, match)
+    assert _files(tmp_path) == []
+
+
+def test_output_folder_missing(tmp_path, audio):
+    result = plot(audio, "-o", tmp_path / "nowhere" / "fig.png")
+    _one_error_line(result, 2, "does not exist")
+    assert _files(tmp_path) == []
+
+
+def test_output_folder_is_a_file(tmp_path, audio):
+    (tmp_path / "plain").write_text("x")
+    result = plot(audio, "-o", tmp_path / "plain" / "fig.png")
+    _one_error_line(result, 2, "does not exist")
+
+
+def test_output_folder_unwritable(tmp_path, audio, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    real_access = os.access
+    if real_access(folder, os.W_OK):  # running as root: simulate the permission check
+        monkeypatch.setattr(
+            os, "access",
+            lambda p, mode, *a, **k: False if Path(p) == folder else real_access(p, mode, *a, **k),
+        )
+    try:
+        result = plot(audio, "-o", folder / "fig.png", "--dpi", 30)
+        _one_error_line(result, 2, "is not writable")
+    finally:
+        folder.chmod(0o700)
+    assert _files(folder) == []
+
+
+@pytest.mark.parametrize("name", ["fig.xyz", "fig.docx", "figure"])
+def test_output_format_matplotlib_cannot_write(tmp_path, audio, name):
+    result = plot(audio, "-o", tmp_path / name, "--dpi", 30)
+    _one_error_line(result, 2, "extension" if "." not in name else "matplotlib cannot write")
+    assert _files(tmp_path) == []
+
+
+def test_bad_audio(tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.wav"
+    text.write_text("hello\n" * 100)
+    out = tmp_path / "fig.png"
+    for path, match in ((tmp_path / "missing.wav", "no such file"),
+                        (empty, "empty file"),
+                        (text, "not a readable audio file")):
+        for kind in ("flatness", "bands"):
+            result = plot(path, "-o", out, "--kind", kind)
+            _one_error_line(result, 1, match)
+            assert str(path) in result.stderr
+    assert _files(tmp_path) == ["empty.wav", "notes.wav"]
+
+
+def test_one_input_only_for_single_file_kinds(tmp_path, audio, audio2):
+    result = plot(audio, audio2, "-o", tmp_path / "fig.png")
+    _one_error_line(result, 2, "draws one file; got 2 inputs")
+    assert _files(tmp_path) == []
+
+
+def test_failure_leaves_existing_output_untouched(tmp_path, audio):
+    out = tmp_path / "fig.png"
+    out.write_bytes(b"previous")
+    result = plot(audio, "-o", out, "--start", "9")
+    assert result.exit_code == 2
+    assert out.read_bytes() == b"previous"
+    assert _files(tmp_path) == ["fig.png"]
