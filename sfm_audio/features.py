@@ -169,8 +169,10 @@ def _chunks(
 ) -> Iterator[FrameChunk]:
     params = options.stft_params()
     stream = FrameStream(params, len(meta.channels))
+    # about one segment of frames per block, so each block is copied into the frame buffer once
+    block_frames = max(1 << 14, stream.frames_per_chunk * params.hop_length)
     blocks = io.stream(path, sr=options.sr, channels=options.channels, prefetch=threads > 1,
-                       block_frames=max(1 << 16, 64 * params.hop_length))
+                       block_frames=block_frames)
     reduce = _ChunkReducer(options, meta, stream)
     segments = stream.segments(blocks)
     frame0 = 0

@@ -132,21 +132,23 @@ class _NpzWriter:
         self.path, self.schema = path, schema
         self._tmp = tempfile.TemporaryDirectory(prefix="sfm-audio-npz-")
         self._spools = {
-            name: open(Path(self._tmp.name) / f"{i}.bin", "wb")
+            name: open(Path(self._tmp.name) / f"{i}.bin", "wb", buffering=1 << 18)
             for i, name in enumerate(["channel"] + [c.name for c in schema])
         }
         self._files: list[str] = []
-        self._file_index = open(Path(self._tmp.name) / "file_index.bin", "wb")
+        self._file_index = open(Path(self._tmp.name) / "file_index.bin", "wb", buffering=1 << 18)
         self.rows = 0
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
         if not self._files or self._files[-1] != file:
             self._files.append(file)
         n = numeric.shape[0]
-        np.full(n, len(self._files) - 1, dtype=np.int32).tofile(self._file_index)
-        np.asarray(channel, dtype=_CHANNEL_DTYPE).tofile(self._spools["channel"])
+        # buffered writes: ndarray.tofile flushes on every call, 30 us each
+        self._file_index.write(np.full(n, len(self._files) - 1, dtype=np.int32).tobytes())
+        self._spools["channel"].write(np.asarray(channel, dtype=_CHANNEL_DTYPE).tobytes())
         for j, column in enumerate(self.schema):
-            numeric[:, j].astype(_NUMPY_DTYPE[column.kind]).tofile(self._spools[column.name])
+            self._spools[column.name].write(
+                numeric[:, j].astype(_NUMPY_DTYPE[column.kind]).tobytes())
         self.rows += n
 
     def close(self) -> None:
