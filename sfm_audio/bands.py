@@ -163,7 +163,8 @@ def octave_bands(*, sr: float, n_fft: int, fraction: int = 1) -> BandLayout:
 
     Mid-band frequencies ``1000 · 10^(3x / (10·fraction))`` Hz with edges at
     ``10^(±3 / (20·fraction))`` around them, from the 16 Hz band up to the last band whose
-    upper edge is at or below Nyquist; low bands narrower than one FFT bin are left out.
+    upper edge is at or below Nyquist; low bands narrower than two FFT bins are left out
+    (one bin is trivially flat).
     """
     sr, n_fft = _validate_geometry(sr, n_fft)
     if fraction not in (1, 3):
@@ -174,7 +175,8 @@ def octave_bands(*, sr: float, n_fft: int, fraction: int = 1) -> BandLayout:
     mid = 1000.0 * ratio ** (x / fraction)
     lo = mid * ratio ** (-0.5 / fraction)
     hi = mid * ratio ** (0.5 / fraction)
-    keep = (hi <= sr / 2) & (hi - lo >= df)
+    # a band must span two bins: the flatness of a single bin is 1 whatever the signal
+    keep = (hi <= sr / 2) & (hi - lo >= 2 * df)
     if not keep.any():
         raise ParameterError(f"no {'octave' if fraction == 1 else 'third-octave'} band fits "
                              f"between the bin spacing {df:g} Hz and Nyquist {sr / 2:g} Hz")
