@@ -9,6 +9,12 @@ pixels wide. :func:`overview` reads a time range of a file block by block, frame
   the range going to column ``floor(i * n_cols / n_frames)``, and each column holds the
   **mean over its frames of the floored power** ``max(|X|², amin)``, shown in dB
   (``10·log10``, reference 1);
+- optionally, the frequency bins pooled to the picture's height on a **log-frequency grid**
+  (``height`` rows evenly spaced in ``log f`` from the first bin above DC to Nyquist): bins
+  whose log-frequency falls in the same row are averaged (mean power, then dB); where bins are
+  wider than a row (low frequencies) each bin stays a row of its own, and DC is always its own
+  row. A figure on a log axis then draws a few hundred rows instead of ``n_fft / 2 + 1``,
+  which keeps the memory of the drawing itself bounded too;
 - the per-frame flatness (SFM, SFM in dB, Johnston tonality) and the flatness of each band,
   pooled the same way when there are more frames than columns: each column holds the
   **arithmetic mean of the per-frame values** of its frames (so the pooled ``sfm_db`` is the
@@ -36,7 +42,7 @@ from .bands import BandLayout, BandReducer, band_layout
 from .flatness import frame_features, validate_amin
 from .stft import FrameStream, StftParams, n_frames
 
-__all__ = ["Overview", "overview", "frame_range", "pool_columns"]
+__all__ = ["Overview", "overview", "frame_range", "pool_columns", "log_frequency_rows"]
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,17 @@ class Overview:
         Frames in the range (frame ``f`` is at ``f * hop_length / sr`` seconds).
     frames_per_column : float
         ``n_frames / n_cols``; 1 when nothing was pooled.
-    freqs : np.ndarray [shape=(n_freq,)]
-        Bin centre frequencies in Hz.
+    freqs : np.ndarray [shape=(n_rows,)]
+        Centre frequency of each spectrogram row in Hz (the mean of its bins' frequencies);
+        ``n_rows = n_freq`` and these are the bin frequencies unless ``height`` pooled them.
+    freq_edges : np.ndarray [shape=(n_rows + 1,)]
+        Row edges in Hz: half a bin below the first and above the last bin of each row (the
+        lowest edge, of the DC row, is negative).
     col_edges : np.ndarray [shape=(n_cols + 1,)]
         Column edges in seconds: half a hop before the first and after the last frame of each
         column.
-    spec_db : np.ndarray [shape=(n_freq, n_cols)]
-        Mean floored power of each column's frames, in dB.
+    spec_db : np.ndarray [shape=(n_rows, n_cols)]
+        Mean floored power of each column's frames (and of each row's bins), in dB.
     times : np.ndarray [shape=(n_points,)]
         Times in seconds of the flatness values: the frame times when nothing was pooled
         (``n_points = n_frames``), else the column centres (``n_points = n_cols``).
@@ -81,6 +91,7 @@ class Overview:
     n_frames: int
     frames_per_column: float
     freqs: np.ndarray
+    freq_edges: np.ndarray
     col_edges: np.ndarray
     spec_db: np.ndarray
     times: np.ndarray
@@ -193,6 +204,37 @@ def pool_columns(first: int, count: int, n_total: int, n_cols: int) -> np.ndarra
     return (i * n_cols) // n_total
 
 
+def log_frequency_rows(n_freq: int, n_rows: int) -> np.ndarray:
+    """First bin of each row when bins are pooled to ``n_rows`` rows of a log-frequency grid.
+
+    Bin 0 (DC) is a row of its own; bin ``k >= 1`` goes to row
+    ``floor(n_rows · ln k / ln(n_freq - 1))`` of the grid above DC (the last bin, Nyquist,
+    into the top row), and rows that receive no bin are dropped, so low bins wider than a row
+    stay single.
+
+    Parameters
+    ----------
+    n_freq : int
+        Number of frequency bins, ``n_fft // 2 + 1``.
+    n_rows : int
+        Rows of the log grid above DC (about the picture's height in pixels).
+
+    Returns
+    -------
+    starts : np.ndarray [shape=(n_out,), dtype=intp]
+        Index of the first bin of each output row, increasing, starting at 0;
+        ``n_out <= min(n_freq, n_rows + 1)``. Use with ``np.add.reduceat``.
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 1:
+        raise ParameterError(f"{n_rows=} must be a positive whole number of pixels")
+    if n_freq <= 2:
+        return np.arange(n_freq, dtype=np.intp)
+    k = np.arange(1, n_freq)
+    rows = np.minimum((n_rows * np.log(k) / np.log(n_freq - 1)).astype(np.int64), n_rows - 1)
+    row = np.concatenate(([-1], rows))
+    return np.flatnonzero(np.diff(row, prepend=-2)).astype(np.intp)
+
+
 def _padded_blocks(
     path: str, lo: int, hi: int, n_samples: int, block_frames: int
 ) -> Iterator[np.ndarray]:
@@ -229,6 +271,7 @@ def overview(
     start: float | None = None,
     end: float | None = None,
     width: int = 1500,
+    height: int | None = None,
     n_fft: int = 2048,
     hop_length: int | None = 512,
     win_length: int | None = None,
@@ -249,6 +292,9 @@ def overview(
         beginning / the end of the file.
     width : int
         Maximum number of spectrogram columns (the picture's width in pixels).
+    height : int or None
+        Pool the frequency bins to about this many rows of a log-frequency grid (see
+        :func:`log_frequency_rows`); ``None`` keeps every bin.
     n_fft, hop_length, win_length, window, center
         STFT parameters, librosa's names and defaults (except ``hop_length=512``, the
         extractor's default).
@@ -270,7 +316,7 @@ def overview(
         Missing, empty, truncated or non-audio file.
     ParameterError
         Bad STFT parameters or band layout, a bad range (see :func:`frame_range`), or a
-        ``width`` below 1.
+        ``width`` or ``height`` below 1.
 
     Examples
     --------
@@ -280,8 +326,13 @@ def overview(
     """
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
         raise ParameterError(f"{width=} must be a positive whole number of pixels")
+    if height is not None and (
+        isinstance(height, bool) or not isinstance(height, (int, np.integer)) or height < 1
+    ):
+        raise ParameterError(f"{height=} must be a positive whole number of pixels or None")
     amin = validate_amin(amin)
     params = StftParams(n_fft, hop_length, win_length, window, center)
+    starts = None if height is None else log_frequency_rows(params.n_freq, height)
     window_values = params.fft_window()  # unknown windows fail before the file is read
     del window_values
     path = str(path)
@@ -335,7 +386,17 @@ def overview(
 
     first_of_col = -((-np.arange(n_cols + 1, dtype=np.int64) * count) // n_cols)
     col_edges = (first + first_of_col - 0.5) * hop / sr
-    spec_db = 10.0 * np.log10(np.maximum(spec_pool.means(), amin)).T
+    power = spec_pool.means()  # (n_cols, n_freq)
+    bin_freqs = np.arange(n_freq) * sr / n_fft
+    if starts is None:
+        freqs = bin_freqs
+        freq_edges = (np.arange(n_freq + 1) - 0.5) * sr / n_fft
+    else:
+        sizes = np.diff(np.append(starts, n_freq))
+        power = np.add.reduceat(power, starts, axis=1) / sizes
+        freqs = np.add.reduceat(bin_freqs, starts) / sizes
+        freq_edges = (np.append(starts, n_freq) - 0.5) * sr / n_fft
+    spec_db = 10.0 * np.log10(np.maximum(power, amin)).T
     if feat_pool is not None:
         table = feat_pool.means()
         times = 0.5 * (col_edges[:-1] + col_edges[1:])
@@ -349,7 +410,8 @@ def overview(
         frame0=first,
         n_frames=count,
         frames_per_column=count / n_cols,
-        freqs=np.arange(n_freq) * sr / n_fft,
+        freqs=freqs,
+        freq_edges=freq_edges,
         col_edges=col_edges,
         spec_db=np.ascontiguousarray(spec_db),
         times=times,

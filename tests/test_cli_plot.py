@@ -115,8 +115,11 @@ def test_flatness_figure_data_and_title(audio, monkeypatch):
     fig = cli_plot._fig_flatness([str(audio)], options, (5.0, 4.0))
     (args, kwargs, drawn), = figures
     assert drawn is fig
-    ov = overview(audio, start=0.5, end=1.5, n_fft=512, hop_length=128, width=100, bands=None)
-    np.testing.assert_array_equal(args[0], ov.spec_db)
+    ov = overview(audio, start=0.5, end=1.5, n_fft=512, hop_length=128, width=100, height=80,
+                  bands=None)
+    np.testing.assert_array_equal(args[0], ov.spec_db[1:])  # all but the DC row
+    np.testing.assert_array_equal(args[1], ov.freq_edges[1:])
+    np.testing.assert_array_equal(args[2], ov.col_edges)
     np.testing.assert_array_equal(args[3], ov.sfm)
     np.testing.assert_array_equal(kwargs["sfm_db"], ov.sfm_db)
     title = fig.get_suptitle()

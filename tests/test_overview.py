@@ -11,7 +11,7 @@ import soundfile as sf
 from sfm_audio import io
 from sfm_audio._errors import AudioFileError, ParameterError
 from sfm_audio.features import extract
-from sfm_audio.overview import frame_range, overview, pool_columns
+from sfm_audio.overview import frame_range, log_frequency_rows, overview, pool_columns
 from sfm_audio.stft import StftParams, stft
 
 SR = 8000
@@ -65,6 +65,28 @@ def test_unpooled_equals_extractor(chirp):
     P = _power(chirp, n_fft=512, hop_length=128)
     np.testing.assert_allclose(ov.spec_db, 10 * np.log10(P), rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(ov.freqs, np.arange(257) * SR / 512)
+    np.testing.assert_allclose(ov.freq_edges, (np.arange(258) - 0.5) * SR / 512)
+
+
+@pytest.mark.parametrize("height", [1, 10, 60, 10_000])
+def test_rows_pooled_on_log_frequency_grid(chirp, height):
+    P = _power(chirp, n_fft=512, hop_length=128)
+    ov = overview(chirp, n_fft=512, hop_length=128, width=10_000, height=height, bands=None)
+    starts = log_frequency_rows(257, height)
+    assert starts[0] == 0 and starts[1] == 1  # DC alone
+    assert np.all(np.diff(starts) > 0) and starts.size <= min(257, height + 1)
+    stops = np.append(starts[1:], 257)
+    expected = np.stack([P[a:b].mean(axis=0) for a, b in zip(starts, stops)])
+    np.testing.assert_allclose(ov.spec_db, 10 * np.log10(expected), rtol=1e-10, atol=1e-9)
+    df = SR / 512
+    np.testing.assert_allclose(ov.freq_edges, (np.append(starts, 257) - 0.5) * df)
+    np.testing.assert_allclose(ov.freqs, [df * (a + b - 1) / 2 for a, b in zip(starts, stops)])
+    # rows are about equally wide on a log axis once bins are narrower than a row
+    if height == 60:
+        widths = np.diff(np.log(ov.freq_edges[1:]))
+        assert widths[-10:].max() < 3 * np.log(256) / 60
+    if height >= 10_000:  # rows narrower than the top bins: nothing merged
+        np.testing.assert_array_equal(starts, np.arange(257))
 
 
 @pytest.mark.parametrize("width", [1, 7, 40, 93])
@@ -165,6 +187,7 @@ def test_pool_columns_are_consecutive_and_balanced():
         ({"end": 9.0}, r"end=9 s is outside the file"),
         ({"start": 0.5001, "end": 0.5002}, r"holds no frame"),
         ({"width": 0}, r"width=0 must be a positive"),
+        ({"height": 0}, r"height=0 must be a positive"),
         ({"bands": "nope"}, r"unknown bands"),
         ({"n_fft": 0}, r"n_fft=0"),
         ({"end": float("nan")}, r"finite"),

@@ -117,10 +117,12 @@ def _params_text(options: PlotOptions) -> str:
 # --------------------------------------------------------------------------- figures
 
 
-def _overview(path: str, options: PlotOptions, width_px: int, bands: str | None):
+def _overview(path: str, options: PlotOptions, figsize, bands: str | None):
+    """Stream the range into as many columns (and log-frequency rows) as the figure has pixels."""
     from ..overview import overview
 
-    return overview(path, start=options.start, end=options.end, width=width_px,
+    width, height = (max(1, round(v * options.dpi)) for v in figsize)
+    return overview(path, start=options.start, end=options.end, width=width, height=height,
                     n_fft=options.n_fft, hop_length=options.hop_length, bands=bands)
 
 
@@ -135,10 +137,11 @@ def _fig_flatness(inputs, options: PlotOptions, figsize):
     from .. import plot as splot
 
     path = inputs[0]
-    ov = _overview(path, options, max(1, round(figsize[0] * options.dpi)), None)
+    ov = _overview(path, options, figsize, None)
     title = (f"{Path(path).name}: spectrogram and spectral flatness\n"
              f"{_params_text(options)}, {_range_text(ov)}")
-    return splot.flatness(ov.spec_db, ov.freqs, ov.col_edges, ov.sfm, ov.times,
+    # DC (row 0, centred at 0 Hz) has no place on a log-frequency axis: not drawn
+    return splot.flatness(ov.spec_db[1:], ov.freq_edges[1:], ov.col_edges, ov.sfm, ov.times,
                           sfm_db=ov.sfm_db, tonality=ov.tonality, title=title, figsize=figsize)
 
 
@@ -148,7 +151,7 @@ def _fig_bands(inputs, options: PlotOptions, figsize):
     path = inputs[0]
     if options.bands.strip().lower() == "none":
         raise ParameterError("--kind bands needs a band layout; --bands none gives none")
-    ov = _overview(path, options, max(1, round(figsize[0] * options.dpi)), options.bands)
+    ov = _overview(path, options, figsize, options.bands)
     title = (f"{Path(path).name}: band flatness ({ov.layout.kind}, {ov.layout.n_bands} bands)\n"
              f"{_params_text(options)}, {_range_text(ov)}")
     return splot.bands(ov.band_sfm, ov.layout.edges_hz, ov.col_edges, title=title, figsize=figsize)
