@@ -1,9 +1,38 @@
 """Many files into one table: expand inputs, run a per-file job, join the parts in order.
 
-Each input file is one job that writes its own *part* (the file's rows in the output
-format); parts are joined in sorted path order, so the output does not depend on how the
-jobs were scheduled. A failing file never stops the run: its error is collected and the
-remaining files are finished.
+Each input file is one *job* that writes its own *part* (the file's rows in the output
+format, without a header); the parts are joined in sorted path order, so the output does not
+depend on how or where the jobs ran. A failing file never stops the run: its error is
+collected and the remaining files are finished.
+
+Where the jobs run
+------------------
+- ``jobs=1``: one after the other in this process.
+- ``jobs=N``: a pool of N worker processes (``spawn`` start method: no inherited threads or
+  locks, same behaviour on every platform). Each job is single-threaded — no reader thread,
+  no FFT pool, BLAS pinned to one thread — so N jobs use N cores. A worker that dies (a crash,
+  the OOM killer) is reported as the failure of the file it was working on.
+- ``scheduler="tcp://host:8786"``: the same jobs on a running Dask distributed cluster.
+  Workers open the input files by their absolute path, so every path must be readable under
+  that same path on every worker (a shared filesystem), and the workers need the same
+  ``sfm_audio`` installed. Each worker sends its part back to the client as bytes (a part is
+  a few per cent of the audio it describes and bounded by one file), and the client writes it
+  to the staging folder: the workers never need write access to the output's filesystem, and
+  resuming is decided on the client alone.
+
+Staging and resuming
+--------------------
+Parts live in a staging folder beside the output, ``.<output name>.parts/``, one file per
+input named by a hash of everything that decides its bytes (absolute path, the path as
+written in the ``file`` column, size and modification time of the input, options, summary,
+format and columns). Parts are written to a temporary name and renamed, so a part that exists
+is complete. After the join the folder is removed when every file succeeded; when some
+failed it is kept, so that a rerun with ``resume=True`` retries only those. Without
+``resume`` a stale staging folder is cleared first. With ``resume`` every part already there
+is reused and only the missing files are computed; the output is byte for byte the output
+of one full run. A run that was killed (even with SIGKILL) leaves only complete parts and
+hidden temporary files, which the next run removes. A complete run leaves nothing to resume:
+``resume`` then computes everything again.
 """
 
 from __future__ import annotations
@@ -12,11 +41,15 @@ import contextlib
 import glob
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,13 +57,29 @@ import numpy as np
 
 from . import io
 from ._errors import ParameterError, SfmError
-from ._files import atomic_path, check_output_dir
+from ._files import _umask, atomic_path, check_output_dir
 from .features import ExtractOptions, open_features, summarize, summary_columns
 from .writers import concatenate_parts, format_of, frame_schema, open_writer, summary_schema
 
-__all__ = ["Failure", "RunReport", "expand_inputs", "extract_file", "extract_files"]
+__all__ = [
+    "Failure",
+    "RunReport",
+    "default_jobs",
+    "expand_inputs",
+    "extract_file",
+    "extract_files",
+    "staging_dir",
+    "write_errors",
+]
 
 _GLOB_CHARS = set("*?[")
+#: bump when the bytes of a part change for the same inputs and options
+_PART_VERSION = 1
+#: a file in every staging folder, so that only folders made here are ever removed
+_STAGING_MARK = "SFM_AUDIO_PARTS"
+#: BLAS / OpenMP thread counts for one-core jobs
+_ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -44,9 +93,34 @@ class Failure:
 
 @dataclass
 class RunReport:
+    """What a run did.
+
+    Attributes
+    ----------
+    ok : list of str
+        Files in the output, in sorted order (including ``reused`` ones).
+    failed : list of Failure
+        Inputs that named nothing, then failed files in sorted order.
+    output_written : bool
+    reused : list of str
+        Files whose part was left by an earlier, interrupted run (``resume=True``).
+    staging : str or None
+        The staging folder when it was kept (some files failed), else None.
+    """
+
     ok: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     output_written: bool = False
+    reused: list[str] = field(default_factory=list)
+    staging: str | None = None
+
+
+def default_jobs() -> int:
+    """Number of cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        with contextlib.suppress(OSError):
+            return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike]) -> tuple[list[str], list[Failure]]:
@@ -142,19 +216,262 @@ def extract_file(
         raise
 
 
-def _failure(path: str, exc: BaseException) -> Failure:
+def _failure(label: str, exc: BaseException, opened: str | None = None) -> Failure:
+    """A readable failure; messages name the file as the user wrote it (``label``)."""
+    def named(text: str) -> str:
+        return text.replace(opened, label) if opened and opened != label else text
+
     if isinstance(exc, ParameterError):
-        return Failure(path, str(exc), usage=True)
+        return Failure(label, named(str(exc)), usage=True)
     if isinstance(exc, SfmError):
-        return Failure(path, str(exc))
+        return Failure(label, named(str(exc)))
     if isinstance(exc, OSError):
-        return Failure(path, f"{path}: {exc.strerror or exc}")
-    return Failure(path, f"{path}: unexpected {type(exc).__name__}: {exc}")
+        return Failure(label, f"{label}: {exc.strerror or exc}")
+    return Failure(label, f"{label}: unexpected {type(exc).__name__}: {named(str(exc))}")
 
 
-def _part_name(path: str, options: ExtractOptions, summary: bool, fmt: str) -> str:
-    key = json.dumps([os.path.abspath(path), repr(asdict(options)), summary, fmt])
+def _part_name(path: str, options: ExtractOptions, summary: bool, fmt: str,
+               schema: list | None = None) -> str:
+    """Name of a file's part: a hash of everything that decides the part's bytes."""
+    try:
+        st = os.stat(path)
+        stamp = [st.st_size, st.st_mtime_ns]
+    except OSError:
+        stamp = None
+    key = json.dumps([_PART_VERSION, os.path.abspath(path), path, stamp,
+                      repr(asdict(options)), summary, fmt, repr(schema)])
     return hashlib.sha1(key.encode()).hexdigest()[:20] + "." + fmt
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file to extract; picklable, so it can run in another process or on a cluster."""
+
+    path: str  # the path the job opens (absolute on a Dask worker)
+    label: str  # the path as given: the ``file`` column and the name in messages
+    part: str | None  # the part to write; None: return the part's bytes instead
+    options: ExtractOptions
+    fmt: str
+    summary: bool
+    schema: list | None
+
+
+@dataclass(frozen=True)
+class _Result:
+    label: str
+    failure: Failure | None
+    data: bytes | None = None
+
+
+def _run_job(job: _Job) -> _Result:
+    """Extract one file on one thread into its part; never raises for a bad file."""
+    kwargs = dict(summary=job.summary, header=False, threads=1, label=job.label,
+                  expect_schema=job.schema)
+    try:
+        if job.part is not None:
+            with atomic_path(job.part, suffix="." + job.fmt) as tmp:
+                extract_file(job.path, job.options, tmp, job.fmt, **kwargs)
+            return _Result(job.label, None)
+        with tempfile.TemporaryDirectory(prefix="sfm-audio-job-") as tmpdir:
+            tmp = Path(tmpdir) / f"part.{job.fmt}"
+            extract_file(job.path, job.options, tmp, job.fmt, **kwargs)
+            return _Result(job.label, None, tmp.read_bytes())
+    except Exception as exc:
+        return _Result(job.label, _failure(job.label, exc, job.path))
+
+
+def _crash_failure(label: str, how: str) -> Failure:
+    return Failure(label, f"{label}: {how} while extracting this file")
+
+
+def _init_worker() -> None:
+    """Pool worker set-up: BLAS and OpenMP on one thread (the pool provides parallelism)."""
+    for name in _ONE_THREAD_ENV:
+        os.environ[name] = "1"
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _map_inline(jobs: Sequence[_Job], fn: Callable[[_Job], _Result]) -> Iterator[_Result]:
+    with _one_blas_thread():
+        for job in jobs:
+            yield fn(job)
+
+
+def _map_pool(
+    jobs: Sequence[_Job], n_workers: int, fn: Callable[[_Job], _Result] = _run_job
+) -> Iterator[_Result]:
+    """Run ``fn`` over ``jobs`` on worker processes; yield results as they complete.
+
+    At most two jobs per worker are in flight. When a worker dies, the pool breaks and every
+    job in flight is lost; those jobs are then run again one at a time, each in a fresh
+    single-process pool, so that the file that kills its worker is found and reported while
+    the others complete. The remaining jobs continue on a new pool.
+    """
+    context = multiprocessing.get_context("spawn")
+    todo = deque(jobs)
+    n_workers = max(1, min(n_workers, len(todo)))
+    while todo:
+        suspects: list[_Job] = []
+        pool = ProcessPoolExecutor(n_workers, mp_context=context, initializer=_init_worker)
+        clean = False
+        try:
+            running: dict = {}
+            while todo or running:
+                while todo and len(running) < 2 * n_workers:
+                    job = todo.popleft()
+                    running[pool.submit(fn, job)] = job
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        suspects.append(job)
+                        continue
+                    yield result
+                if suspects:
+                    # the pool is broken: collect what finished, the rest are suspects
+                    for future, job in running.items():
+                        try:
+                            yield future.result()
+                        except BrokenProcessPool:
+                            suspects.append(job)
+                    running.clear()
+                    break
+            clean = True
+        finally:
+            pool.shutdown(wait=clean, cancel_futures=True)
+        for job in suspects:
+            yield _run_isolated(job, fn, context)
+
+
+def _run_isolated(job: _Job, fn: Callable[[_Job], _Result], context) -> _Result:
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker) as pool:
+        try:
+            return pool.submit(fn, job).result()
+        except BrokenProcessPool:
+            return _Result(job.label, _crash_failure(job.label, "the worker process died"))
+
+
+def _map_dask(jobs: Sequence[_Job], address: str) -> Iterator[_Result]:
+    """Run the jobs on the Dask cluster at ``address``; yield results as they complete."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ParameterError(
+            "--scheduler needs Dask distributed: pip install 'sfm-audio[dask]'"
+        ) from None
+    try:
+        client = Client(address, timeout=20, set_as_default=False)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"scheduler={address!r} is not a Dask scheduler address: "
+                             f"{exc}") from None
+    except Exception as exc:
+        raise SfmError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
+    with client:
+        futures = client.map(_run_job, list(jobs), pure=False)
+        job_of = {future.key: job for future, job in zip(futures, jobs)}
+        # as_completed holds each future until it is yielded; once its result is here the
+        # future is released, so results never pile up on the workers
+        finished = as_completed(futures, loop=client.loop, with_results=True,
+                                raise_errors=False)
+        del futures
+        for future, result in finished:
+            job = job_of.pop(future.key)
+            future.release()
+            del future
+            if isinstance(result, _Result):
+                yield result
+            elif isinstance(result, tuple):  # (type, exception, traceback) of an erred task
+                exc = result[1]
+                if type(exc).__name__ == "KilledWorker":
+                    how = "the Dask workers running it died"
+                    yield _Result(job.label, _crash_failure(job.label, how))
+                else:
+                    yield _Result(job.label, _failure(job.label, exc, job.path))
+            else:
+                yield _Result(job.label, Failure(
+                    job.label, f"{job.label}: the Dask task was cancelled ({result!r})"))
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def staging_dir(output: str | os.PathLike) -> Path:
+    """The folder beside ``output`` where a run keeps its per-file parts."""
+    output = Path(output)
+    return output.parent / f".{output.name}.parts"
+
+
+def _prepare_staging(staging: Path, resume: bool) -> None:
+    """Create the staging folder; clear a stale one (keep its parts with ``resume``)."""
+    if staging.exists() and not (staging / _STAGING_MARK).is_file():
+        raise ParameterError(
+            f"{str(staging)!r} exists and was not made by sfm-audio; move it out of the way"
+        )
+    if staging.exists() and not resume:
+        shutil.rmtree(staging)
+    staging.mkdir(exist_ok=True)
+    (staging / _STAGING_MARK).touch()
+    for leftover in staging.glob(".*"):  # temporaries of a killed run
+        with contextlib.suppress(OSError):
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+
+def _remove_staging(output: str | os.PathLike) -> None:
+    staging = staging_dir(output)
+    if (staging / _STAGING_MARK).is_file():
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _store_part(part: Path, result: _Result) -> Failure | None:
+    """Write a part that came back as bytes (from a Dask worker)."""
+    try:
+        with atomic_path(part, suffix=part.suffix) as tmp:
+            tmp.write_bytes(result.data)
+    except OSError as exc:
+        return Failure(result.label, f"{result.label}: cannot write its part {part}: "
+                                     f"{exc.strerror or exc}")
+    return None
+
+
+def write_errors(path: str | os.PathLike, failures: Sequence[Failure]) -> None:
+    """Write failures as CSV (columns ``file``, ``error``), completely or not at all.
+
+    ``error`` is the reason without the leading ``"<file>: "`` that the ``file`` column
+    already gives.
+    """
+    import csv
+
+    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", encoding="utf-8",
+                                                       newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["file", "error"])
+        for failure in failures:
+            reason = failure.error
+            if reason.startswith(failure.file + ": "):
+                reason = reason[len(failure.file) + 2:]
+            writer.writerow([failure.file, reason])
+
+
+# --------------------------------------------------------------------------- runs
 
 
 def extract_files(
@@ -163,7 +480,11 @@ def extract_files(
     options: ExtractOptions | None = None,
     *,
     summary: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
     threads: int = 1,
+    on_plan: Callable[[int, int], None] | None = None,
     on_file: Callable[[str, Failure | None], None] | None = None,
     on_frames: Callable[[int], None] | None = None,
     stdout=None,
@@ -179,10 +500,24 @@ def extract_files(
     options : ExtractOptions
     summary : bool
         One row per file and channel of statistics instead of one row per frame.
+    jobs : int
+        Files extracted at once, each on one core in its own process (1: in this process).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); the jobs run on its
+        workers instead, which must see the input files under their absolute paths.
+    resume : bool
+        Reuse the parts an earlier, interrupted run left in :func:`staging_dir` and
+        compute only the missing files; the output is the same as one full run's.
     threads : int
-        Threads for a single file (reader + FFT pool).
-    on_file, on_frames
-        Progress callbacks: after each file, and after each chunk of frames.
+        Threads for a lone file (reader + FFT pool) when it is the only input and no
+        scheduler is given; corpus jobs always use one.
+    on_plan : callable(n_to_compute, n_reused), optional
+        Called once before a multi-file run starts.
+    on_file, on_frames : callable, optional
+        Progress: after each computed file (path, failure or None), and after each chunk of
+        frames (lone file only).
+    stdout : text stream, optional
+        Where "-" writes (default ``sys.stdout``).
 
     Returns
     -------
@@ -193,63 +528,118 @@ def extract_files(
     options = options or ExtractOptions()
     fmt = format_of(output)
     to_stdout = str(output) == "-"
+    if jobs < 1:
+        raise ParameterError(f"{jobs=} must be at least 1")
+    if resume and to_stdout:
+        raise ParameterError("resume needs an output file; it cannot resume '-' (stdout)")
     if not to_stdout:
         check_output_dir(output)
     paths, failures = expand_inputs(inputs)
     report = RunReport(failed=list(failures))
 
-    def done(path: str, failure: Failure | None) -> None:
-        if failure is None:
-            report.ok.append(path)
-        else:
-            report.failed.append(failure)
-        if on_file is not None:
-            on_file(path, failure)
-
-    if len(paths) == 1 and not failures:
-        # one file: stream straight into the output, no parts
-        path = paths[0]
-        try:
-            if to_stdout:
-                extract_file(path, options, stdout or sys.stdout, fmt, summary=summary,
-                             threads=threads, on_frames=on_frames)
-            else:
-                with atomic_path(output, suffix=Path(output).suffix) as tmp:
-                    extract_file(path, options, tmp, fmt, summary=summary, threads=threads,
-                                 on_frames=on_frames)
-            report.output_written = True
-            done(path, None)
-        except (Exception, KeyboardInterrupt) as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            done(path, _failure(path, exc))
+    if len(paths) == 1 and not failures and scheduler is None:
+        _extract_one(paths[0], output, options, fmt, report, summary=summary, threads=threads,
+                     resume=resume, on_file=on_file, on_frames=on_frames, stdout=stdout)
         return report
 
-    with tempfile.TemporaryDirectory(prefix="sfm-audio-parts-",
-                                     dir=None if to_stdout else Path(output).parent) as tmpdir:
-        parts: list[Path] = []
-        schema = _reference_schema(paths, options, summary)
+    schema = _reference_schema(paths, options, summary)
+    if to_stdout:
+        staging = Path(tempfile.mkdtemp(prefix="sfm-audio-parts-"))
+    else:
+        staging = staging_dir(output)
+        _prepare_staging(staging, resume)
+    keep_staging = True  # an interrupted run keeps its parts for --resume
+    try:
+        part_of = {path: staging / _part_name(path, options, summary, fmt, schema)
+                   for path in paths}
+        todo = []
         for path in paths:
-            part = Path(tmpdir) / _part_name(path, options, summary, fmt)
-            try:
-                with atomic_path(part, suffix="." + fmt) as tmp:
-                    extract_file(path, options, tmp, fmt, summary=summary, header=False,
-                                 threads=threads, expect_schema=schema, on_frames=on_frames)
-                parts.append(part)
-                done(path, None)
-            except Exception as exc:
-                done(path, _failure(path, exc))
+            if resume and part_of[path].is_file():
+                report.reused.append(path)
+                continue
+            todo.append(_Job(os.path.abspath(path) if scheduler else path, path,
+                             None if scheduler else str(part_of[path]), options, fmt,
+                             summary, schema))
+        if on_plan is not None:
+            on_plan(len(todo), len(report.reused))
+
+        if scheduler is not None and todo:
+            results = _map_dask(todo, scheduler)
+        elif jobs > 1 and len(todo) > 1:
+            results = _map_pool(todo, jobs)
+        else:
+            results = _map_inline(todo, _run_job)
+        file_failures = []
+        good = set(report.reused)
+        with contextlib.closing(results):
+            for result in results:
+                failure = result.failure
+                if failure is None and result.data is not None:
+                    failure = _store_part(part_of[result.label], result)
+                if failure is None:
+                    good.add(result.label)
+                else:
+                    file_failures.append(failure)
+                if on_file is not None:
+                    on_file(result.label, failure)
+
+        order = {path: i for i, path in enumerate(paths)}
+        report.ok = [path for path in paths if path in good]
+        report.failed += sorted(file_failures, key=lambda f: order.get(f.file, -1))
+        parts = [part_of[path] for path in report.ok]
         if parts:
-            if to_stdout:
-                with tempfile.NamedTemporaryFile(dir=tmpdir, suffix=".csv") as joined:
-                    concatenate_parts(fmt, parts, Path(joined.name), schema)
-                    with open(joined.name, encoding="utf-8", newline="") as src:
-                        shutil.copyfileobj(src, stdout or sys.stdout)
-            else:
-                with atomic_path(output, suffix=Path(output).suffix) as tmp:
-                    concatenate_parts(fmt, parts, tmp, schema)
+            _join(fmt, parts, output, schema, staging, stdout)
             report.output_written = True
+        keep_staging = bool(file_failures) and bool(parts) and not to_stdout
+    finally:
+        if to_stdout or not keep_staging:
+            if to_stdout:
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                _remove_staging(output)
+    if keep_staging:
+        report.staging = str(staging)
     return report
+
+
+def _extract_one(path, output, options, fmt, report, *, summary, threads, resume,
+                 on_file, on_frames, stdout) -> None:
+    """A lone file streams straight into the output: no parts, all threads on one file."""
+    failure = None
+    try:
+        if str(output) == "-":
+            extract_file(path, options, stdout or sys.stdout, fmt, summary=summary,
+                         threads=threads, on_frames=on_frames)
+        else:
+            with atomic_path(output, suffix=Path(output).suffix) as tmp:
+                extract_file(path, options, tmp, fmt, summary=summary, threads=threads,
+                             on_frames=on_frames)
+            _remove_staging(output)  # the output is complete: parts of an earlier run are stale
+        report.output_written = True
+        report.ok.append(path)
+    except Exception as exc:
+        failure = _failure(path, exc)
+        report.failed.append(failure)
+    if on_file is not None:
+        on_file(path, failure)
+
+
+def _join(fmt: str, parts: list[Path], output, schema, staging: Path, stdout) -> None:
+    """Join the parts in order into the output, through a temporary file in ``staging``."""
+    fd, tmp_name = tempfile.mkstemp(prefix=".joined-", suffix="." + fmt, dir=staging)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        concatenate_parts(fmt, parts, tmp, schema)
+        if str(output) == "-":
+            with open(tmp, encoding="utf-8", newline="") as src:
+                shutil.copyfileobj(src, stdout or sys.stdout)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, output)  # same folder as the output: an atomic rename
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def _schema(meta, summary: bool) -> list:

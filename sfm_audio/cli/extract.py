@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 import click
 
 from .. import io
-from ..batch import expand_inputs, extract_files
+from .._files import check_output_dir
+from ..batch import default_jobs, expand_inputs, extract_files, write_errors
 from ..features import ExtractOptions
 from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors
 
@@ -25,6 +28,34 @@ def _channels(value: str) -> str | int:
 
 def _progress_wanted(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
+
+
+class _FileProgress:
+    """A bar of files done, with the rate and ETA, opened once the run knows its size."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.t0 = time.monotonic()
+
+    def plan(self, n_compute: int, n_reused: int) -> None:
+        label = "files" if not n_reused else f"files ({n_reused} done before)"
+        self.bar = click.progressbar(length=max(n_compute, 1), label=label, file=sys.stderr,
+                                     show_pos=True, show_eta=True, item_show_func=self._rate)
+        self.bar.__enter__()
+        self.t0 = time.monotonic()
+
+    def file(self, path, failure) -> None:
+        if self.bar is not None:
+            self.bar.update(1, path)
+
+    def _rate(self, item) -> str | None:
+        if self.bar is None or self.bar.pos == 0:
+            return None
+        return f"{self.bar.pos / max(time.monotonic() - self.t0, 1e-9):.2f} files/s"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @click.command()
@@ -53,10 +84,23 @@ def _progress_wanted(quiet: bool) -> bool:
               help="none, mpeg7, octave, third-octave, mel:N, linear:N or edges:f0,f1,...")
 @click.option("--summary", is_flag=True,
               help="One row per file and channel: mean, median, std, p10, p90 of each feature.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Files extracted at once, each in its own single-threaded process "
+                   "[default: number of cores].")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the per-file jobs on a running Dask cluster (e.g. "
+                   "tcp://127.0.0.1:8786). Workers open the inputs by absolute path: every "
+                   "path must be readable there too. Needs the dask extra.")
+@click.option("--resume", is_flag=True,
+              help="Keep the files an earlier, interrupted or partly failed run into the same "
+                   "OUTPUT finished; compute only the rest.")
+@click.option("--errors", "errors_path", default=None, metavar="FILE.csv",
+              help="List failed files in this CSV (columns file, error) instead of printing "
+                   "them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no closing count.")
 @handle_errors
 def extract(inputs, output, n_fft, hop_length, win_length, window, center, power, amin, sr,
-            channels, bands, summary, quiet):
+            channels, bands, summary, jobs, scheduler, resume, errors_path, quiet):
     """Spectral flatness per frame and per band of audio files.
 
     INPUTS are files, folders (searched recursively for audio) or glob patterns. Rows are
@@ -67,39 +111,66 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
       sfm-audio extract data/arctic_a0007.wav -o frames.csv
       sfm-audio extract corpus/ -o summary.csv --summary --bands octave
       sfm-audio extract song.flac -o - --channels each --bands none | head
+      sfm-audio extract corpus/ -o frames.parquet --jobs 8 --errors failed.csv
+      sfm-audio extract corpus/ -o frames.parquet --resume   # after an interruption
+      sfm-audio extract /shared/corpus -o frames.csv --scheduler tcp://10.0.0.5:8786
+
+    \b
+    A corpus run keeps one part per file in .OUTPUT.parts/ beside OUTPUT and joins them in
+    path order at the end; the folder is removed when every file succeeded and kept when
+    some failed, so that --resume retries only those. Without --resume a stale folder is
+    cleared. With --scheduler the workers send each part back to this machine: only the
+    inputs must be shared with them.
     """
     options = ExtractOptions(
         n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
         center=center, power=power, amin=amin, sr=sr, channels=_channels(channels),
         bands=None if bands is None or bands.lower() == "none" else bands,
     )
-    bar = None
-    on_frames = on_file = None
+    if jobs is not None and scheduler is not None:
+        raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
+    if errors_path is not None:
+        check_output_dir(errors_path)
+        if output != "-" and os.path.abspath(errors_path) == os.path.abspath(output):
+            raise click.BadParameter("must not be the output table", param_hint="--errors")
+    n_jobs = jobs if jobs is not None else default_jobs()
+    # a lone file keeps both cores busy by itself (reader thread + FFT threads)
+    threads = 1 if jobs == 1 else 2
+    kwargs = dict(summary=summary, jobs=n_jobs, scheduler=scheduler, resume=resume,
+                  threads=threads)
     if _progress_wanted(quiet):
         paths, _ = expand_inputs(inputs)
-        if len(paths) == 1:
+        if len(paths) == 1 and scheduler is None:
             try:
                 total = io.info(paths[0]).frames // max(1, options.hop_length)
             except Exception:
                 total = 0
-            bar = click.progressbar(length=max(total, 1), label="frames", file=sys.stderr)
-            on_frames = bar.update
+            with click.progressbar(length=max(total, 1), label="frames",
+                                   file=sys.stderr) as bar:
+                report = extract_files(inputs, output, options, on_frames=bar.update, **kwargs)
         else:
-            bar = click.progressbar(length=len(paths), label="files", file=sys.stderr,
-                                    show_pos=True)
-            on_file = lambda path, failure: bar.update(1)  # noqa: E731
-    threads = 2
-    if bar is not None:
-        with bar:
-            report = extract_files(inputs, output, options, summary=summary, threads=threads,
-                                   on_file=on_file, on_frames=on_frames)
+            files = _FileProgress()
+            try:
+                report = extract_files(inputs, output, options, on_plan=files.plan,
+                                       on_file=files.file, **kwargs)
+            finally:
+                files.close()
     else:
-        report = extract_files(inputs, output, options, summary=summary, threads=threads)
-    for failure in report.failed:
-        click.echo(f"Error: {failure.error}", err=True)
+        report = extract_files(inputs, output, options, **kwargs)
+    if errors_path is not None:
+        write_errors(errors_path, report.failed)
+    if errors_path is None:
+        for failure in report.failed:
+            click.echo(f"Error: {failure.error}", err=True)
     n_inputs = len(report.ok) + len(report.failed)
     if n_inputs > 1 and not quiet:
-        click.echo(f"{len(report.ok)} ok, {len(report.failed)} failed", err=True)
+        reused = f" ({len(report.reused)} reused from an earlier run)" if report.reused else ""
+        click.echo(f"{len(report.ok)} ok, {len(report.failed)} failed{reused}", err=True)
+        if errors_path is not None and report.failed:
+            click.echo(f"failures listed in {errors_path}", err=True)
+        if report.staging is not None:
+            click.echo(f"parts of the good files kept in {report.staging}; rerun with "
+                       "--resume to retry only the failed files", err=True)
     if report.failed:
         all_usage = not report.ok and all(f.usage for f in report.failed)
         raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
