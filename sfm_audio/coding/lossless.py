@@ -114,7 +114,7 @@ class LosslessBound:
         fraction = active / frames
         return LosslessResult(
             bound_bits_per_sample=bound,
-            bound_ecsq_bits_per_sample=bound + ECSQ_GAP_BITS * fraction,
+            bound_ecsq_bits_per_sample=float(bound + ECSQ_GAP_BITS * fraction),
             active_fraction=fraction,
             frames=frames,
         )

@@ -1,0 +1,86 @@
+"""Transform-coding experiments: KLT/DCT/PCM over blocks, reverse water-filling, real bits.
+
+Pure numpy/scipy plus ``constriction`` for range coding; files are read only through
+:mod:`sfm_audio.io` (in :func:`run_experiment`).
+"""
+
+from __future__ import annotations
+
+from .coder import BlockCoder, CodingResult, code_signal, run_coders
+from .entropy import CoefficientModel
+from .experiment import Experiment, prefix_curve, run_experiment
+from .lossless import LosslessBound, LosslessResult, lossless_bound, to_int16
+from .quantize import (
+    ECSQ_GAP_BITS,
+    dequantize,
+    quantize,
+    step_for_theta,
+    uniform_quantizer_entropy,
+)
+from .spectra import (
+    WelchPSD,
+    coding_gain,
+    coding_gain_db,
+    coding_rate,
+    eigen_flatness,
+    gaussian_entropy,
+    log_spectrum_variance,
+    psd_flatness,
+    singular_value_flatness,
+    spectrum_measures,
+    welch_psd,
+)
+from .transforms import (
+    TRANSFORMS,
+    BlockCovariance,
+    ar1_covariance,
+    ar1_psd,
+    block_covariance,
+    coefficient_variances,
+    dct_matrix,
+    klt,
+    transform_matrix,
+)
+from .waterfill import WaterFilling, reverse_waterfill
+
+__all__ = [
+    "TRANSFORMS",
+    "ECSQ_GAP_BITS",
+    "ar1_covariance",
+    "ar1_psd",
+    "block_covariance",
+    "BlockCovariance",
+    "klt",
+    "dct_matrix",
+    "transform_matrix",
+    "coefficient_variances",
+    "coding_gain",
+    "coding_gain_db",
+    "reverse_waterfill",
+    "WaterFilling",
+    "psd_flatness",
+    "welch_psd",
+    "WelchPSD",
+    "eigen_flatness",
+    "singular_value_flatness",
+    "log_spectrum_variance",
+    "gaussian_entropy",
+    "coding_rate",
+    "spectrum_measures",
+    "step_for_theta",
+    "quantize",
+    "dequantize",
+    "uniform_quantizer_entropy",
+    "CoefficientModel",
+    "BlockCoder",
+    "CodingResult",
+    "code_signal",
+    "run_coders",
+    "lossless_bound",
+    "LosslessBound",
+    "LosslessResult",
+    "to_int16",
+    "prefix_curve",
+    "run_experiment",
+    "Experiment",
+]
