@@ -430,7 +430,12 @@ def _prepare_staging(staging: Path, resume: bool) -> None:
         shutil.rmtree(staging)
     staging.mkdir(exist_ok=True)
     (staging / _STAGING_MARK).touch()
-    for leftover in staging.glob(".*"):  # temporaries of a killed run
+    _remove_temporaries(staging)
+
+
+def _remove_temporaries(staging: Path) -> None:
+    """Remove half-written parts (hidden names) left by killed jobs or a killed run."""
+    for leftover in staging.glob(".*"):
         with contextlib.suppress(OSError):
             shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
 
@@ -598,6 +603,7 @@ def extract_files(
             else:
                 _remove_staging(output)
     if keep_staging:
+        _remove_temporaries(staging)
         report.staging = str(staging)
     return report
 

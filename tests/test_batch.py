@@ -1,0 +1,271 @@
+"""Corpus runs through the library: pools, staging parts, resume, failures."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sfm_audio import ParameterError, batch
+from sfm_audio.batch import (
+    _Job,
+    _map_pool,
+    _run_job,
+    default_jobs,
+    expand_inputs,
+    extract_files,
+    staging_dir,
+    write_errors,
+)
+from sfm_audio.features import ExtractOptions
+
+
+def make_corpus(folder: Path, n: int = 6, seconds: float = 1.0, sr: int = 16000) -> Path:
+    """``n`` seeded mono WAVs (noise, tones, AR(1)), some in a subfolder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sub").mkdir(exist_ok=True)
+    t = np.arange(int(sr * seconds)) / sr
+    for k in range(n):
+        rng = np.random.default_rng([11, k])
+        kind = k % 3
+        if kind == 0:
+            x = 0.1 * rng.standard_normal(t.size)
+        elif kind == 1:
+            x = 0.4 * np.sin(2 * np.pi * (200 + 150 * k) * t) + 0.01 * rng.standard_normal(t.size)
+        else:
+            x = np.cumsum(rng.standard_normal(t.size)) * 0.002
+            x -= x.mean()
+        where = folder / "sub" if k % 2 else folder
+        sf.write(where / f"f{k:02d}.wav", np.clip(x, -1, 1), sr, subtype="PCM_16")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def test_default_jobs_is_the_number_of_usable_cores():
+    assert default_jobs() >= 1
+    if hasattr(os, "sched_getaffinity"):
+        assert default_jobs() == len(os.sched_getaffinity(0))
+
+
+def test_expand_inputs_sorted_unique(corpus, tmp_path):
+    paths, failures = expand_inputs([corpus, str(corpus / "f00.wav"), str(corpus / "*.wav"),
+                                     tmp_path / "none*.wav"])
+    assert paths == sorted(paths) and len(paths) == len(set(paths)) == 6
+    pattern = tmp_path / "none*.wav"
+    assert [f.error for f in failures] == [f"{pattern}: no file matches this pattern"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npz", "jsonl", "parquet"])
+def test_pool_output_equals_one_job(corpus, tmp_path, fmt):
+    one = extract_files([corpus], tmp_path / f"one.{fmt}", jobs=1)
+    two = extract_files([corpus], tmp_path / f"two.{fmt}", jobs=2)
+    assert one.ok == two.ok == sorted(one.ok) and len(one.ok) == 6
+    assert not one.failed and not two.failed
+    assert same_bytes(tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"one.{fmt}", f"two.{fmt}"]
+
+
+def test_pool_summary_equals_one_job(corpus, tmp_path):
+    extract_files([corpus], tmp_path / "one.csv", summary=True, jobs=1)
+    extract_files([corpus], tmp_path / "two.csv", summary=True, jobs=3)
+    assert same_bytes(tmp_path / "one.csv", tmp_path / "two.csv")
+
+
+def test_rows_follow_sorted_paths(corpus, tmp_path):
+    out = tmp_path / "x.csv"
+    extract_files([corpus], out, jobs=2, options=ExtractOptions(bands=None))
+    with open(out, newline="") as fh:
+        files = [row["file"] for row in csv.DictReader(fh)]
+    order = list(dict.fromkeys(files))
+    assert order == sorted(order) == expand_inputs([corpus])[0]
+
+
+def _crash_on_boom(job: _Job):
+    """A job that kills its worker process for one file (picklable: module level)."""
+    if "boom" in job.label:
+        os._exit(7)
+    return _run_job(job)
+
+
+def test_a_worker_that_dies_is_that_files_failure(corpus, tmp_path):
+    staging = tmp_path / "parts"
+    staging.mkdir()
+    files = expand_inputs([corpus])[0]
+    boom = tmp_path / "boom.wav"
+    shutil.copy(files[0], boom)
+    labels = files[:3] + [str(boom)] + files[3:]
+    jobs = [_Job(p, p, str(staging / f"{i}.csv"), ExtractOptions(), "csv", False, None)
+            for i, p in enumerate(labels)]
+    results = {r.label: r for r in _map_pool(jobs, 2, _crash_on_boom)}
+    assert set(results) == set(labels)
+    assert results[str(boom)].failure is not None
+    assert "the worker process died while extracting this file" in results[str(boom)].failure.error
+    assert all(results[p].failure is None for p in files)
+    # workers killed with the pool may leave hidden temporaries, never a part
+    assert len(list(staging.glob("[!.]*.csv"))) == len(files)
+
+
+def _bad_corpus(folder: Path, good: Path) -> dict[str, Path]:
+    folder.mkdir()
+    data = (good / "f00.wav").read_bytes()
+    paths = {"empty": folder / "empty.wav", "cut": folder / "cut.wav",
+             "text": folder / "text.wav", "locked": folder / "locked.wav"}
+    paths["empty"].write_bytes(b"")
+    paths["cut"].write_bytes(data[: len(data) // 3])
+    paths["text"].write_text("this is not audio\n" * 20)
+    shutil.copy(good / "f00.wav", paths["locked"])
+    return paths
+
+
+def test_bad_files_are_listed_and_the_rest_done(corpus, tmp_path, monkeypatch):
+    # Tests run as root, for whom chmod 000 does not stop reads; io checks os.access, so an
+    # unreadable file is simulated there (jobs=1 runs in this process).
+    bad = _bad_corpus(tmp_path / "bad", corpus)
+    real_access = os.access
+    monkeypatch.setattr(batch.io.os, "access", lambda p, mode, **kw: (
+        False if Path(p).name == "locked.wav" else real_access(p, mode, **kw)))
+    out = tmp_path / "out.csv"
+    report = extract_files([corpus, tmp_path / "bad"], out, jobs=1)
+    assert len(report.ok) == 6 and report.output_written
+    reasons = {Path(f.file).name: f.error for f in report.failed}
+    assert reasons == {
+        "cut.wav": reasons["cut.wav"],
+        "empty.wav": f"{bad['empty']}: empty file (0 bytes)",
+        "locked.wav": f"{bad['locked']}: permission denied",
+        "text.wav": reasons["text.wav"],
+    }
+    assert reasons["cut.wav"].startswith(f"{bad['cut']}: truncated file (header declares")
+    assert reasons["text.wav"].startswith(f"{bad['text']}: not a readable audio file")
+    assert [f.file for f in report.failed] == sorted(f.file for f in report.failed)
+    # the output is exactly a clean run over the good files
+    extract_files([corpus], tmp_path / "clean.csv", jobs=1)
+    assert same_bytes(out, tmp_path / "clean.csv")
+    # the good files' parts are kept, so that resume retries only the failed ones
+    assert report.staging == str(staging_dir(out))
+    assert len(list(staging_dir(out).glob("*.csv"))) == 6
+
+
+def test_write_errors(tmp_path):
+    failures = [batch.Failure("a,b.wav", "a,b.wav: empty file (0 bytes)"),
+                batch.Failure("x*.wav", "x*.wav: no file matches this pattern")]
+    write_errors(tmp_path / "errors.csv", failures)
+    with open(tmp_path / "errors.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows == [{"file": "a,b.wav", "error": "empty file (0 bytes)"},
+                    {"file": "x*.wav", "error": "no file matches this pattern"}]
+    assert [p.name for p in tmp_path.iterdir()] == ["errors.csv"]
+
+
+def test_resume_after_interruption_reuses_finished_parts(corpus, tmp_path):
+    out = tmp_path / "out.npz"
+    done = []
+
+    def interrupt_after_two(path, failure):
+        done.append(path)
+        if len(done) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_files([corpus], out, jobs=1, on_file=interrupt_after_two)
+    assert not out.exists()
+    parts = sorted(staging_dir(out).glob("*.npz"))
+    assert len(parts) == 2
+    (staging_dir(out) / ".f03.wav.tmp123.npz").write_bytes(b"half a part")  # a killed write
+
+    planned, computed = [], []
+    report = extract_files([corpus], out, jobs=1, resume=True,
+                           on_plan=lambda n, reused: planned.append((n, reused)),
+                           on_file=lambda path, failure: computed.append(path))
+    assert planned == [(4, 2)]
+    assert sorted(report.reused) == sorted(done) and not set(computed) & set(done)
+    assert not staging_dir(out).exists()
+    extract_files([corpus], tmp_path / "clean.npz", jobs=2)
+    assert same_bytes(out, tmp_path / "clean.npz")
+
+
+def test_resume_uses_the_parts_it_finds(corpus, tmp_path):
+    """A tampered part shows up in the output: resume really reuses parts, unread."""
+    out = tmp_path / "out.csv"
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"")
+    report = extract_files([corpus, bad], out, jobs=2)
+    assert report.staging is not None and len(report.failed) == 1
+    first = min(staging_dir(out).glob("*.csv"), key=lambda p: p.read_text())
+    first.write_text(first.read_text().replace(",mix,0,", ",mix,0,TAMPERED", 1))
+    shutil.copy(corpus / "f00.wav", bad)  # the broken file is fixed
+    report = extract_files([corpus, bad], out, jobs=2, resume=True)
+    assert not report.failed and len(report.reused) == 6 and len(report.ok) == 7
+    assert "TAMPERED" in out.read_text()
+    assert not staging_dir(out).exists()
+
+
+def test_without_resume_stale_parts_are_cleared(corpus, tmp_path):
+    out = tmp_path / "out.csv"
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"")
+    extract_files([corpus, bad], out, jobs=1)
+    for part in staging_dir(out).glob("*.csv"):
+        part.write_text("stale\n")
+    report = extract_files([corpus, bad], out, jobs=1)
+    assert not report.reused and "stale" not in out.read_text()
+
+
+def test_a_changed_input_is_computed_again(corpus, tmp_path):
+    src = make_corpus(tmp_path / "c", n=3)
+    out = tmp_path / "out.csv"
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"")
+    extract_files([src, bad], out, jobs=1)
+    sf.write(src / "f00.wav", np.zeros(8000), 16000, subtype="PCM_16")  # new content
+    report = extract_files([src, bad], out, jobs=1, resume=True)
+    assert len(report.reused) == 2 and str(src / "f00.wav") not in report.reused
+    clean = tmp_path / "clean.csv"
+    extract_files([src], clean, jobs=1)
+    assert out.read_text() == clean.read_text()
+
+
+def test_a_foreign_folder_is_never_removed(corpus, tmp_path):
+    out = tmp_path / "out.csv"
+    staging_dir(out).mkdir()
+    (staging_dir(out) / "mine.txt").write_text("keep me")
+    with pytest.raises(ParameterError, match="was not made by sfm-audio"):
+        extract_files([corpus], out, jobs=1)
+    assert (staging_dir(out) / "mine.txt").read_text() == "keep me"
+
+
+def test_a_lone_file_needs_no_parts(corpus, tmp_path):
+    out = tmp_path / "one.csv"
+    report = extract_files([corpus / "f00.wav"], out, jobs=2, threads=2)
+    assert report.ok == [str(corpus / "f00.wav")] and report.staging is None
+    assert [p.name for p in tmp_path.iterdir()] == ["one.csv"]
+
+
+def test_bad_arguments(corpus, tmp_path):
+    with pytest.raises(ParameterError, match="jobs=0 must be at least 1"):
+        extract_files([corpus], tmp_path / "x.csv", jobs=0)
+    with pytest.raises(ParameterError, match="resume needs an output file"):
+        extract_files([corpus], "-", resume=True)
+
+
+def test_stdout_with_a_pool(corpus, tmp_path, capsys):
+    import io as stdio
+
+    buffer = stdio.StringIO()
+    extract_files([corpus], "-", jobs=2, stdout=buffer)
+    extract_files([corpus], tmp_path / "x.csv", jobs=1)
+    assert buffer.getvalue() == (tmp_path / "x.csv").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
