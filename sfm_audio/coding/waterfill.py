@@ -148,7 +148,8 @@ def reverse_waterfill(
     if distortion is not None:
         if isinstance(distortion, bool) or not np.isfinite(distortion) or distortion <= 0:
             raise ParameterError(f"{distortion=} must be a positive finite number")
-        if distortion >= a.mean():
+        # at the mean (to rounding: sums in another order differ by ulps) no bits are needed
+        if distortion >= min(a.mean(), v.mean()) * (1.0 - 1e-12):
             return _solution(v, float(a[-1]))
         return _solution(v, _theta_for_distortion(a, float(distortion)))
     if isinstance(rate, bool) or not np.isfinite(rate) or rate < 0:
