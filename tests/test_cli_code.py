@@ -1,0 +1,184 @@
+"""``sfm-audio code`` and ``sfm-audio spectrum`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+from scipy.signal import lfilter
+
+from sfm_audio.cli import main
+
+ARCTIC = Path(__file__).resolve().parent.parent / "data" / "arctic_a0007.wav"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def ar1_wav(tmp_path):
+    rng = np.random.default_rng(0)
+    y = 0.1 * lfilter([np.sqrt(1 - 0.81)], [1, -0.9], rng.standard_normal(48000))
+    path = tmp_path / "ar1.wav"
+    sf.write(path, y, 16000, subtype="PCM_16")
+    return path
+
+
+def test_code_json_shape(ar1_wav, tmp_path):
+    out = tmp_path / "report.json"
+    result = run("code", ar1_wav, "--block", "4,8,16", "--rates", "1,3", "--json", out)
+    assert result.exit_code == 0, result.output
+    assert "coding gain" in result.output and "FLAC" in result.output
+    r = json.loads(out.read_text())
+    for key in ("file", "sr", "samples", "variance", "psd_sfm", "gain_bound_db", "blocks",
+                "lossless"):
+        assert key in r
+    assert r["sr"] == 16000 and r["samples"] == 48000
+    assert [b["block"] for b in r["blocks"]] == [4, 8, 16]
+    gains = [b["transforms"]["klt"]["coding_gain_db"] for b in r["blocks"]]
+    assert gains == sorted(gains) and gains[-1] < r["gain_bound_db"] + 0.3
+    for b in r["blocks"]:
+        assert set(b["transforms"]) == {"klt", "dct", "pcm"}
+        t = b["transforms"]["pcm"]
+        assert abs(t["coding_gain_db"]) < 0.05 and len(t["variances"]) == b["block"]
+        assert 0 < b["transforms"]["klt"]["eigen_sfm"] < 1
+        assert [row["rate"] for row in b["rd"]] == [1.0, 3.0]
+        for row in b["rd"]:
+            assert {"rate", "theta", "distortion", "snr_db", "measured"} <= set(row)
+            for m in row["measured"].values():
+                assert {"bits_per_sample", "distortion", "snr_db"} <= set(m)
+                assert m["indices_match"] is True
+                assert m["bits_per_sample"] > m["shannon_bits_per_sample"]
+        assert [p["k"] for p in b["prefix"]] == list(range(1, b["block"] + 1))
+    ll = r["lossless"]
+    assert 0 < ll["bound_bits_per_sample"] < ll["bound_ecsq_bits_per_sample"]
+    assert ll["flac_bits_per_sample"] > ll["bound_bits_per_sample"]
+
+
+def test_code_defaults_on_speech_and_deterministic(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert run("code", ARCTIC, "--json", a).exit_code == 0
+    assert run("code", ARCTIC, "--json", b).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+    r = json.loads(a.read_text())
+    assert [x["block"] for x in r["blocks"]] == [32]
+    assert [x["rate"] for x in r["blocks"][0]["rd"]] == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_code_write_wav_and_centroid(ar1_wav, tmp_path):
+    prefix = tmp_path / "dec"
+    result = run("code", ar1_wav, "--block", "8", "--rates", "2", "--transform", "dct,pcm",
+                 "--reconstruction", "centroid", "--write-wav", prefix)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in tmp_path.glob("dec*"))
+    assert names == ["dec-N8-dct-2bps.wav", "dec-N8-pcm-2bps.wav"]
+    y, sr = sf.read(tmp_path / "dec-N8-dct-2bps.wav")
+    x, _ = sf.read(ar1_wav)
+    assert sr == 16000 and y.shape == x.shape
+    snr = 10 * np.log10(np.var(x) / np.mean((x - y) ** 2))
+    assert snr > 10
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--block", "1"], "block=1 must be an integer >= 2"),
+    (["--block", "x"], "--block"),
+    (["--rates", "0"], "rate=0.0 must be"),
+    (["--rates", "-1,2"], "rate=-1.0 must be"),
+    (["--rates", "17"], "rate=17.0 must be"),
+    (["--transform", "fft"], "transform='fft' must be one of"),
+    (["--block", "100000"], "block=100000 is longer than the signal"),
+    (["--reconstruction", "mean"], "reconstruction"),
+])
+def test_code_bad_options(ar1_wav, tmp_path, args, message):
+    out = tmp_path / "r.json"
+    result = run("code", ar1_wav, *args, "--json", out, "--write-wav", tmp_path / "w")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob("w*")) and not list(
+        tmp_path.glob(".r.json*"))
+
+
+def _bad_files(tmp_path):
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(8000), 16000, subtype="PCM_16")
+    short = tmp_path / "short.wav"
+    sf.write(short, np.random.default_rng(0).normal(0, 0.1, 10), 16000, subtype="PCM_16")
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio")
+    truncated = tmp_path / "cut.wav"
+    sf.write(truncated, np.random.default_rng(1).normal(0, 0.1, 8000), 16000, subtype="PCM_16")
+    truncated.write_bytes(truncated.read_bytes()[:2000])
+    return [
+        (silent, 1, "coding gain is undefined"),
+        (short, 2, "block=32 is longer than the signal (10 samples)"),
+        (text, 1, "not a readable audio file"),
+        (truncated, 1, "truncated"),
+        (tmp_path / "missing.wav", 1, "no such file"),
+        (tmp_path, 1, "folder"),
+    ]
+
+
+def test_code_bad_files(tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    for path, status, message in _bad_files(tmp_path):
+        out = out_dir / "r.json"
+        result = run("code", path, "--json", out, "--write-wav", out_dir / "w")
+        assert result.exit_code == status, (path, result.output)
+        assert message in result.output, (path, result.output)
+        assert "Traceback" not in result.output and "nan" not in result.output.lower()
+        assert list(out_dir.iterdir()) == []
+
+
+def test_code_missing_output_folder(ar1_wav, tmp_path):
+    result = run("code", ar1_wav, "--json", tmp_path / "nope" / "r.json")
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_spectrum(tmp_path):
+    from sfm_audio.coding import ar1_covariance
+
+    cov = tmp_path / "cov.npy"
+    np.save(cov, ar1_covariance(8, 0.9))
+    result = run("spectrum", cov)
+    assert result.exit_code == 0, result.output
+    assert "6.31" in result.output and "sfm" in result.output
+    result = run("spectrum", cov, "--json")
+    m = json.loads(result.output)
+    assert m["coding_gain_db"] == pytest.approx(6.3109, abs=1e-4)
+    W = tmp_path / "w.npy"
+    np.save(W, np.random.default_rng(0).standard_normal((20, 5)))
+    m = json.loads(run("spectrum", W, "--kind", "matrix", "--json").output)
+    assert m["kind"] == "matrix" and m["n"] == 5 and 0 < m["sfm"] < 1
+    m = json.loads(run("spectrum", W, "--kind", "samples", "--json").output)
+    assert m["n"] == 5 and m["gaussian_entropy_bits"] is not None
+
+
+def test_spectrum_bad_input(tmp_path):
+    text = tmp_path / "x.npy"
+    text.write_text("nope")
+    vec = tmp_path / "v.npy"
+    np.save(vec, np.ones(3))
+    nan = tmp_path / "n.npy"
+    np.save(nan, np.array([[1.0, np.nan], [np.nan, 1.0]]))
+    asym = tmp_path / "a.npy"
+    np.save(asym, np.array([[1.0, 2.0], [0.0, 1.0]]))
+    cases = [
+        (["spectrum", tmp_path / "missing.npy"], 1, "no such file"),
+        (["spectrum", text], 1, "not a readable .npy array"),
+        (["spectrum", vec], 2, "expected a 2-D matrix"),
+        (["spectrum", nan], 2, "finite"),
+        (["spectrum", asym], 2, "symmetric"),
+        (["spectrum", vec, "--kind", "other"], 2, "other"),
+    ]
+    for args, status, message in cases:
+        result = run(*args)
+        assert result.exit_code == status, (args, result.output)
+        assert message in result.output
+        assert "Traceback" not in result.output
