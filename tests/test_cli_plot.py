@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import struct
 from pathlib import Path
@@ -228,3 +230,156 @@ def test_failure_leaves_existing_output_untouched(tmp_path, audio):
     assert result.exit_code == 2
     assert out.read_bytes() == b"previous"
     assert _files(tmp_path) == ["fig.png"]
+
+
+# --------------------------------------------------------------------------- coding figures
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "size"),
+    [
+        ("eigen", ["--block", "16", "--rates", "1,2"], (320, 240)),
+        ("rd", ["--block", "8", "--rates", "0.5,1,2,3"], (280, 200)),
+        ("gain", ["--block", "2,4,8,16"], (280, 200)),
+        ("lossless", [], (240, 240)),
+    ],
+)
+def test_coding_figures(tmp_path, audio, kind, extra, size):
+    out = tmp_path / f"{kind}.png"
+    result = plot(audio, "-o", out, "--kind", kind, "--dpi", 40, *extra)
+    assert result.exit_code == 0, result.output
+    assert _png_size(out) == size
+    assert _files(tmp_path) == [f"{kind}.png"]
+
+
+def test_lossless_takes_several_files(tmp_path, audio, audio2):
+    out = tmp_path / "lossless.png"
+    result = plot(audio, audio2, "-o", out, "--kind", "lossless", "--dpi", 40,
+                  "--width", 300, "--height", 300)
+    assert result.exit_code == 0, result.output
+    assert _png_size(out) == (300, 300)
+
+
+def test_lossless_points_are_the_report_numbers(audio, audio2):
+    from sfm_audio.cli import plot as cli_plot
+
+    fig = cli_plot._fig_lossless([str(audio), str(audio2)], cli_plot.PlotOptions(dpi=20),
+                                 (4.0, 4.0))
+    (ax,) = fig.axes
+    (points,) = [ln for ln in ax.get_lines() if ln.get_label() == "files"]
+    x, y = points.get_data()
+    assert len(x) == 2
+    expected = [cli_plot._lossless(str(p)) for p in (audio, audio2)]
+    np.testing.assert_allclose(x, [e["bound_bits_per_sample"] for e in expected])
+    np.testing.assert_allclose(y, [e["flac_bits_per_sample"] for e in expected])
+    assert [t.get_text() for t in ax.texts] == ["glide.wav", "ar1.wav"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "match"),
+    [
+        ("eigen", ["--block", "8,16"], "draws one block size"),
+        ("gain", ["--block", "8"], "at least two block sizes"),
+        ("rd", ["--rates", "0"], "rate"),
+        ("eigen", ["--block", "1"], "block"),
+    ],
+)
+def test_coding_bad_options(tmp_path, audio, kind, args, match):
+    result = plot(audio, "-o", tmp_path / "fig.png", "--kind", kind, *args)
+    _one_error_line(result, 2, match)
+    assert _files(tmp_path) == []
+
+
+def test_coding_bad_audio(tmp_path):
+    text = tmp_path / "notes.wav"
+    text.write_text("hello\n" * 100)
+    for kind in ("eigen", "rd", "gain", "lossless"):
+        result = plot(text, "-o", tmp_path / "fig.png", "--kind", kind)
+        _one_error_line(result, 1, "not a readable audio file")
+    assert _files(tmp_path) == ["notes.wav"]
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_writes_every_promised_file(tmp_path):
+    out = tmp_path / "demo"
+    result = run("demo", out)
+    assert result.exit_code == 0, result.output
+    expected = {"frames.csv", "summary.csv", "coding.json", "coding.md",
+                *(f"{k}.png" for k in ("flatness", "bands", "eigen", "rd", "gain", "lossless"))}
+    assert set(_files(out)) == expected
+    for name in expected:
+        path = out / name
+        assert path.stat().st_size > 0
+        assert str(path) in result.output  # it says what it wrote and where
+        if name.endswith(".png"):
+            w, h = _png_size(path)
+            assert w >= 300 and h >= 300
+    with open(out / "frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {"file", "frame", "time_s", "sfm", "sfm_db"} <= set(rows[0])
+    with open(out / "summary.csv", newline="") as fh:
+        summary = list(csv.DictReader(fh))
+    assert len(summary) == 1 and "sfm_mean" in summary[0]
+    report = json.loads((out / "coding.json").read_text())
+    assert {"file", "sr", "blocks", "lossless", "gain_bound_db"} <= set(report)
+    assert {"klt", "dct", "pcm"} <= set(report["blocks"][0]["transforms"])
+    md = (out / "coding.md").read_text()
+    assert md.startswith("# ") and "| N |" in md and "FLAC" in md
+
+
+def test_demo_bad_data_folder(tmp_path):
+    result = run("demo", tmp_path / "out", "--data", tmp_path / "nothing")
+    _one_error_line(result, 2, "does not exist")
+    assert _files(tmp_path) == []
+
+
+def test_coding_figures_draw_the_report(audio):
+    """eigen, rd and gain draw the numbers of the ``sfm-audio code`` report."""
+    from sfm_audio.cli import plot as cli_plot
+    from sfm_audio.coding import run_experiment
+
+    report = run_experiment(audio, blocks=[4, 8], rates=[1.0, 2.0]).report
+    block = report["blocks"][1]
+    opts = cli_plot.PlotOptions(blocks=(8,), rates=(1.0, 2.0), dpi=20)
+
+    fig = cli_plot._fig_eigen([str(audio)], opts, (4.0, 3.0), report=report)
+    ax_l = fig.axes[0]
+    (eig,) = [ln for ln in ax_l.get_lines() if ln.get_label() == "Eigenvalues λᵢ"]
+    np.testing.assert_allclose(eig.get_ydata(), block["transforms"]["klt"]["variances"])
+    levels = [ln.get_ydata()[0] for ln in ax_l.get_lines() if ln.get_label().startswith("θ")]
+    np.testing.assert_allclose(levels, [p["theta"] for p in block["rd"]])
+    assert "N = 8" in fig.get_suptitle() and "glide.wav" in fig.get_suptitle()
+
+    fig = cli_plot._fig_rd([str(audio)], opts, (4.0, 3.0), report=report)
+    (ax,) = fig.axes
+    (klt,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT measured"]
+    np.testing.assert_allclose(klt.get_xdata(),
+                               [p["measured"]["klt"]["bits_per_sample"] for p in block["rd"]])
+    np.testing.assert_allclose(klt.get_ydata(),
+                               [p["measured"]["klt"]["snr_db"] for p in block["rd"]])
+    (theory,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT theory"]
+    # the theory line passes through the report's (rate, SNR) points
+    x, y = theory.get_data()
+    for p in block["rd"]:
+        assert np.interp(p["rate"], x, y) == pytest.approx(p["snr_db"], abs=0.3)
+
+    opts = cli_plot.PlotOptions(blocks=(4, 8), dpi=20)
+    fig = cli_plot._fig_gain([str(audio)], opts, (4.0, 3.0), report=report)
+    (ax,) = fig.axes
+    (dct,) = [ln for ln in ax.get_lines() if ln.get_label() == "DCT"]
+    np.testing.assert_allclose(dct.get_ydata(),
+                               [b["transforms"]["dct"]["coding_gain_db"] for b in report["blocks"]])
+    assert any(ln.get_ydata()[0] == pytest.approx(report["gain_bound_db"])
+               for ln in ax.get_lines() if ln.get_label().startswith("1/SFM"))
+
+
+def test_lossless_equals_the_coding_report(audio2):
+    from sfm_audio.cli import plot as cli_plot
+    from sfm_audio.coding import run_experiment
+
+    report = run_experiment(audio2, blocks=[4], rates=[1.0]).report["lossless"]
+    mine = cli_plot._lossless(str(audio2))
+    for key, value in mine.items():
+        assert value == pytest.approx(report[key], rel=1e-12)

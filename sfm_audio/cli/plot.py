@@ -157,22 +157,40 @@ def _fig_bands(inputs, options: PlotOptions, figsize):
     return splot.bands(ov.band_sfm, ov.layout.edges_hz, ov.col_edges, title=title, figsize=figsize)
 
 
-def _coding():
-    """The transform-coding library, or a clear error naming what is missing."""
-    try:
-        from .. import coding
-    except ImportError as exc:  # pragma: no cover - only while sfm_audio.coding is missing
-        raise ParameterError(
-            f"this figure needs the transform-coding library sfm_audio.coding ({exc})"
-        ) from None
-    return coding
+def _report(path: str, blocks: tuple[int, ...], rates: tuple[float, ...]) -> dict:
+    """The ``sfm-audio code`` JSON report of a file (:func:`sfm_audio.coding.run_experiment`)."""
+    from ..coding import run_experiment
+
+    return run_experiment(path, blocks=list(blocks), rates=list(rates),
+                          transforms=list(_TRANSFORMS)).report
 
 
-def _report(path: str, options: PlotOptions, blocks: tuple[int, ...], rates: tuple[float, ...]):
-    """The ``sfm-audio code`` JSON report of a file, as a dict."""
-    coding = _coding()
-    return coding.report(path, blocks=list(blocks), rates=list(rates),
-                         transforms=list(_TRANSFORMS))
+def _lossless(path: str) -> dict:
+    """The ``lossless`` entry of a file's coding report, without running the coders.
+
+    The same steps as the first pass of :func:`sfm_audio.coding.run_experiment`: the mono mix
+    as 16-bit samples, the spectral water-filling bound at one LSB, and the bytes libFLAC
+    spends on those samples.
+    """
+    import numpy as np
+
+    from .. import io
+    from ..coding import LosslessBound, to_int16
+
+    meta = io.info(path)
+    bound = LosslessBound()
+    pcm = []
+    for block in io.stream(path, block_frames=1 << 16):
+        q = to_int16(block[0])
+        pcm.append(q)
+        bound.update(q)
+    result = bound.result()
+    flac_bits = 8.0 * io.flac_bytes(np.concatenate(pcm), meta.samplerate)
+    return {
+        "bound_bits_per_sample": result.bound_bits_per_sample,
+        "bound_ecsq_bits_per_sample": result.bound_ecsq_bits_per_sample,
+        "flac_bits_per_sample": flac_bits / meta.frames,
+    }
 
 
 def _single_block(options: PlotOptions, kind: str) -> int:
@@ -188,12 +206,12 @@ def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
 
     n = _single_block(options, "eigen")
-    report = report or _report(inputs[0], options, (n,), options.rates)
+    report = report or _report(inputs[0], (n,), options.rates)
     block = _block_entry(report, n)
     lam = block["transforms"]["klt"]["variances"]
     thetas = [p["theta"] for p in block["rd"]]
     rates = [p["rate"] for p in block["rd"]]
-    title = (f"{Path(inputs[0]).name}: KLT eigen-spectrum, N = {n}, "
+    title = (f"{Path(inputs[0]).name}: KLT eigen-spectrum, N = {n}\n"
              f"water levels at {', '.join(f'{r:g}' for r in rates)} bit/sample")
     return splot.eigen(lam, thetas=thetas, rates=rates, block=n, title=title, figsize=figsize)
 
@@ -209,16 +227,18 @@ def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
 
     n = _single_block(options, "rd")
-    report = report or _report(inputs[0], options, (n,), options.rates)
+    report = report or _report(inputs[0], (n,), options.rates)
     block = _block_entry(report, n)
     theory = _theory_curves(report, block)
     measured = {}
     for name in _TRANSFORMS:
         pts = [p["measured"][name] for p in block["rd"] if name in p.get("measured", {})]
+        pts = [q for q in pts if q["snr_db"] is not None]  # lossless: SNR infinite
         if pts:
             measured[name.upper()] = ([q["bits_per_sample"] for q in pts],
                                       [q["snr_db"] for q in pts])
-    title = f"{Path(inputs[0]).name}: rate–distortion, N = {n}, uniform quantizer + range coder"
+    title = (f"{Path(inputs[0]).name}: rate–distortion, N = {n}\n"
+             "Gaussian theory (lines), quantizer + range coder (markers)")
     return splot.rd(theory, measured, title=title, figsize=figsize)
 
 
@@ -226,7 +246,8 @@ def _theory_curves(report: dict, block: dict) -> dict:
     """Gaussian R(D) of each transform's coefficient variances: SNR against rate, smooth."""
     import numpy as np
 
-    coding = _coding()
+    from ..coding import reverse_waterfill
+
     variance = float(report["variance"])
     top = max(max(p["rate"] for p in block["rd"]) * 1.15, 0.5)
     grid = np.linspace(0.02, top, 60)
@@ -237,7 +258,7 @@ def _theory_curves(report: dict, block: dict) -> dict:
             continue
         snr = []
         for r in grid:
-            d = coding.reverse_waterfill(v, rate=float(r)).distortion
+            d = reverse_waterfill(v, rate=float(r)).distortion
             snr.append(10.0 * math.log10(variance / d) if d > 0 else math.inf)
         curves[name.upper()] = (grid, np.asarray(snr))
     return curves
@@ -250,32 +271,30 @@ def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
     if len(blocks) < 2:
         raise ParameterError("--kind gain draws gain against block size; give at least two "
                              "block sizes, e.g. --block 2,4,8,16,32")
-    report = report or _report(inputs[0], options, blocks, options.rates[:1])
+    report = report or _report(inputs[0], blocks, options.rates[:1])
     entries = [_block_entry(report, n) for n in blocks]
     gains = {
         name.upper(): [e["transforms"][name]["coding_gain_db"] for e in entries]
         for name in _TRANSFORMS if name in entries[0]["transforms"]
     }
     bound = report.get("gain_bound_db")
-    title = (f"{Path(inputs[0]).name}: coding gain against block size "
-             f"(PSD bound 1/SFM = {bound:.2f} dB)" if bound is not None else
-             f"{Path(inputs[0]).name}: coding gain against block size")
+    title = f"{Path(inputs[0]).name}: coding gain against block size"
+    if bound is not None:
+        title += f"\nPSD bound 1/SFM = {bound:.2f} dB"
     return splot.gain(list(blocks), gains, bound, title=title, figsize=figsize)
 
 
 def _fig_lossless(inputs, options: PlotOptions, figsize, reports=None):
     from .. import plot as splot
 
-    coding = _coding()
     bound, flac = [], []
     for i, path in enumerate(inputs):
-        result = reports[i]["lossless"] if reports else coding.lossless_bound(path)
-        result = result if isinstance(result, dict) else vars(result)
+        result = reports[i]["lossless"] if reports else _lossless(path)
         bound.append(result["bound_bits_per_sample"])
         flac.append(result["flac_bits_per_sample"])
     names = [Path(p).name for p in inputs]
     what = names[0] if len(names) == 1 else f"{len(names)} files"
-    title = f"Lossless: FLAC against the flatness bound ({what})"
+    title = f"Lossless coding of {what}\nFLAC against the flatness bound"
     return splot.lossless(bound, flac, names, title=title, figsize=figsize)
 
 
@@ -469,7 +488,7 @@ def demo(outdir, data_dir, block):
     main_file = inputs[0]
     rates = _DEFAULT_RATES
     blocks = tuple(sorted(set(_DEFAULT_GAIN_BLOCKS) | {block}))
-    reports = [_report(path, PlotOptions(), blocks, rates) for path in inputs]
+    reports = [_report(path, blocks, rates) for path in inputs]
     main_report = reports[0]
     json_path, md_path = out / "coding.json", out / "coding.md"
     _write_text(json_path, json.dumps(main_report, indent=2, allow_nan=False) + "\n")
