@@ -282,6 +282,8 @@ def test_lossless_points_are_the_report_numbers(audio, audio2):
         ("gain", ["--block", "8"], "at least two block sizes"),
         ("rd", ["--rates", "0"], "rate"),
         ("eigen", ["--block", "1"], "block"),
+        ("rd", ["--start", "0.5"], "uses the whole file"),
+        ("lossless", ["--end", "1"], "uses the whole file"),
     ],
 )
 def test_coding_bad_options(tmp_path, audio, kind, args, match):
@@ -383,3 +385,17 @@ def test_lossless_equals_the_coding_report(audio2):
     mine = cli_plot._lossless(str(audio2))
     for key, value in mine.items():
         assert value == pytest.approx(report[key], rel=1e-12)
+
+
+def test_lossless_accepts_a_folder(tmp_path, audio, audio2):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for p in (audio, audio2):
+        (folder / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "lossless.svg"
+    result = plot(folder, "-o", out, "--kind", "lossless")
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "glide.wav" in text and "ar1.wav" in text
+    result = plot(tmp_path / "nothing*.wav", "-o", out, "--kind", "lossless")
+    _one_error_line(result, 1, "no file matches this pattern")

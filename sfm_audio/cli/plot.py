@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .._errors import ParameterError
+from .._errors import AudioFileError, ParameterError
 from ._common import EXIT_USAGE, fail, handle_errors, split_list
 
 KINDS = ("flatness", "bands", "eigen", "rd", "gain", "lossless")
@@ -61,12 +61,28 @@ def _check_kind(kind: str) -> str:
     return name
 
 
-def _check_inputs(kind: str, inputs: tuple[str, ...] | list[str]) -> None:
-    if kind != "lossless" and len(inputs) != 1:
+def _check_inputs(kind: str, inputs: list[str], options: PlotOptions) -> list[str]:
+    """The input files of a figure; folders and globs are expanded for ``lossless``."""
+    if kind in ("eigen", "rd", "gain", "lossless") and (
+        options.start is not None or options.end is not None
+    ):
+        raise ParameterError(
+            f"--start/--end select the range of the flatness and bands figures; --kind {kind} "
+            "uses the whole file"
+        )
+    if kind == "lossless":
+        from ..batch import expand_inputs
+
+        paths, failures = expand_inputs(inputs)
+        if failures:
+            raise AudioFileError(failures[0].error)
+        return paths
+    if len(inputs) != 1:
         raise ParameterError(
             f"--kind {kind} draws one file; got {len(inputs)} inputs "
             "(only --kind lossless takes several)"
         )
+    return inputs
 
 
 def check_output(path: str | Path) -> Path:
@@ -313,8 +329,7 @@ def render(kind: str, inputs, output, options: PlotOptions, **precomputed: Any) 
     from .. import plot as splot
 
     kind = _check_kind(kind)
-    inputs = [str(p) for p in inputs]
-    _check_inputs(kind, inputs)
+    inputs = _check_inputs(kind, [str(p) for p in inputs], options)
     output = check_output(output)
     figsize = _figsize(kind, options)
     fig = _FIGURES[kind](inputs, options, figsize, **precomputed)
@@ -360,6 +375,7 @@ def plot(inputs, output, kind, start, end, n_fft, hop_length, bands, block, rate
     rd        SNR against bits/sample: Gaussian theory (lines) and the real coder (markers)
     gain      coding gain of KLT, DCT and PCM against block size, with the PSD bound
     lossless  FLAC bits/sample against the flatness bound, one point per file
+              (INPUT may also be folders or globs)
 
     A long recording is streamed: the spectrogram is pooled to the figure's pixel width, so
     memory stays bounded whatever the length.
