@@ -91,13 +91,13 @@ def check_output(path: str | Path) -> Path:
     Checked before any work, so a long file is not analysed for nothing; :func:`sfm_audio.plot.
     save` checks again and writes atomically.
     """
-    from matplotlib.figure import Figure
-
+    from .. import plot as splot  # the project's only matplotlib user
     from .._files import check_output_dir
 
     path = check_output_dir(path)
     ext = path.suffix[1:].lower()
-    supported = sorted(Figure().canvas.get_supported_filetypes())
+    # the formats of a bare figure's canvas: the same list splot.save() checks against
+    supported = sorted(splot.Figure().canvas.get_supported_filetypes())
     if not ext:
         raise ParameterError(
             f"output {str(path)!r} has no extension; use one of "
