@@ -15,6 +15,7 @@ transform, reconstruction, chunk size, mean, step, length of the code), the basi
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -262,6 +263,18 @@ class CodingResult:
         return self.side_bits / self.samples
 
 
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """The products here are (4096, n) @ (n, n): BLAS threads only fight each other."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1):
+        yield
+
+
 def run_coders(
     pieces: Callable[[], Iterable[np.ndarray]],
     block: int,
@@ -297,6 +310,14 @@ def run_coders(
     results : list of CodingResult
     indices : list of (encoded, decoded) or None
     """
+    with _one_blas_thread():
+        return _run_coders(pieces, block, mean, coders, samples=samples,
+                           chunk_blocks=chunk_blocks, on_decoded=on_decoded,
+                           keep_indices=keep_indices)
+
+
+def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decoded,
+                keep_indices):
     by_basis: dict[int, list[int]] = {}
     for k, coder in enumerate(coders):
         by_basis.setdefault(id(coder.basis), []).append(k)
