@@ -65,8 +65,9 @@ def _variances(variances: np.ndarray) -> np.ndarray:
 
 
 def _solution(v: np.ndarray, theta: float) -> WaterFilling:
-    with np.errstate(divide="ignore"):
-        rates = np.where(v > theta, 0.5 * np.log2(np.where(v > 0, v, 1.0) / theta), 0.0)
+    with np.errstate(divide="ignore", over="ignore"):
+        gap = np.log2(np.where(v > 0, v, 1.0)) - np.log2(theta) if theta > 0 else np.inf
+        rates = np.where(v > theta, 0.5 * gap, 0.0)
     distortions = np.minimum(theta, v)
     return WaterFilling(
         theta=float(theta), rate=float(rates.mean()), distortion=float(distortions.mean()),
