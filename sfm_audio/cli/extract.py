@@ -137,7 +137,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     # a lone file keeps both cores busy by itself (reader thread + FFT threads)
     threads = 1 if jobs == 1 else 2
     kwargs = dict(summary=summary, jobs=n_jobs, scheduler=scheduler, resume=resume,
-                  threads=threads)
+                  threads=threads, own_process=True)
     if _progress_wanted(quiet):
         paths, _ = expand_inputs(inputs)
         if len(paths) == 1 and scheduler is None:
