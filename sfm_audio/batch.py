@@ -437,8 +437,23 @@ def _map_pool(
             clean = True
         finally:
             pool.shutdown(wait=clean, cancel_futures=True)
+        if suspects:
+            _check_workers_start(context)
         for job in suspects:
             yield _run_isolated(job, fn, context)
+
+
+def _check_workers_start(context) -> None:
+    """After a pool broke: make sure that a worker can run at all, so that a pool that
+    cannot start (an unimportable main module, no memory) is not blamed on every file."""
+    try:
+        with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker) as pool:
+            pool.submit(os.getpid).result()
+    except BrokenProcessPool:
+        raise SfmError(
+            "worker processes die on start-up; run with --jobs 1 to see why (a script that "
+            "calls sfm_audio needs an `if __name__ == '__main__':` guard)"
+        ) from None
 
 
 def _run_isolated(job: _Job, fn: Callable[[_Job], _Result], context) -> _Result:
@@ -659,27 +674,29 @@ def extract_files(
             if own_process:
                 tune_malloc()
             results = _map_inline(todo, _run_job)
+        joiner = _Joiner(fmt, paths, part_of, schema, staging, output, stdout)
+        for path in report.reused:
+            joiner.settle(path, True)
         file_failures = []
-        good = set(report.reused)
-        with contextlib.closing(results):
-            for result in results:
-                failure = result.failure
-                if failure is None and result.data is not None:
-                    failure = _store_part(part_of[result.label], result)
-                if failure is None:
-                    good.add(result.label)
-                else:
-                    file_failures.append(failure)
-                if on_file is not None:
-                    on_file(result.label, failure)
-
+        try:
+            with contextlib.closing(results):
+                for result in results:
+                    failure = result.failure
+                    if failure is None and result.data is not None:
+                        failure = _store_part(part_of[result.label], result)
+                    joiner.settle(result.label, failure is None)
+                    if failure is not None:
+                        file_failures.append(failure)
+                    if on_file is not None:
+                        on_file(result.label, failure)
+            report.output_written = joiner.finish()
+        except BaseException:
+            joiner.abort()
+            raise
         order = {path: i for i, path in enumerate(paths)}
-        report.ok = [path for path in paths if path in good]
+        report.ok = joiner.good()
         report.failed += sorted(file_failures, key=lambda f: order.get(f.file, -1))
-        parts = [part_of[path] for path in report.ok]
-        if parts:
-            _join(fmt, parts, output, schema, staging, stdout)
-            report.output_written = True
+        parts = report.ok
         keep_staging = bool(file_failures) and bool(parts) and not to_stdout
     finally:
         if to_stdout or not keep_staging:
@@ -715,22 +732,94 @@ def _extract_one(path, output, options, fmt, report, *, summary, threads, resume
         on_file(path, failure)
 
 
-def _join(fmt: str, parts: list[Path], output, schema, staging: Path, stdout) -> None:
-    """Join the parts in order into the output, through a temporary file in ``staging``."""
-    fd, tmp_name = tempfile.mkstemp(prefix=".joined-", suffix="." + fmt, dir=staging)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        concatenate_parts(fmt, parts, tmp, schema)
-        if str(output) == "-":
-            with open(tmp, encoding="utf-8", newline="") as src:
-                shutil.copyfileobj(src, stdout or sys.stdout)
+class _Joiner:
+    """Join the parts into the output in path order.
+
+    CSV and JSON Lines are appended as soon as every earlier path is settled (done or
+    failed), so the join overlaps the computing; NPZ and Parquet are joined at the end by
+    :func:`sfm_audio.writers.concatenate_parts`. A file output is built in a temporary file
+    in the staging folder (the same filesystem) and renamed onto the output when complete.
+    """
+
+    def __init__(self, fmt: str, paths: list[str], part_of: dict[str, Path], schema,
+                 staging: Path, output, stdout):
+        self.fmt, self.paths, self.part_of, self.schema = fmt, paths, part_of, schema
+        self.staging, self.output = staging, output
+        self.stdout = stdout or sys.stdout if str(output) == "-" else None
+        self.streaming = fmt in ("csv", "jsonl")
+        self.ok: dict[str, bool] = {}
+        self.next = 0  # paths[:next] are joined
+        self.tmp: Path | None = None
+        self.out = None  # binary file (output) or text stream (stdout) being appended to
+
+    def settle(self, path: str, ok: bool) -> None:
+        self.ok[path] = ok
+        if self.streaming:
+            self._advance()
+
+    def good(self) -> list[str]:
+        return [path for path in self.paths if self.ok.get(path)]
+
+    def _advance(self) -> None:
+        while self.next < len(self.paths) and self.paths[self.next] in self.ok:
+            path = self.paths[self.next]
+            if self.ok[path]:
+                self._append(self.part_of[path])
+            self.next += 1
+
+    def _new_tmp(self) -> Path:
+        fd, name = tempfile.mkstemp(prefix=".joined-", suffix="." + self.fmt, dir=self.staging)
+        os.close(fd)
+        self.tmp = Path(name)
+        return self.tmp
+
+    def _append(self, part: Path) -> None:
+        if self.out is None:
+            tmp = self._new_tmp()
+            concatenate_parts(self.fmt, [], tmp, self.schema)  # the CSV header, if any
+            if self.stdout is not None:
+                self.stdout.write(tmp.read_text(encoding="utf-8"))
+                self.out = self.stdout
+            else:
+                self.out = open(tmp, "ab")
+        if self.stdout is not None:
+            with open(part, encoding="utf-8", newline="") as src:
+                shutil.copyfileobj(src, self.out, 1 << 20)
         else:
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, output)  # same folder as the output: an atomic rename
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, self.out, 1 << 20)
+
+    def finish(self) -> bool:
+        """Complete the output; False when no file succeeded (nothing is written)."""
+        if self.streaming:
+            self._advance()
+            if self.out is None:
+                return False
+            if self.stdout is None:
+                self.out.close()
+        else:
+            parts = [self.part_of[path] for path in self.good()]
+            if not parts:
+                return False
+            concatenate_parts(self.fmt, parts, self._new_tmp(), self.schema)
+            if self.stdout is not None:
+                with open(self.tmp, encoding="utf-8", newline="") as src:
+                    shutil.copyfileobj(src, self.stdout)
+        if self.stdout is None:
+            os.chmod(self.tmp, 0o666 & ~_umask())
+            os.replace(self.tmp, self.output)  # same folder as the output: an atomic rename
+        else:
+            self.stdout.flush()
+            self.tmp.unlink()
+        self.tmp = None
+        return True
+
+    def abort(self) -> None:
+        if self.out is not None and self.stdout is None:
+            self.out.close()
+        if self.tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.tmp.unlink()
 
 
 def _schema(meta, summary: bool) -> list:
