@@ -269,3 +269,18 @@ def test_stdout_with_a_pool(corpus, tmp_path, capsys):
     extract_files([corpus], tmp_path / "x.csv", jobs=1)
     assert buffer.getvalue() == (tmp_path / "x.csv").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_malloc_tuning_on_dask_workers_is_scoped(monkeypatch):
+    # Dask's nanny gives workers fixed thresholds: tuned while jobs run, then restored
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with batch._malloc_tuned_while_running():
+        with batch._malloc_tuned_while_running():
+            assert batch._malloc_users == 2
+        assert batch._malloc_users == 1
+    assert batch._malloc_users == 0
+    # a process with glibc's adaptive thresholds is left alone
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    with batch._malloc_tuned_while_running():
+        assert batch._malloc_users == 0

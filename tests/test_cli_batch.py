@@ -43,11 +43,13 @@ def make_corpus(folder: Path, n: int = 6, seconds: float = 1.0, sr: int = 16000)
 
 
 def add_bad_files(folder: Path, good: Path) -> dict[str, Path]:
-    """Zero-length, truncated and text-named-.wav files next to good ones."""
+    """Zero-length, truncated and text-named-.wav files next to good ones (f03.wav sorts
+    between good files: the join must skip it in the middle)."""
     data = good.read_bytes()
     bad = {"empty": folder / "empty.wav", "cut": folder / "cut.wav",
-           "text": folder / "text.wav"}
+           "text": folder / "text.wav", "middle": folder / "f03.wav"}
     bad["empty"].write_bytes(b"")
+    bad["middle"].write_bytes(b"")
     bad["cut"].write_bytes(data[: len(data) // 2])
     bad["text"].write_text("definitely not audio\n" * 30)
     return bad
@@ -150,15 +152,16 @@ def test_broken_files_with_a_pool(broken, local, tmp_path):
     out, errors = tmp_path / "x.csv", tmp_path / "errors.csv"
     result = run(broken, "-o", out, "--jobs", "2", "--errors", errors)
     assert result.exit_code == 1
-    assert "6 ok, 3 failed" in result.stderr and "Traceback" not in result.output
+    assert "6 ok, 4 failed" in result.stderr and "Traceback" not in result.output
     assert "Error:" not in result.stderr  # failures go to the CSV
     reasons = read_errors(errors)
-    assert list(reasons) == ["cut.wav", "empty.wav", "text.wav"]  # sorted
+    assert list(reasons) == ["cut.wav", "empty.wav", "f03.wav", "text.wav"]  # sorted
+    assert reasons["f03.wav"] == "empty file (0 bytes)"
     assert reasons["cut.wav"].startswith("truncated file (header declares")
     assert reasons["empty.wav"] == "empty file (0 bytes)"
     assert reasons["text.wav"].startswith("not a readable audio file")
     # the output holds every good file and nothing else: a clean run over the good ones
-    good = sorted(str(p) for p in broken.rglob("f*.wav"))
+    good = sorted(str(p) for p in broken.rglob("f*.wav") if p.stat().st_size)
     assert run(*good, "-o", tmp_path / "good.csv", "--jobs", "1").exit_code == 0
     assert filecmp.cmp(out, tmp_path / "good.csv", shallow=False)
     with open(out, newline="") as fh:
@@ -171,8 +174,8 @@ def test_broken_files_without_errors_csv(broken, tmp_path):
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert [e.split(": ")[1].rsplit("/", 1)[-1] for e in errors] == [
-        "cut.wav", "empty.wav", "text.wav"]
-    assert "6 ok, 3 failed" in result.stderr
+        "cut.wav", "empty.wav", "f03.wav", "text.wav"]
+    assert "6 ok, 4 failed" in result.stderr
     assert "rerun with --resume to retry only the failed files" in result.stderr
     data = np.load(tmp_path / "x.npz")
     assert len(data["files"]) == 6 and data["sfm"].size > 0
@@ -235,10 +238,10 @@ def test_dask_broken_files(cluster, broken, tmp_path):
     out, errors = tmp_path / "dask.csv", tmp_path / "dask_errors.csv"
     assert run(broken, "-o", ref, "--jobs", "1", "--errors", ref_errors).exit_code == 1
     result = run(broken, "-o", out, "--scheduler", cluster, "--errors", errors)
-    assert result.exit_code == 1 and "6 ok, 3 failed" in result.stderr
+    assert result.exit_code == 1 and "6 ok, 4 failed" in result.stderr
     assert filecmp.cmp(out, ref, shallow=False)
     assert errors.read_text() == ref_errors.read_text()
-    assert len(read_errors(errors)) == 3
+    assert len(read_errors(errors)) == 4
 
 
 def test_dask_missing_gives_a_clear_message(corpus, tmp_path, monkeypatch):
