@@ -15,10 +15,12 @@ Where the jobs run
 - ``scheduler="tcp://host:8786"``: the same jobs on a running Dask distributed cluster.
   Workers open the input files by their absolute path, so every path must be readable under
   that same path on every worker (a shared filesystem), and the workers need the same
-  ``sfm_audio`` installed. Each worker sends its part back to the client as bytes (a part is
-  a few per cent of the audio it describes and bounded by one file), and the client writes it
-  to the staging folder: the workers never need write access to the output's filesystem, and
-  resuming is decided on the client alone.
+  ``sfm_audio`` installed. Only the inputs must be shared: a worker that sees the client's
+  staging folder (checked with a random token the run writes into it) and may write there
+  writes its part straight into it; any other worker sends the part's bytes back to the
+  client (a part is bounded by one file's table), which writes it. A part the client cannot
+  see after a worker said it wrote it is asked for again as bytes. Resuming is decided on the
+  client alone.
 
 Staging and resuming
 --------------------
@@ -38,11 +40,13 @@ hidden temporary files, which the next run removes. A complete run leaves nothin
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import hashlib
 import json
 import multiprocessing
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -254,11 +258,15 @@ class _Job:
 
     path: str  # the path the job opens (absolute on a Dask worker)
     label: str  # the path as given: the ``file`` column and the name in messages
-    part: str | None  # the part to write; None: return the part's bytes instead
+    part: str  # the part to write (absolute on a Dask worker)
     options: ExtractOptions
     fmt: str
     summary: bool
     schema: list | None
+    # None: write the part (same machine). A string: write it only when the staging
+    # folder's marker holds this token (the worker sees the client's folder), else return
+    # the part's bytes; "" always returns the bytes.
+    token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -268,12 +276,24 @@ class _Result:
     data: bytes | None = None
 
 
+def _sees_staging(job: _Job) -> bool:
+    """Whether this process sees (and may write) the staging folder of the job's run."""
+    if job.token is None:
+        return True
+    folder = Path(job.part).parent
+    try:
+        return bool(job.token) and (folder / _STAGING_MARK).read_text() == job.token and \
+            os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+
+
 def _run_job(job: _Job) -> _Result:
     """Extract one file on one thread into its part; never raises for a bad file."""
     kwargs = dict(summary=job.summary, header=False, threads=1, label=job.label,
                   expect_schema=job.schema)
     try:
-        if job.part is not None:
+        if _sees_staging(job):
             with atomic_path(job.part, suffix="." + job.fmt) as tmp:
                 extract_file(job.path, job.options, tmp, job.fmt, **kwargs)
             return _Result(job.label, None)
@@ -492,6 +512,14 @@ def _map_dask(jobs: Sequence[_Job], address: str) -> Iterator[_Result]:
             future.release()
             del future
             if isinstance(result, _Result):
+                if result.failure is None and result.data is None and \
+                        not Path(job.part).is_file():
+                    # written where this machine cannot see it: ask for the bytes instead
+                    job = dataclasses.replace(job, token="")
+                    again = client.submit(_run_dask_job, job, pure=False)
+                    job_of[again.key] = job
+                    finished.add(again)
+                    continue
                 yield result
             elif isinstance(result, tuple):  # (type, exception, traceback) of an erred task
                 exc = result[1]
@@ -514,8 +542,12 @@ def staging_dir(output: str | os.PathLike) -> Path:
     return output.parent / f".{output.name}.parts"
 
 
-def _prepare_staging(staging: Path, resume: bool) -> None:
-    """Create the staging folder; clear a stale one (keep its parts with ``resume``)."""
+def _prepare_staging(staging: Path, resume: bool) -> str:
+    """Create the staging folder; clear a stale one (keep its parts with ``resume``).
+
+    Returns the run's token, written into the folder's marker file: a Dask worker that reads
+    the same token there sees this very folder and may write its part into it.
+    """
     if staging.exists() and not (staging / _STAGING_MARK).is_file():
         raise ParameterError(
             f"{str(staging)!r} exists and was not made by sfm-audio; move it out of the way"
@@ -523,8 +555,10 @@ def _prepare_staging(staging: Path, resume: bool) -> None:
     if staging.exists() and not resume:
         shutil.rmtree(staging)
     staging.mkdir(exist_ok=True)
-    (staging / _STAGING_MARK).touch()
+    token = secrets.token_hex(16)
+    (staging / _STAGING_MARK).write_text(token)
     _remove_temporaries(staging)
+    return token
 
 
 def _remove_temporaries(staging: Path) -> None:
@@ -648,9 +682,11 @@ def extract_files(
     schema = _reference_schema(paths, options, summary)
     if to_stdout:
         staging = Path(tempfile.mkdtemp(prefix="sfm-audio-parts-"))
+        token = secrets.token_hex(16)
+        (staging / _STAGING_MARK).write_text(token)
     else:
         staging = staging_dir(output)
-        _prepare_staging(staging, resume)
+        token = _prepare_staging(staging, resume)
     keep_staging = True  # an interrupted run keeps its parts for --resume
     try:
         part_of = {path: staging / _part_name(path, options, summary, fmt, schema)
@@ -660,9 +696,11 @@ def extract_files(
             if resume and part_of[path].is_file():
                 report.reused.append(path)
                 continue
-            todo.append(_Job(os.path.abspath(path) if scheduler else path, path,
-                             None if scheduler else str(part_of[path]), options, fmt,
-                             summary, schema))
+            if scheduler is None:
+                todo.append(_Job(path, path, str(part_of[path]), options, fmt, summary, schema))
+            else:
+                todo.append(_Job(os.path.abspath(path), path, os.path.abspath(part_of[path]),
+                                 options, fmt, summary, schema, token))
         if on_plan is not None:
             on_plan(len(todo), len(report.reused))
 

@@ -244,6 +244,54 @@ def test_dask_broken_files(cluster, broken, tmp_path):
     assert len(read_errors(errors)) == 4
 
 
+def test_dask_workers_that_cannot_see_the_staging_folder_send_bytes(
+        cluster, corpus, local, tmp_path, monkeypatch):
+    """Workers write parts straight into the staging folder only when its marker holds the
+    run's token; here the token differs, so every part travels back as bytes."""
+    real = batch._prepare_staging
+    monkeypatch.setattr(batch, "_prepare_staging",
+                        lambda staging, resume: "elsewhere-" + real(staging, resume))
+    out = tmp_path / "x.parquet"
+    report = batch.extract_files([corpus], out, scheduler=cluster)
+    assert len(report.ok) == 6 and not report.failed
+    assert filecmp.cmp(out, local["parquet"], shallow=False)
+
+
+def test_dask_parts_the_client_cannot_see_are_sent_again(cluster, corpus, local, tmp_path,
+                                                         monkeypatch):
+    """A part a worker wrote but this machine does not see (say, a stale NFS lookup) is
+    asked for again as bytes."""
+    hidden = set()
+
+    class FlakyPath(type(Path())):
+        def is_file(self):
+            if self.suffix == ".csv" and self.parent.name.endswith(".parts") and \
+                    str(self) not in hidden:
+                hidden.add(str(self))
+                return False
+            return super().is_file()
+
+    monkeypatch.setattr(batch, "Path", FlakyPath)
+    out = tmp_path / "x.csv"
+    report = batch.extract_files([corpus], out, scheduler=cluster)
+    assert len(report.ok) == 6 and not report.failed and len(hidden) == 6
+    assert filecmp.cmp(out, local["csv"], shallow=False)
+
+
+def test_a_job_writes_its_part_only_where_the_token_matches(corpus, tmp_path):
+    from sfm_audio.features import ExtractOptions
+
+    (tmp_path / batch._STAGING_MARK).write_text("abc")
+    part = tmp_path / "part.csv"
+    job = batch._Job(str(corpus / "f00.wav"), "f00.wav", str(part), ExtractOptions(), "csv",
+                     False, None, "abc")
+    written = batch._run_job(job)
+    assert written.failure is None and written.data is None and part.is_file()
+    sent = batch._run_job(batch.dataclasses.replace(job, token="xyz"))
+    assert sent.failure is None and sent.data == part.read_bytes()
+    assert batch._run_job(batch.dataclasses.replace(job, token="")).data == part.read_bytes()
+
+
 def test_dask_missing_gives_a_clear_message(corpus, tmp_path, monkeypatch):
     import builtins
 
