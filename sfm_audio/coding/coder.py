@@ -35,7 +35,7 @@ from .transforms import (
     block_covariance,
     coefficient_variances,
     transform_matrix,
-    validate_block,
+    validate_signal,
 )
 from .waterfill import WaterFilling, reverse_waterfill
 
@@ -422,14 +422,7 @@ def code_signal(
     >>> bool((sent == received).all())
     True
     """
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise ParameterError(f"y must have shape (n_samples,), got {y.shape}")
-    if not np.isfinite(y).all():
-        raise ParameterError("y must be finite (found NaN or Inf)")
-    block = validate_block(block)
-    if block > y.size:
-        raise ParameterError(f"block={block} is longer than the signal ({y.size} samples)")
+    y, block = validate_signal(y, block)
     rate = validate_rate(rate)
     validate_transform(transform)
     validate_reconstruction(reconstruction)

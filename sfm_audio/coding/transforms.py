@@ -24,6 +24,7 @@ __all__ = [
     "transform_matrix",
     "coefficient_variances",
     "validate_block",
+    "validate_signal",
     "TRANSFORMS",
 ]
 
@@ -37,6 +38,19 @@ def validate_block(n: int, *, name: str = "block") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ParameterError(f"{name}={n!r} must be an integer >= 2")
     return int(n)
+
+
+def validate_signal(y: np.ndarray, block: int) -> tuple[np.ndarray, int]:
+    """Check a signal (finite, shape (n_samples,)) and a block size no longer than it."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ParameterError(f"y must have shape (n_samples,), got {y.shape}")
+    if not np.isfinite(y).all():
+        raise ParameterError("y must be finite (found NaN or Inf)")
+    block = validate_block(block)
+    if block > y.size:
+        raise ParameterError(f"block={block} is longer than the signal ({y.size} samples)")
+    return y, block
 
 
 def _check_rho(rho: float) -> float:
@@ -227,14 +241,7 @@ def block_covariance(
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise ParameterError(f"y must have shape (n_samples,), got {y.shape}")
-    if not np.isfinite(y).all():
-        raise ParameterError("y must be finite (found NaN or Inf)")
-    n = validate_block(n)
-    if n > y.size:
-        raise ParameterError(f"block={n} is longer than the signal ({y.size} samples)")
+    y, n = validate_signal(y, n)
     acc = BlockCovariance(n, hop=hop, method=method, mean=float(y.mean()))
     acc.update(y)
     return acc.covariance()
