@@ -423,7 +423,7 @@ def _map_pool(
     single-process pool, so that the file that kills its worker is found and reported while
     the others complete. The remaining jobs continue on a new pool.
     """
-    context = multiprocessing.get_context("spawn")
+    context = _pool_context()
     todo = deque(jobs)
     n_workers = max(1, min(n_workers, len(todo)))
     while todo:
@@ -474,6 +474,18 @@ def _check_workers_start(context) -> None:
             "worker processes die on start-up; run with --jobs 1 to see why (a script that "
             "calls sfm_audio needs an `if __name__ == '__main__':` guard)"
         ) from None
+
+
+def _pool_context():
+    """``forkserver`` where there is one (POSIX), else ``spawn``: never a plain fork of this
+    process and its threads. The fork server imports the extraction modules once, so a worker
+    starts by a fork instead of a fresh interpreter and a second import of numpy. Jobs carry
+    absolute paths, so a fork server started in another working directory is harmless."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _run_isolated(job: _Job, fn: Callable[[_Job], _Result], context) -> _Result:
@@ -697,7 +709,8 @@ def extract_files(
                 report.reused.append(path)
                 continue
             if scheduler is None:
-                todo.append(_Job(path, path, str(part_of[path]), options, fmt, summary, schema))
+                todo.append(_Job(os.path.abspath(path), path, os.path.abspath(part_of[path]),
+                                 options, fmt, summary, schema))
             else:
                 todo.append(_Job(os.path.abspath(path), path, os.path.abspath(part_of[path]),
                                  options, fmt, summary, schema, token))
