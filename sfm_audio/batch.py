@@ -8,10 +8,13 @@ collected and the remaining files are finished.
 Where the jobs run
 ------------------
 - ``jobs=1``: one after the other in this process.
-- ``jobs=N``: a pool of N worker processes (``spawn`` start method: no inherited threads or
-  locks, same behaviour on every platform). Each job is single-threaded — no reader thread,
-  no FFT pool, BLAS pinned to one thread — so N jobs use N cores. A worker that dies (a crash,
-  the OOM killer) is reported as the failure of the file it was working on.
+- ``jobs=N``: a pool of N worker processes, forked from a ``forkserver`` that has imported
+  the extraction modules once (``spawn`` where there is no fork server): never a fork of the
+  caller's process with its threads and locks. Each job is single-threaded — no reader
+  thread, no FFT pool, BLAS pinned to one thread — so N jobs use N cores. A worker that dies
+  (a crash, the OOM killer) is reported as the failure of the file it was working on.
+  CSV and JSON Lines parts are appended to the output as soon as every earlier file is
+  settled, so the join overlaps the computing.
 - ``scheduler="tcp://host:8786"``: the same jobs on a running Dask distributed cluster.
   Workers open the input files by their absolute path, so every path must be readable under
   that same path on every worker (a shared filesystem), and the workers need the same
