@@ -7,7 +7,6 @@ soxr happens only when a target rate is asked for.
 
 from __future__ import annotations
 
-import io as _stdio
 import os
 import queue
 import re
@@ -34,6 +33,7 @@ __all__ = [
     "validate_sr",
     "write_wav",
     "flac_bytes",
+    "flac_size",
     "is_audio_file",
     "AUDIO_EXTENSIONS",
 ]
@@ -372,15 +372,68 @@ def write_wav(
         sf.write(tmp, data, int(round(sr)), subtype=subtype, format="WAV")
 
 
+class _CountingSink:
+    """A write-only file that keeps no data, only the size of what would have been written.
+
+    libsndfile seeks back to finish the FLAC header, so the size is the furthest byte
+    written, not the sum of the writes.
+    """
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.size = 0
+
+    def write(self, data) -> int:
+        n = memoryview(data).nbytes
+        self.position += n
+        self.size = max(self.size, self.position)
+        return n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.position, 2: self.size}[whence]
+        self.position = base + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def read(self, n: int = -1) -> bytes:
+        return b""
+
+    def flush(self) -> None:
+        pass
+
+
+def flac_size(blocks: Iterable[np.ndarray], sr: float, *, channels: int = 1) -> int:
+    """Size in bytes of the FLAC stream libFLAC writes for int16 ``blocks``, streamed.
+
+    The whole stream is counted (header, seek table and frames, everything a decoder needs),
+    and nothing is kept in memory: blocks are encoded as they come.
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n,) or (n, channels), dtype=int16]
+    sr : float
+    channels : int
+    """
+    sink = _CountingSink()
+    with sf.SoundFile(sink, "w", samplerate=int(round(sr)), channels=channels,
+                      format="FLAC", subtype="PCM_16") as out:
+        for block in blocks:
+            block = np.asarray(block)
+            if block.dtype != np.int16:
+                raise ParameterError(
+                    f"samples must be int16 for 16-bit FLAC, not {block.dtype}")
+            out.write(block)
+    return sink.size
+
+
 def flac_bytes(samples: np.ndarray, sr: float) -> int:
     """Size in bytes of ``samples`` (int16, shape (n,) or (n, channels)) encoded by libFLAC.
 
     The whole FLAC stream is counted: header, seek table and frames, everything a decoder
-    needs.
+    needs. See :func:`flac_size` to encode block by block.
     """
     samples = np.asarray(samples)
-    if samples.dtype != np.int16:
-        raise ParameterError(f"samples must be int16 for 16-bit FLAC, not {samples.dtype}")
-    buffer = _stdio.BytesIO()
-    sf.write(buffer, samples, int(round(sr)), format="FLAC", subtype="PCM_16")
-    return buffer.getbuffer().nbytes
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    return flac_size([samples], sr, channels=channels)

@@ -148,3 +148,13 @@ def test_write_wav_round_trip(tmp_path):
 def test_folder_search_extensions():
     assert io.is_audio_file("a.WAV") and io.is_audio_file("b.flac") and io.is_audio_file("c.mp3")
     assert not io.is_audio_file("notes.txt")
+
+
+def test_flac_size_streams_to_the_same_count(speech):
+    import io as stdio
+
+    y = (np.concatenate(list(io.stream(speech)), axis=-1)[0] * 32768).astype(np.int16)
+    buffer = stdio.BytesIO()
+    sf.write(buffer, y, 16000, format="FLAC", subtype="PCM_16")
+    blocks = [y[i : i + 5000] for i in range(0, y.size, 5000)]
+    assert io.flac_size(blocks, 16000) == io.flac_bytes(y, 16000) == buffer.getbuffer().nbytes

@@ -182,31 +182,10 @@ def _report(path: str, blocks: tuple[int, ...], rates: tuple[float, ...]) -> dic
 
 
 def _lossless(path: str) -> dict:
-    """The ``lossless`` entry of a file's coding report, without running the coders.
+    """The ``lossless`` entry of a file's coding report, without running the coders."""
+    from ..coding import lossless_file
 
-    The same steps as the first pass of :func:`sfm_audio.coding.run_experiment`: the mono mix
-    as 16-bit samples, the spectral water-filling bound at one LSB, and the bytes libFLAC
-    spends on those samples.
-    """
-    import numpy as np
-
-    from .. import io
-    from ..coding import LosslessBound, to_int16
-
-    meta = io.info(path)
-    bound = LosslessBound()
-    pcm = []
-    for block in io.stream(path, block_frames=1 << 16):
-        q = to_int16(block[0])
-        pcm.append(q)
-        bound.update(q)
-    result = bound.result()
-    flac_bits = 8.0 * io.flac_bytes(np.concatenate(pcm), meta.samplerate)
-    return {
-        "bound_bits_per_sample": result.bound_bits_per_sample,
-        "bound_ecsq_bits_per_sample": result.bound_ecsq_bits_per_sample,
-        "flac_bits_per_sample": flac_bits / meta.frames,
-    }
+    return lossless_file(path)
 
 
 def _single_block(options: PlotOptions, kind: str) -> int:

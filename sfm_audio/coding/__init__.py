@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .coder import BlockCoder, CodingResult, code_signal, run_coders
 from .entropy import CoefficientModel
-from .experiment import Experiment, prefix_curve, run_experiment
+from .experiment import Experiment, lossless_file, prefix_curve, run_experiment
 from .lossless import LosslessBound, LosslessResult, lossless_bound, to_int16
 from .quantize import (
     ECSQ_GAP_BITS,
@@ -82,5 +82,6 @@ __all__ = [
     "to_int16",
     "prefix_curve",
     "run_experiment",
+    "lossless_file",
     "Experiment",
 ]

@@ -1,9 +1,9 @@
 """The whole transform-coding experiment on one audio file, streamed.
 
 Passes over the file (each reads it block by block, so memory stays bounded by the block size,
-apart from the 16-bit copy FLAC is given and, on request, the decoded audio):
+apart from the decoded audio when it is asked for):
 
-1. mean, variance check, 16-bit samples, lossless bound;
+1. mean, variance check, lossless bound, and the 16-bit samples streamed through libFLAC;
 2. block covariance for every block size and the Welch PSD;
 3. for every block size, the three passes of the operational coder (statistics, encoding,
    decoding) for every transform and rate at once.
@@ -34,7 +34,14 @@ from .transforms import (
 )
 from .waterfill import reverse_waterfill
 
-__all__ = ["Experiment", "run_experiment", "prefix_curve", "DEFAULT_RATES", "DEFAULT_BLOCKS"]
+__all__ = [
+    "Experiment",
+    "run_experiment",
+    "lossless_file",
+    "prefix_curve",
+    "DEFAULT_RATES",
+    "DEFAULT_BLOCKS",
+]
 
 DEFAULT_BLOCKS = (32,)
 DEFAULT_RATES = (0.5, 1.0, 2.0, 4.0)
@@ -117,6 +124,60 @@ def validate_options(
     return blocks, rates, transforms, validate_reconstruction(reconstruction)
 
 
+@dataclass(frozen=True)
+class _FirstPass:
+    mean: float
+    lo: float
+    hi: float
+    lossless: dict
+
+
+def _first_pass(path: str | os.PathLike, samplerate: float, n_samples: int) -> _FirstPass:
+    """Mean and range of the mono mix, its lossless bound and what libFLAC spends on it.
+
+    One streamed read: the 16-bit samples go to the bound and to the FLAC encoder block by
+    block and are not kept.
+    """
+    stats = {"total": 0.0, "lo": np.inf, "hi": -np.inf}
+    bound = LosslessBound()
+
+    def pcm_blocks():
+        for chunk in io.stream(path, block_frames=_READ, prefetch=True):
+            x = chunk[0]
+            stats["total"] += float(x.sum())
+            stats["lo"] = min(stats["lo"], float(x.min()))
+            stats["hi"] = max(stats["hi"], float(x.max()))
+            q = to_int16(x)
+            bound.update(q)
+            yield q
+
+    flac_bits = 8.0 * io.flac_size(pcm_blocks(), samplerate)
+    result = bound.result()
+    lossless = {
+        "bound_bits_per_sample": result.bound_bits_per_sample,
+        "bound_ecsq_bits_per_sample": result.bound_ecsq_bits_per_sample,
+        "flac_bits_per_sample": flac_bits / n_samples,
+        "active_fraction": result.active_fraction,
+        "frames": result.frames,
+        "ecsq_gap_bits": ECSQ_GAP_BITS,
+    }
+    return _FirstPass(stats["total"] / n_samples, stats["lo"], stats["hi"], lossless)
+
+
+def lossless_file(path: str | os.PathLike) -> dict:
+    """The ``lossless`` entry of a file's coding report, without running the coders.
+
+    Returns
+    -------
+    dict
+        ``bound_bits_per_sample`` (spectral water-filling at one LSB),
+        ``bound_ecsq_bits_per_sample`` (plus the ECSQ gap on active bins) and
+        ``flac_bits_per_sample`` (what libFLAC spends on the same 16-bit samples).
+    """
+    meta = io.info(path)
+    return _first_pass(path, meta.samplerate, meta.frames).lossless
+
+
 def run_experiment(
     path: str | os.PathLike,
     *,
@@ -176,26 +237,16 @@ def run_experiment(
         for chunk in io.stream(path, block_frames=_READ, prefetch=True):
             yield chunk[0]
 
-    # pass 1: mean, range, 16-bit copy, lossless bound
+    # pass 1: mean, range, lossless bound; the 16-bit samples stream into libFLAC
     note("mean and lossless bound")
-    total, lo, hi = 0.0, np.inf, -np.inf
-    pcm: list[np.ndarray] = []
-    bound = LosslessBound()
-    for x in pieces():
-        total += float(x.sum())
-        lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
-        q = to_int16(x)
-        pcm.append(q)
-        bound.update(q)
-    mean = total / n_samples
-    if lo == hi:
+    first = _first_pass(path, meta.samplerate, n_samples)
+    mean = first.mean
+    if first.lo == first.hi:
         raise SfmError(
-            f"{path}: silent signal (every sample equals {lo:g}): every variance is zero, "
-            "so the coding gain is undefined"
+            f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
+            "is zero, so the coding gain is undefined"
         )
-    lossless = bound.result()
-    flac_bits = 8.0 * io.flac_bytes(np.concatenate(pcm), meta.samplerate)
-    del pcm
+    lossless = first.lossless
 
     # pass 2: covariances and PSD
     note("covariance and PSD")
@@ -224,14 +275,7 @@ def run_experiment(
         "nperseg": seg,
         "reconstruction": reconstruction,
         "blocks": [],
-        "lossless": {
-            "bound_bits_per_sample": lossless.bound_bits_per_sample,
-            "bound_ecsq_bits_per_sample": lossless.bound_ecsq_bits_per_sample,
-            "flac_bits_per_sample": flac_bits / n_samples,
-            "active_fraction": lossless.active_fraction,
-            "frames": lossless.frames,
-            "ecsq_gap_bits": ECSQ_GAP_BITS,
-        },
+        "lossless": dict(lossless),
     }
     decoded: dict = {}
     for b in blocks:
