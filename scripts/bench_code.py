@@ -13,14 +13,13 @@ Usage: python scripts/bench_code.py [--minutes 10] [--sr 44100] [--keep DIR]
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _measure import measure
 from scipy.signal import lfilter
 
 from sfm_audio import io
@@ -110,16 +109,13 @@ def main() -> int:
                "--rates", "0.5,1,2,4", "--transform", "klt,dct,pcm", "--json", str(report)]
     print(f"\n2. wall time: {' '.join(command[2:])}")
     print(f"   ({args.minutes:g} min at {args.sr} Hz = {n} samples)")
-    t0 = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        print(done.stderr)
+    done = measure(command)
+    if done["rc"]:
+        print(done["stderr"])
         return 1
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"   wall time {wall:.1f} s (target < 60 s); peak memory {peak:.0f} MB "
-          f"(the 16-bit copy given to FLAC is {2 * n / 2**20:.0f} MB)")
-    print("\n" + done.stdout)
+    print(f"   wall time {done['wall']:.1f} s (target < 60 s); "
+          f"peak memory {done['peak_mb']:.0f} MB")
+    print("\n" + done["stdout"])
     return 0
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from _measure import measure
 
 SR = 44100
 HERE = Path(__file__).resolve().parent
@@ -61,18 +61,11 @@ def make_file(path: Path, minutes: float, seed: int = 0) -> Path:
 
 
 def run_child(cmd: list[str]) -> tuple[float, float]:
-    """Wall time (s) and peak RSS (MB) of one command, measured by a fresh wrapper process."""
-    wrapper = (
-        "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-        "dt = time.perf_counter() - t; "
-        "print(r.returncode, dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True,
-                         check=True).stdout.split()
-    if out[0] != "0":
-        raise SystemExit(f"command failed: {' '.join(cmd)}")
-    return float(out[1]), float(out[2]) / 1024
+    """Wall time (s) and peak RSS (MB) of one command."""
+    done = measure(cmd)
+    if done["rc"]:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{done['stderr']}")
+    return done["wall"], done["peak_mb"]
 
 
 def best(cmd: list[str], repeat: int) -> tuple[float, float]:
