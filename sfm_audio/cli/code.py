@@ -173,6 +173,8 @@ def spectrum(file, kind, as_json):
     click.echo(f"{file}: {kind}, n = {measures['n']}")
     for key in ("sfm", "sfm_db", "coding_gain_db", "log_spectrum_variance",
                 "gaussian_entropy_bits"):
+        if key == "coding_gain_db" and kind == "matrix":
+            continue  # a KLT gain belongs to covariance spectra, not to singular values
         if key in measures:
             value = measures[key]
             click.echo(f"  {key:<24} {_fmt(value, '.6g')}")
