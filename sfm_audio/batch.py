@@ -76,6 +76,7 @@ __all__ = [
     "expand_inputs",
     "extract_file",
     "extract_files",
+    "process_pool",
     "staging_dir",
     "tune_malloc",
     "write_errors",
@@ -489,6 +490,13 @@ def _pool_context():
         context.set_forkserver_preload([__name__])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` one-core worker processes, set up as the corpus runs set them up
+    (fork server or spawn, BLAS on one thread, malloc tuned). For other per-file jobs, such
+    as the coding experiment."""
+    return ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker)
 
 
 def _run_isolated(job: _Job, fn: Callable[[_Job], _Result], context) -> _Result:

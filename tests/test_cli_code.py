@@ -120,7 +120,7 @@ def _bad_files(tmp_path):
         (text, 1, "not a readable audio file"),
         (truncated, 1, "truncated"),
         (tmp_path / "missing.wav", 1, "no such file"),
-        (tmp_path, 1, "folder"),
+        (tmp_path, 1, "0 ok, 4 failed"),  # a folder: each of its files tried and reported
     ]
 
 
@@ -182,3 +182,55 @@ def test_spectrum_bad_input(tmp_path):
         assert result.exit_code == status, (args, result.output)
         assert message in result.output
         assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for k, rho in enumerate((0.5, 0.9, 0.95)):
+        y = 0.1 * lfilter([np.sqrt(1 - rho**2)], [1, -rho], rng.standard_normal(20000))
+        sf.write(folder / f"ar{k}.wav", y, 16000, subtype="PCM_16")
+    return folder
+
+
+def test_code_several_inputs_in_parallel_equal_one_by_one(corpus, tmp_path):
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    args = ["--block", "4,8", "--rates", "1,2", "--transform", "klt,dct"]
+    r1 = run("code", corpus, *args, "--json", one, "--jobs", "1")
+    r2 = run("code", str(corpus / "*.wav"), *args, "--json", two, "--jobs", "2")
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    assert one.read_bytes() == two.read_bytes()
+    doc = json.loads(one.read_text())
+    assert [Path(r["file"]).name for r in doc["files"]] == ["ar0.wav", "ar1.wav", "ar2.wav"]
+    assert doc["failed"] == []
+    # stronger correlation, higher gain: the reports belong to their files
+    gains = [r["blocks"][1]["transforms"]["klt"]["coding_gain_db"] for r in doc["files"]]
+    assert gains == sorted(gains)
+    assert "3 ok, 0 failed" in r1.output
+
+
+def test_code_several_inputs_with_a_bad_one(corpus, tmp_path):
+    (corpus / "broken.wav").write_text("not audio")
+    out = tmp_path / "r.json"
+    result = run("code", corpus, "--block", "8", "--rates", "1", "--json", out, "--jobs", "2",
+                 "--write-wav", tmp_path / "dec")
+    assert result.exit_code == 1
+    assert "broken.wav: not a readable audio file" in result.output
+    assert "3 ok, 1 failed" in result.output
+    doc = json.loads(out.read_text())
+    assert len(doc["files"]) == 3 and [Path(f["file"]).name for f in doc["failed"]] == [
+        "broken.wav"]
+    assert len(list(tmp_path.glob("dec-ar1-N8-*-1bps.wav"))) == 3
+    assert not list(tmp_path.glob("dec-broken*"))
+
+
+def test_code_several_inputs_bad_options(corpus, tmp_path):
+    result = run("code", corpus / "ar0.wav", corpus / "ar1.wav", "--jobs", "0")
+    assert result.exit_code == 2 and "--jobs=0 must be a positive integer" in result.output
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "ar0.wav").write_bytes((corpus / "ar0.wav").read_bytes())
+    clash = run("code", corpus / "ar0.wav", other / "ar0.wav", "--write-wav", tmp_path / "d")
+    assert clash.exit_code == 2 and "several inputs are named 'ar0'" in clash.output

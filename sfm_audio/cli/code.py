@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .._errors import AudioFileError, ParameterError
+from .._errors import AudioFileError, ParameterError, SfmError
 from .._files import atomic_path, check_output_dir
-from ._common import handle_errors, split_list
+from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors, split_list
 
 
 def _fmt(x, spec: str = ".2f") -> str:
@@ -72,8 +72,47 @@ def _wav_name(prefix: str, block: int, transform: str, rate: float) -> Path:
     return Path(f"{prefix}-N{block}-{transform}-{rate:g}bps.wav")
 
 
+def _code_file(path: str, options: dict, wav_prefix: str | None) -> dict:
+    """The experiment on one file, its decoded WAVs written all or none; the JSON report."""
+    from ..coding import run_experiment
+
+    experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **options)
+    report = _json_safe(experiment.report)
+    written: list[Path] = []
+    try:
+        if wav_prefix is not None:
+            from .. import io
+
+            for (b, t, r), y in experiment.decoded.items():
+                target = _wav_name(wav_prefix, b, t, r)
+                io.write_wav(target, np.clip(y, -1.0, 1.0 - 2.0**-15), report["sr"])
+                written.append(target)
+    except BaseException:
+        for written_path in written:  # all or nothing
+            with contextlib.suppress(FileNotFoundError):
+                written_path.unlink()
+        raise
+    return report
+
+
+def _code_job(job: tuple[str, dict, str | None]) -> tuple[str, dict | None, str | None, bool]:
+    """One file of a multi-file run: ``(path, report, error, usage_error)``, never raising."""
+    path, options, wav_prefix = job
+    try:
+        return path, _code_file(path, options, wav_prefix), None, False
+    except ParameterError as exc:
+        return path, None, str(exc), True
+    except (SfmError, OSError) as exc:
+        return path, None, str(exc), False
+
+
+def _write_json(json_out: str, document: dict) -> None:
+    with atomic_path(json_out, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
+
+
 @click.command()
-@click.argument("input", type=click.Path(dir_okay=True))
+@click.argument("inputs", nargs=-1, required=True)
 @click.option("--block", "blocks", default="32", show_default=True,
               help="Block size(s) N, comma separated.")
 @click.option("--rates", default="0.5,1,2,4", show_default=True,
@@ -87,56 +126,92 @@ def _wav_name(prefix: str, block: int, transform: str, rate: float) -> Path:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False),
               help="Write the full report as JSON to this file.")
 @click.option("--write-wav", "wav_prefix",
-              help="Write the decoded audio as PREFIX-N{block}-{transform}-{rate}bps.wav.")
+              help="Write the decoded audio as PREFIX-N{block}-{transform}-{rate}bps.wav "
+                   "(PREFIX-<file name>-N... with several inputs).")
+@click.option("-j", "--jobs", type=int, default=None,
+              help="With several inputs: files coded at once, one process each "
+                   "(default: the number of cores).")
 @handle_errors
-def code(input, blocks, rates, transforms, reconstruction, json_out, wav_prefix):
-    """Transform-coding experiment on INPUT: KLT, DCT and PCM over blocks of N samples.
+def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix, jobs):
+    """Transform-coding experiment on INPUTS: KLT, DCT and PCM over blocks of N samples.
 
     Prints, per block size, the coding gain of each transform beside the PSD bound; per rate,
     the theoretical water level, rate and SNR beside the bits per sample a real quantizer and
     range coder spend and the SNR they reach; then the lossless bound beside FLAC.
 
+    With one input file the JSON is that file's report. Several inputs (files, folders or
+    globs) are coded in parallel and reported in path order; the JSON is then
+    {"files": [report, ...], "failed": [{"file", "error"}, ...]}, a failing file does not
+    stop the others, and the run ends with "N ok, M failed".
+
     \b
     Examples:
       sfm-audio code data/arctic_a0007.wav
       sfm-audio code song.wav --block 8,16,32,64 --rates 1,2 --json report.json
+      sfm-audio code corpus/ --block 32 --json corpus.json --jobs 2
     """
-    from ..coding import run_experiment
+    from ..batch import default_jobs, expand_inputs, process_pool
     from ..coding.experiment import validate_options
 
     blocks = split_list(blocks, int, "--block")
     rates = split_list(rates, float, "--rates")
     transforms = split_list(transforms, str.lower, "--transform")
     validate_options(blocks, rates, transforms, reconstruction)
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs={jobs} must be a positive integer")
     if json_out is not None:
         check_output_dir(json_out)
     if wav_prefix is not None:
         check_output_dir(_wav_name(wav_prefix, 2, "klt", 1.0))
-    if Path(input).is_dir():
-        raise AudioFileError(f"{input}: is a folder, not an audio file")
-    experiment = run_experiment(
-        input, blocks=blocks, rates=rates, transforms=transforms,
-        reconstruction=reconstruction, keep_decoded=wav_prefix is not None,
-    )
-    report = _json_safe(experiment.report)
-    written: list[Path] = []
-    try:
-        if wav_prefix is not None:
-            from .. import io
+    options = {"blocks": blocks, "rates": rates, "transforms": transforms,
+               "reconstruction": reconstruction}
 
-            for (b, t, r), y in experiment.decoded.items():
-                target = _wav_name(wav_prefix, b, t, r)
-                io.write_wav(target, np.clip(y, -1.0, 1.0 - 2.0**-15), report["sr"])
-                written.append(target)
+    single = inputs[0]
+    if len(inputs) == 1 and not Path(single).is_dir() and (
+        Path(single).exists() or not set("*?[") & set(single)
+    ):
+        report = _code_file(single, options, wav_prefix)
         if json_out is not None:
-            with atomic_path(json_out, suffix=".json") as tmp:
-                tmp.write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
-    except BaseException:
-        for path in written:  # all or nothing
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        raise
-    _print_report(report)
+            _write_json(json_out, report)
+        _print_report(report)
+        return
+
+    paths, failures = expand_inputs(inputs)
+    prefixes: dict[str, str | None] = {p: None for p in paths}
+    if wav_prefix is not None:
+        stems = [Path(p).stem for p in paths]
+        clash = sorted({s for s in stems if stems.count(s) > 1})
+        if clash:
+            raise ParameterError(
+                f"--write-wav: several inputs are named {clash[0]!r}; rename or code them apart")
+        prefixes = {p: f"{wav_prefix}-{Path(p).stem}" for p in paths}
+    work = [(p, options, prefixes[p]) for p in paths]
+    n_jobs = min(jobs or default_jobs(), max(1, len(work)))
+    if n_jobs == 1:
+        results = [_code_job(job) for job in work]
+    else:
+        with process_pool(n_jobs) as pool:
+            results = list(pool.map(_code_job, work))
+
+    reports = []
+    failed = [{"file": f.file, "error": f.error, "usage": f.usage} for f in failures]
+    for path, report, error, usage in results:  # already in sorted path order
+        if report is None:
+            failed.append({"file": path, "error": error, "usage": usage})
+        else:
+            reports.append(report)
+            _print_report(report)
+            click.echo("")
+    if json_out is not None and reports:
+        _write_json(json_out, {"files": reports,
+                               "failed": [{"file": f["file"], "error": f["error"]}
+                                          for f in failed]})
+    for failure in failed:
+        click.echo(f"Error: {failure['error']}", err=True)
+    click.echo(f"{len(reports)} ok, {len(failed)} failed", err=True)
+    if failed:
+        all_usage = not reports and all(f["usage"] for f in failed)
+        raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
 
 
 @click.command()

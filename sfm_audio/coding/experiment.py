@@ -11,6 +11,7 @@ apart from the decoded audio when it is asked for):
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,14 @@ import numpy as np
 from .. import io
 from .._errors import ParameterError, SfmError
 from ..flatness import flatness
-from .coder import CHUNK_BLOCKS, BlockCoder, run_coders, validate_rate, validate_transform
+from .coder import (
+    CHUNK_BLOCKS,
+    BlockCoder,
+    _one_blas_thread,
+    run_coders,
+    validate_rate,
+    validate_transform,
+)
 from .lossless import LosslessBound, to_int16
 from .quantize import ECSQ_GAP_BITS, validate_reconstruction
 from .spectra import WelchPSD, coding_gain_db
@@ -178,6 +186,20 @@ def lossless_file(path: str | os.PathLike) -> dict:
     return _first_pass(path, meta.samplerate, meta.frames).lossless
 
 
+def _single_blas_thread(func):
+    """Run ``func`` with BLAS on one thread: sums then come out in the same order whatever
+    the machine's thread count, so a report is the same bytes in a pool worker (pinned to one
+    thread) and in the calling process."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _one_blas_thread():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_single_blas_thread
 def run_experiment(
     path: str | os.PathLike,
     *,
