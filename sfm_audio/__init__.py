@@ -1,6 +1,6 @@
 """sfm_audio: spectral flatness of real audio, and why flat spectra compress.
 
-The top-level namespace stays light: ``import sfm_audio`` loads numpy only. Import the
+The top-level namespace stays light: ``import sfm_audio`` loads only the error classes.
 modules you need (``sfm_audio.flatness``, ``sfm_audio.features``, ``sfm_audio.coding``,
 ``sfm_audio.plot``) directly.
 """
