@@ -1,7 +1,7 @@
 """sfm_audio: spectral flatness of real audio, and why flat spectra compress.
 
 The top-level namespace stays light: ``import sfm_audio`` loads only the error classes.
-modules you need (``sfm_audio.flatness``, ``sfm_audio.features``, ``sfm_audio.coding``,
+Import the modules you need (``sfm_audio.flatness``, ``sfm_audio.features``, ``sfm_audio.coding``,
 ``sfm_audio.plot``) directly.
 """
 
