@@ -719,12 +719,9 @@ def extract_files(
             if resume and part_of[path].is_file():
                 report.reused.append(path)
                 continue
-            if scheduler is None:
-                todo.append(_Job(os.path.abspath(path), path, os.path.abspath(part_of[path]),
-                                 options, fmt, summary, schema))
-            else:
-                todo.append(_Job(os.path.abspath(path), path, os.path.abspath(part_of[path]),
-                                 options, fmt, summary, schema, token))
+            todo.append(_Job(os.path.abspath(path), path, os.path.abspath(part_of[path]),
+                             options, fmt, summary, schema,
+                             token if scheduler is not None else None))
         if on_plan is not None:
             on_plan(len(todo), len(report.reused))
 
