@@ -5,12 +5,14 @@ water-filling on the transform's coefficient variances, quantizes every active c
 a uniform mid-tread quantizer of step ``sqrt(12 theta)``, codes the indices with ``constriction``'s
 range coder (one static model per coefficient, see :mod:`.entropy`), decodes them and rebuilds
 the blocks. Blocks arrive in fixed groups (``chunk_blocks`` blocks), so a long signal is coded
-in three streaming passes (statistics, encoding, decoding) with bounded working memory.
+in two streaming passes: statistics, then each group range-coded as an independent segment and
+decoded at once; working memory stays bounded whatever the length.
 
 Everything the decoder needs is counted in the bits: a header (sample count, block size,
 transform, reconstruction, chunk size, mean, step, length of the code), the basis for the KLT
 (``n * n`` float32 numbers), one active flag per coefficient, each active coefficient's model
-(:data:`.entropy.MODEL_SIDE_BITS`) and, for centroid reconstruction, its offset.
+(:data:`.entropy.MODEL_SIDE_BITS`), for centroid reconstruction its offset, and the length of
+every range-coded segment.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ HEADER_BITS = 64 + 16 + 2 + 1 + 32 + 64 + 64 + 32
 MAX_RATE = 16.0
 #: blocks per group in the streaming passes
 CHUNK_BLOCKS = 4096
+#: bits that store one segment's length in 32-bit words
+SEGMENT_LENGTH_BITS = 32
 
 
 def validate_rate(rate: float) -> float:
@@ -114,11 +118,10 @@ class BlockCoder:
         self.stats = IndexStats(self.n)
         self.models: list | None = None
         self.offsets: np.ndarray | None = None
-        self._encoder = None
-        self._decoder = None
-        self.compressed: np.ndarray | None = None
+        self.payload_words = 0
+        self.segments = 0
 
-    # -- the three passes -------------------------------------------------------------
+    # -- the two passes ---------------------------------------------------------------
     def coefficients(self, blocks: np.ndarray) -> np.ndarray:
         """Transform coefficients of blocks, shape (m, n) -> (m, n)."""
         return blocks @ self.basis.T
@@ -139,32 +142,29 @@ class BlockCoder:
             self.offsets = np.where(
                 self.active, centroid_offsets(self.stats.sum_gap, self.stats.nonzero), 0.0
             )
-        self._encoder = new_encoder()
 
-    def encode(self, coefficients: np.ndarray) -> np.ndarray:
-        """Pass 2: quantize and append one group of blocks to the code; returns the indices."""
-        if self._encoder is None:
-            raise SfmError("BlockCoder.fit() must run before encode()")
-        idx = self.indices(coefficients)
+    def code_segment(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pass 2: range-code one group of blocks as a segment of its own, then decode it.
+
+        Each segment is an independent range code (a decoder can start at any segment, and
+        nothing but the segment in hand is ever kept), so memory does not grow with the
+        signal. Returns the indices sent and the indices the decoder read back, both of
+        shape (m, n).
+        """
+        if self.models is None:
+            raise SfmError("BlockCoder.fit() must run before code_segment()")
+        sent = self.indices(coefficients)
+        encoder = new_encoder()
         for j, model in enumerate(self.models):
-            model.encode(self._encoder, idx[:, j])
-        return idx
-
-    def finish(self) -> np.ndarray:
-        """End encoding; the code as uint32 words."""
-        self.compressed = self._encoder.get_compressed()
-        self._encoder = None
-        self._decoder = new_decoder(self.compressed)
-        return self.compressed
-
-    def decode(self, count: int) -> np.ndarray:
-        """Pass 3: read the indices of the next ``count`` blocks, shape (count, n), int64."""
-        if self._decoder is None:
-            raise SfmError("BlockCoder.finish() must run before decode()")
-        out = np.empty((count, self.n), dtype=np.int64)
+            model.encode(encoder, sent[:, j])
+        words = encoder.get_compressed()
+        self.payload_words += int(words.size)
+        self.segments += 1
+        decoder = new_decoder(words)
+        received = np.empty_like(sent)
         for j, model in enumerate(self.models):
-            out[:, j] = model.decode(self._decoder, count)
-        return out
+            received[:, j] = model.decode(decoder, sent.shape[0])
+        return sent, received
 
     def reconstruct(self, indices: np.ndarray) -> np.ndarray:
         """Blocks rebuilt from indices (mean not added), shape (m, n)."""
@@ -181,12 +181,14 @@ class BlockCoder:
             bits += sum(m.side_bits for m in self.models)
         if self.reconstruction == "centroid":
             bits += OFFSET_BITS * int(self.active.sum())
+        # each segment's length in words, so a decoder can find where the next one starts
+        bits += SEGMENT_LENGTH_BITS * self.segments
         return bits
 
     @property
     def payload_bits(self) -> int:
-        """Bits of the range code (whole 32-bit words)."""
-        return 0 if self.compressed is None else 32 * int(self.compressed.size)
+        """Bits of the range-coded segments (whole 32-bit words)."""
+        return 32 * self.payload_words
 
     @property
     def total_bits(self) -> int:
@@ -286,7 +288,11 @@ def run_coders(
     on_decoded: Callable[[int, np.ndarray], None] | None = None,
     keep_indices: bool = False,
 ) -> tuple[list[CodingResult], list[tuple[np.ndarray, np.ndarray]] | None]:
-    """Run the three passes of several coders that share one signal.
+    """Run the two passes of several coders that share one signal.
+
+    Pass 1 gathers the statistics the models are fitted to; pass 2 range-codes each group of
+    ``chunk_blocks`` blocks as its own segment, decodes it at once, checks the indices and
+    measures the error, so only one segment per coder is ever held.
 
     Parameters
     ----------
@@ -334,27 +340,20 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
     for coder in coders:
         coder.fit()
     encoded: list[list[np.ndarray]] = [[] for _ in coders]
-    for _, _, coefs in groups():
-        for key, ks in by_basis.items():
-            for k in ks:
-                idx = coders[k].encode(coefs[key])
-                if keep_indices:
-                    encoded[k].append(idx)
-    for coder in coders:
-        coder.finish()
+    decoded: list[list[np.ndarray]] = [[] for _ in coders]
     sq_error = np.zeros(len(coders))
     match = np.ones(len(coders), dtype=bool)
-    decoded: list[list[np.ndarray]] = [[] for _ in coders]
     for blocks, n_valid, coefs in groups():
         flat = blocks.reshape(-1)[:n_valid]
         for key, ks in by_basis.items():
             for k in ks:
                 coder = coders[k]
-                idx = coder.decode(blocks.shape[0])
-                match[k] &= bool(np.array_equal(idx, coder.indices(coefs[key])))
+                sent, received = coder.code_segment(coefs[key])
+                match[k] &= bool(np.array_equal(sent, received))
                 if keep_indices:
-                    decoded[k].append(idx)
-                rebuilt = coder.reconstruct(idx).reshape(-1)[:n_valid]
+                    encoded[k].append(sent)
+                    decoded[k].append(received)
+                rebuilt = coder.reconstruct(received).reshape(-1)[:n_valid]
                 diff = rebuilt - flat
                 sq_error[k] += diff @ diff
                 if on_decoded is not None:

@@ -5,8 +5,8 @@ apart from the decoded audio when it is asked for):
 
 1. mean, variance check, lossless bound, and the 16-bit samples streamed through libFLAC;
 2. block covariance for every block size and the Welch PSD;
-3. for every block size, the three passes of the operational coder (statistics, encoding,
-   decoding) for every transform and rate at once.
+3. for every block size, the two passes of the operational coder (statistics; then coding
+   and decoding segment by segment) for every transform and rate at once.
 """
 
 from __future__ import annotations
