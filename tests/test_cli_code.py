@@ -234,3 +234,17 @@ def test_code_several_inputs_bad_options(corpus, tmp_path):
     (other / "ar0.wav").write_bytes((corpus / "ar0.wav").read_bytes())
     clash = run("code", corpus / "ar0.wav", other / "ar0.wav", "--write-wav", tmp_path / "d")
     assert clash.exit_code == 2 and "several inputs are named 'ar0'" in clash.output
+
+
+def test_code_errors_csv(corpus, tmp_path):
+    (corpus / "empty.wav").write_bytes(b"")
+    errors = tmp_path / "failed.csv"
+    result = run("code", corpus, "--block", "4", "--rates", "1", "--transform", "dct",
+                 "--errors", errors, "--jobs", "1")
+    assert result.exit_code == 1
+    assert "3 ok, 1 failed" in result.output and "Error:" not in result.output
+    lines = errors.read_text().splitlines()
+    assert lines[0] == "file,error"
+    assert lines[1] == f"{corpus / 'empty.wav'},empty file (0 bytes)"
+    missing = run("code", corpus, "--errors", tmp_path / "nope" / "e.csv")
+    assert missing.exit_code == 2 and "does not exist" in missing.output

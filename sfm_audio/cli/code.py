@@ -131,8 +131,11 @@ def _write_json(json_out: str, document: dict) -> None:
 @click.option("-j", "--jobs", type=int, default=None,
               help="With several inputs: files coded at once, one process each "
                    "(default: the number of cores).")
+@click.option("--errors", "errors_out", type=click.Path(dir_okay=False),
+              help="With several inputs: write the failed files to this CSV (file, error).")
 @handle_errors
-def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix, jobs):
+def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix, jobs,
+         errors_out):
     """Transform-coding experiment on INPUTS: KLT, DCT and PCM over blocks of N samples.
 
     Prints, per block size, the coding gain of each transform beside the PSD bound; per rate,
@@ -150,7 +153,7 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
       sfm-audio code song.wav --block 8,16,32,64 --rates 1,2 --json report.json
       sfm-audio code corpus/ --block 32 --json corpus.json --jobs 2
     """
-    from ..batch import default_jobs, expand_inputs, process_pool
+    from ..batch import Failure, default_jobs, expand_inputs, process_pool, write_errors
     from ..coding.experiment import validate_options
 
     blocks = split_list(blocks, int, "--block")
@@ -159,8 +162,9 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
     validate_options(blocks, rates, transforms, reconstruction)
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs={jobs} must be a positive integer")
-    if json_out is not None:
-        check_output_dir(json_out)
+    for target in (json_out, errors_out):
+        if target is not None:
+            check_output_dir(target)
     if wav_prefix is not None:
         check_output_dir(_wav_name(wav_prefix, 2, "klt", 1.0))
     options = {"blocks": blocks, "rates": rates, "transforms": transforms,
@@ -206,8 +210,11 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
         _write_json(json_out, {"files": reports,
                                "failed": [{"file": f["file"], "error": f["error"]}
                                           for f in failed]})
-    for failure in failed:
-        click.echo(f"Error: {failure['error']}", err=True)
+    if errors_out is not None:
+        write_errors(errors_out, [Failure(f["file"], f["error"], f["usage"]) for f in failed])
+    else:
+        for failure in failed:
+            click.echo(f"Error: {failure['error']}", err=True)
     click.echo(f"{len(reports)} ok, {len(failed)} failed", err=True)
     if failed:
         all_usage = not reports and all(f["usage"] for f in failed)
