@@ -32,6 +32,8 @@ __all__ = [
     "open_features",
     "extract",
     "summarize",
+    "floored_power",
+    "chunk_values",
 ]
 
 #: per-frame features, in column order
@@ -128,40 +130,72 @@ class _ChunkReducer:
         self.stream = stream
         self.n_freq = stream.params.n_freq
         self.reducer = BandReducer(meta.layout) if meta.layout is not None else None
-        self.n_bands = meta.layout.n_bands if meta.layout is not None else 0
-        self.n_cols = len(meta.columns)
         self.power, self.amin = options.power, options.amin
         self._local = threading.local()
 
     def __call__(self, segment: np.ndarray) -> np.ndarray:
         work = self._local.__dict__  # scratch arrays of this thread, reused chunk after chunk
         spectrum = self.stream.transform(segment, work=work)
-        n_freq = self.n_freq
-        # one trailing zero column lets band end indices stay inside the array
-        shape = spectrum.shape[:-1] + (n_freq + 1,)
-        Pf = _scratch(work, "Pf", shape, np.float64)
-        logPf = _scratch(work, "logPf", shape, np.float64)
-        Pf[..., n_freq] = 0.0
-        logPf[..., n_freq] = 0.0
-        P = Pf[..., :n_freq]
-        if self.power == 2.0:
-            np.multiply(spectrum.real, spectrum.real, out=P)
-            imag2 = _scratch(work, "imag2", P.shape, np.float64)
-            np.multiply(spectrum.imag, spectrum.imag, out=imag2)
-            P += imag2
-        else:
-            np.abs(spectrum, out=P)
-            if self.power != 1.0:
-                P **= self.power
-        np.maximum(P, self.amin, out=P)
-        np.log(P, out=logPf[..., :n_freq])
-        values = np.empty(spectrum.shape[:-1] + (self.n_cols,))
-        for i, column in enumerate(frame_features(Pf, logPf, n_freq)):
-            values[..., i] = column
-        if self.reducer is not None:
-            nb = self.n_bands
-            values[..., 4 : 4 + nb], values[..., 4 + nb :] = self.reducer(Pf, logPf)
-        return values
+        Pf, logPf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
+        return chunk_values(Pf, logPf, self.n_freq, self.reducer)
+
+
+def floored_power(
+    spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``max(amin, |X|**power)`` of complex spectra and its natural log.
+
+    Parameters
+    ----------
+    spectrum : np.ndarray [shape=(..., n_frames, n_freq), dtype=complex]
+    power, amin : float
+    work : dict, optional
+        Scratch arrays of the calling thread, reused from call to call.
+
+    Returns
+    -------
+    Pf, logPf : np.ndarray [shape=(..., n_frames, n_freq + 1)]
+        With one trailing zero column, which lets band end indices stay inside the array.
+    """
+    work = {} if work is None else work
+    n_freq = spectrum.shape[-1]
+    shape = spectrum.shape[:-1] + (n_freq + 1,)
+    Pf = _scratch(work, "Pf", shape, np.float64)
+    logPf = _scratch(work, "logPf", shape, np.float64)
+    Pf[..., n_freq] = 0.0
+    logPf[..., n_freq] = 0.0
+    P = Pf[..., :n_freq]
+    if power == 2.0:
+        np.multiply(spectrum.real, spectrum.real, out=P)
+        imag2 = _scratch(work, "imag2", P.shape, np.float64)
+        np.multiply(spectrum.imag, spectrum.imag, out=imag2)
+        P += imag2
+    else:
+        np.abs(spectrum, out=P)
+        if power != 1.0:
+            P **= power
+    np.maximum(P, amin, out=P)
+    np.log(P, out=logPf[..., :n_freq])
+    return Pf, logPf
+
+
+def chunk_values(
+    Pf: np.ndarray, logPf: np.ndarray, n_freq: int, reducer: BandReducer | None
+) -> np.ndarray:
+    """Every feature column of floored power frames (see :func:`floored_power`).
+
+    Returns
+    -------
+    values : np.ndarray [shape=(..., n_frames, 4 + 2 * n_bands)]
+        sfm, sfm_db, tonality, crest, then the band SFMs, then the band crests.
+    """
+    n_bands = reducer.layout.n_bands if reducer is not None else 0
+    values = np.empty(Pf.shape[:-1] + (4 + 2 * n_bands,))
+    for i, column in enumerate(frame_features(Pf, logPf, n_freq)):
+        values[..., i] = column
+    if reducer is not None:
+        values[..., 4 : 4 + n_bands], values[..., 4 + n_bands :] = reducer(Pf, logPf)
+    return values
 
 
 def _chunks(

@@ -39,7 +39,8 @@ import numpy as np
 from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, BandReducer, band_layout
-from .flatness import frame_features, validate_amin
+from .features import chunk_values, floored_power
+from .flatness import validate_amin
 from .stft import FrameStream, StftParams, n_frames
 
 __all__ = ["Overview", "overview", "frame_range", "pool_columns", "log_frequency_rows"]
@@ -357,23 +358,16 @@ def overview(
     feat_pool = _Pool(n_cols, 3 + n_bands) if pooled else None
     feats = None if pooled else np.empty((count, 3 + n_bands))
     work: dict = {}
+    drawn = np.r_[0:3, 4 : 4 + n_bands]  # columns of chunk_values the figures use
     done = 0
     blocks = _padded_blocks(path, lo, hi, audio.frames, int(block_frames))
     for segment in frames.segments(blocks):
         spectrum = frames.transform(segment, work=work)[0]  # (k, n_freq)
         k = spectrum.shape[0]
-        Pf = np.zeros((k, n_freq + 1))  # a trailing zero column for the band reducer
+        Pf, logPf = floored_power(spectrum, power=2.0, amin=amin, work=work)
         P = Pf[:, :n_freq]
-        np.multiply(spectrum.real, spectrum.real, out=P)
-        P += spectrum.imag * spectrum.imag
-        np.maximum(P, amin, out=P)
-        logPf = np.zeros_like(Pf)
-        np.log(P, out=logPf[:, :n_freq])
-        values = np.empty((k, 3 + n_bands))
-        sfm, sfm_db, tonal, _ = frame_features(Pf, logPf, n_freq)
-        values[:, 0], values[:, 1], values[:, 2] = sfm, sfm_db, tonal
-        if reducer is not None:
-            values[:, 3:] = reducer(Pf, logPf)[0]
+        # sfm, sfm_db, tonality and the band SFMs (crest columns are not drawn)
+        values = chunk_values(Pf, logPf, n_freq, reducer)[:, drawn]
         cols = pool_columns(done, k, count, n_cols)
         spec_pool.add(cols, P)
         if feat_pool is not None:
