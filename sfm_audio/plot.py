@@ -29,7 +29,10 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from ._errors import ParameterError
 from ._files import atomic_path
 
-__all__ = ["flatness", "bands", "eigen", "rd", "gain", "lossless", "save", "ECSQ_GAP_BITS"]
+__all__ = [
+    "flatness", "bands", "eigen", "rd", "gain", "lossless",
+    "save", "output_format", "ECSQ_GAP_BITS",
+]
 
 #: High-rate gap of entropy-coded scalar quantization to the Gaussian R(D), ½·log2(πe/6) bit.
 ECSQ_GAP_BITS = 0.5 * math.log2(math.pi * math.e / 6.0)
@@ -760,6 +763,30 @@ def lossless(
 # --------------------------------------------------------------------------- output
 
 
+def output_format(path: str | os.PathLike) -> str:
+    """The format matplotlib writes for ``path``'s extension (e.g. ``"png"``).
+
+    Raises
+    ------
+    ParameterError
+        For a missing extension or one matplotlib cannot write, naming the ones it can.
+    """
+    path = Path(path)
+    ext = path.suffix[1:].lower()
+    supported = sorted(Figure().canvas.get_supported_filetypes())
+    if not ext:
+        raise ParameterError(
+            f"output {str(path)!r} has no extension; use one of "
+            f"{', '.join('.' + e for e in supported)}"
+        )
+    if ext not in supported:
+        raise ParameterError(
+            f"matplotlib cannot write {path.suffix!r} files ({str(path)!r}); "
+            f"use one of {', '.join('.' + e for e in supported)}"
+        )
+    return ext
+
+
 def save(fig: Figure, path: str | os.PathLike, *, dpi: float = 150.0) -> Path:
     """Write ``fig`` to ``path`` completely or not at all; the format follows the extension.
 
@@ -787,17 +814,7 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: float = 150.0) -> Path:
     if isinstance(dpi, bool) or not (np.isfinite(dpi) and dpi > 0):
         raise ParameterError(f"{dpi=} must be a positive number")
     path = Path(path)
-    ext = path.suffix[1:].lower()
-    supported = fig.canvas.get_supported_filetypes()
-    if not ext:
-        raise ParameterError(
-            f"output {str(path)!r} has no extension; use one of {', '.join(sorted(supported))}"
-        )
-    if ext not in supported:
-        raise ParameterError(
-            f"matplotlib cannot write {path.suffix!r} files ({str(path)!r}); "
-            f"use one of {', '.join('.' + e for e in sorted(supported))}"
-        )
+    ext = output_format(path)
     # Fixed metadata so the same figure gives the same bytes.
     metadata = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(ext)
     with mpl.rc_context({"svg.hashsalt": _STYLE["svg.hashsalt"]}):

@@ -95,19 +95,7 @@ def check_output(path: str | Path) -> Path:
     from .._files import check_output_dir
 
     path = check_output_dir(path)
-    ext = path.suffix[1:].lower()
-    # the formats of a bare figure's canvas: the same list splot.save() checks against
-    supported = sorted(splot.Figure().canvas.get_supported_filetypes())
-    if not ext:
-        raise ParameterError(
-            f"output {str(path)!r} has no extension; use one of "
-            f"{', '.join('.' + e for e in supported)}"
-        )
-    if ext not in supported:
-        raise ParameterError(
-            f"matplotlib cannot write {path.suffix!r} files ({str(path)!r}); use one of "
-            f"{', '.join('.' + e for e in supported)}"
-        )
+    splot.output_format(path)
     return path
 
 
