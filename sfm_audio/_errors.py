@@ -10,7 +10,15 @@ class SfmError(Exception):
 
 
 class ParameterError(SfmError, ValueError):
-    """An option or argument has a value the computation cannot use."""
+    """An option or argument has a value the computation cannot use.
+
+    ``param`` names the offending library parameter (``"n_fft"``) when one is to blame, so the
+    command line can name the option as the user typed it (``--n-fft``) instead.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class AudioFileError(SfmError):

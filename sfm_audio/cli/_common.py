@@ -23,6 +23,27 @@ def fail(message: str, *, status: int = EXIT_FAILURE) -> None:
     raise SystemExit(status)
 
 
+def option_message(exc: ParameterError) -> str:
+    """The error's message with the library parameter replaced by the option as typed.
+
+    ``n_fft=0 must be a positive integer`` becomes ``--n-fft 0 must be a positive integer`` when
+    the running command has an option whose parameter is ``n_fft``; other messages are unchanged.
+    """
+    message = str(exc)
+    name = getattr(exc, "param", None)
+    ctx = click.get_current_context(silent=True)
+    if not name or ctx is None:
+        return message
+    for param in ctx.command.params:
+        if param.name == name and isinstance(param, click.Option):
+            option = max(param.opts, key=len)
+            prefix = f"{name}="
+            if message.startswith(prefix):
+                return f"{option} {message[len(prefix):]}"
+            return message.replace(prefix, f"{option} ", 1) if prefix in message else message
+    return message
+
+
 def handle_errors(func: F) -> F:
     """Report SfmError as one line (exit 2 for bad options, 1 for bad files), no traceback."""
 
@@ -31,7 +52,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ParameterError as exc:
-            fail(str(exc), status=EXIT_USAGE)
+            fail(option_message(exc), status=EXIT_USAGE)
         except AudioFileError as exc:
             fail(str(exc), status=EXIT_FAILURE)
         except SfmError as exc:

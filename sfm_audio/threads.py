@@ -1,0 +1,23 @@
+"""Thread budgets: keep BLAS/OpenMP pools from fighting the threads and processes we start."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["one_blas_thread"]
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[Any]:
+    """Run the block with BLAS/OpenMP pools limited to one thread.
+
+    Used wherever our own threads or processes already provide the parallelism, so that BLAS
+    threads do not oversubscribe the cores, and so that reductions give the same bytes in any
+    process.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1) as limits:
+        yield limits
