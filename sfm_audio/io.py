@@ -404,36 +404,54 @@ class _CountingSink:
         pass
 
 
-def flac_size(blocks: Iterable[np.ndarray], sr: float, *, channels: int = 1) -> int:
-    """Size in bytes of the FLAC stream libFLAC writes for int16 ``blocks``, streamed.
+#: FLAC subtype and the left shift that puts a ``bits``-wide integer where libsndfile reads it
+_FLAC_WIDTHS = {8: ("PCM_S8", np.int16, 8), 16: ("PCM_16", np.int16, 0),
+                24: ("PCM_24", np.int32, 8)}
+
+
+def flac_size(
+    blocks: Iterable[np.ndarray], sr: float, *, channels: int = 1, bits: int = 16
+) -> int:
+    """Size in bytes of the FLAC stream libFLAC writes for integer ``blocks``, streamed.
 
     The whole stream is counted (header, seek table and frames, everything a decoder needs),
     and nothing is kept in memory: blocks are encoded as they come.
 
     Parameters
     ----------
-    blocks : iterable of np.ndarray [shape=(n,) or (n, channels), dtype=int16]
+    blocks : iterable of np.ndarray [shape=(n,) or (n, channels), integer dtype]
+        Samples as integers of ``bits`` bits (in ``[-2**(bits-1), 2**(bits-1))``).
     sr : float
     channels : int
+    bits : {8, 16, 24}
+        Sample width of the FLAC stream.
     """
+    if bits not in _FLAC_WIDTHS:
+        raise ParameterError(f"{bits=} must be 8, 16 or 24", param="bits")
+    subtype, dtype, shift = _FLAC_WIDTHS[bits]
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     sink = _CountingSink()
     with sf.SoundFile(sink, "w", samplerate=int(round(sr)), channels=channels,
-                      format="FLAC", subtype="PCM_16") as out:
+                      format="FLAC", subtype=subtype) as out:
         for block in blocks:
             block = np.asarray(block)
-            if block.dtype != np.int16:
+            if not np.issubdtype(block.dtype, np.integer):
                 raise ParameterError(
-                    f"samples must be int16 for 16-bit FLAC, not {block.dtype}")
-            out.write(block)
+                    f"samples must be integers (int8, int16, int32), not {block.dtype}")
+            if block.size and (block.min() < lo or block.max() > hi):
+                raise ParameterError(f"samples do not fit in {bits} bits")
+            # libsndfile reads int16 / int32 as full scale: put the bits at the top
+            out.write(block.astype(dtype) << dtype(shift))
     return sink.size
 
 
-def flac_bytes(samples: np.ndarray, sr: float) -> int:
-    """Size in bytes of ``samples`` (int16, shape (n,) or (n, channels)) encoded by libFLAC.
+def flac_bytes(samples: np.ndarray, sr: float, *, bits: int = 16) -> int:
+    """Size in bytes of ``samples`` (integers of ``bits`` bits, shape (n,) or (n, channels))
+    encoded by libFLAC.
 
     The whole FLAC stream is counted: header, seek table and frames, everything a decoder
     needs. See :func:`flac_size` to encode block by block.
     """
     samples = np.asarray(samples)
     channels = 1 if samples.ndim == 1 else samples.shape[1]
-    return flac_size([samples], sr, channels=channels)
+    return flac_size([samples], sr, channels=channels, bits=bits)
