@@ -42,6 +42,7 @@ from .bands import BandLayout, BandReducer, band_layout
 from .features import chunk_values, floored_power
 from .flatness import validate_amin
 from .stft import FrameStream, StftParams, n_frames
+from .validate import finite_float, positive_int
 
 __all__ = ["Overview", "overview", "frame_range", "pool_columns", "log_frequency_rows"]
 
@@ -163,9 +164,10 @@ def frame_range(
         raise ParameterError(
             f"{where}{n_samples} samples are too few for n_fft={params.n_fft} with center=False"
         )
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and not math.isfinite(value):
-            raise ParameterError(f"{name}={value} must be a finite number of seconds")
+    if start is not None:
+        start = finite_float(start, "start")
+    if end is not None:
+        end = finite_float(end, "end")
     if start is not None and end is not None and start >= end:
         raise ParameterError(f"start={start:g} s must be before end={end:g} s")
     if start is not None and start < 0:
@@ -226,8 +228,7 @@ def log_frequency_rows(n_freq: int, n_rows: int) -> np.ndarray:
         Index of the first bin of each output row, increasing, starting at 0;
         ``n_out <= min(n_freq, n_rows + 1)``. Use with ``np.add.reduceat``.
     """
-    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 1:
-        raise ParameterError(f"{n_rows=} must be a positive whole number of pixels")
+    n_rows = positive_int(n_rows, "n_rows")
     if n_freq <= 2:
         return np.arange(n_freq, dtype=np.intp)
     k = np.arange(1, n_freq)
@@ -325,12 +326,9 @@ def overview(
     >>> ov.spec_db.shape, ov.sfm.shape  # doctest: +SKIP
     ((1025, 32), (32,))
     """
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise ParameterError(f"{width=} must be a positive whole number of pixels")
-    if height is not None and (
-        isinstance(height, bool) or not isinstance(height, (int, np.integer)) or height < 1
-    ):
-        raise ParameterError(f"{height=} must be a positive whole number of pixels or None")
+    width = positive_int(width, "width")
+    if height is not None:
+        height = positive_int(height, "height")
     amin = validate_amin(amin)
     params = StftParams(n_fft, hop_length, win_length, window, center)
     starts = None if height is None else log_frequency_rows(params.n_freq, height)

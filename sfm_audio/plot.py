@@ -28,14 +28,14 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from ._errors import ParameterError
 from ._files import atomic_path
+from .coding.quantize import ECSQ_GAP_BITS
+from .validate import finite_float, nonnegative_float, positive_float
 
 __all__ = [
     "flatness", "bands", "eigen", "rd", "gain", "lossless",
     "save", "output_format", "ECSQ_GAP_BITS",
 ]
 
-#: High-rate gap of entropy-coded scalar quantization to the Gaussian R(D), ½·log2(πe/6) bit.
-ECSQ_GAP_BITS = 0.5 * math.log2(math.pi * math.e / 6.0)
 
 # One house style for every figure (applied while artists are created).
 _STYLE: dict[str, Any] = {
@@ -234,8 +234,8 @@ def flatness(
     for name, val in (("sfm_db", sfm_db), ("tonality", tonality)):
         if val is not None:
             extra[name] = _vector(name, val, y.shape[0], what=" like sfm")
-    if top_db is not None and not (np.isfinite(top_db) and top_db > 0):
-        raise ParameterError(f"{top_db=} must be a positive number or None")
+    if top_db is not None:
+        top_db = positive_float(top_db, "top_db")
 
     # Rows that fit a log-frequency axis.
     if f.shape[0] == n_freq:
@@ -593,8 +593,8 @@ def rd(
     ms = _pairs("measured", measured)
     if not th and not ms:
         raise ParameterError("rd needs at least one theory or measured curve")
-    if ecsq_gap_bits is not None and not (np.isfinite(ecsq_gap_bits) and ecsq_gap_bits >= 0):
-        raise ParameterError(f"{ecsq_gap_bits=} must be a non-negative number or None")
+    if ecsq_gap_bits is not None:
+        ecsq_gap_bits = nonnegative_float(ecsq_gap_bits, "ecsq_gap_bits")
     if ecsq_reference is not None and ecsq_reference not in th:
         raise ParameterError(f"{ecsq_reference=} is not one of the theory curves {list(th)}")
     fig, ax = _single_axes(ax, figsize)
@@ -666,8 +666,8 @@ def gain(
         str(k): _vector(f"gains_db[{k!r}]", v, N.shape[0], what=" like blocks")
         for k, v in gains_db.items()
     }
-    if bound_db is not None and not np.isfinite(bound_db):
-        raise ParameterError(f"{bound_db=} must be a finite number or None")
+    if bound_db is not None:
+        bound_db = finite_float(bound_db, "bound_db")
     fig, ax = _single_axes(ax, figsize)
 
     for i, (k, g) in enumerate(curves.items()):
@@ -811,8 +811,7 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: float = 150.0) -> Path:
     """
     if not isinstance(fig, Figure):
         raise ParameterError(f"fig={fig!r} must be a matplotlib Figure")
-    if isinstance(dpi, bool) or not (np.isfinite(dpi) and dpi > 0):
-        raise ParameterError(f"{dpi=} must be a positive number")
+    dpi = positive_float(dpi, "dpi")
     path = Path(path)
     ext = output_format(path)
     # Fixed metadata so the same figure gives the same bytes.

@@ -97,40 +97,6 @@ def test_feature_figures_requested_size_and_range(tmp_path, audio, kind):
     assert _png_size(out) == (333, 211)
 
 
-def test_flatness_figure_data_and_title(audio, monkeypatch):
-    """The figure draws the overview's arrays and names the file and parameters."""
-    from sfm_audio import plot as splot
-    from sfm_audio.cli import plot as cli_plot
-    from sfm_audio.overview import overview
-
-    figures = []
-    real = splot.flatness
-
-    def spy(*args, **kwargs):
-        fig = real(*args, **kwargs)
-        figures.append((args, kwargs, fig))
-        return fig
-
-    monkeypatch.setattr(splot, "flatness", spy)
-    options = cli_plot.PlotOptions(start=0.5, end=1.5, n_fft=512, hop_length=128, dpi=20,
-                                   width=100)
-    fig = cli_plot._fig_flatness([str(audio)], options, (5.0, 4.0))
-    (args, kwargs, drawn), = figures
-    assert drawn is fig
-    ov = overview(audio, start=0.5, end=1.5, n_fft=512, hop_length=128, width=100, height=80,
-                  bands=None)
-    np.testing.assert_array_equal(args[0], ov.spec_db[1:])  # all but the DC row
-    np.testing.assert_array_equal(args[1], ov.freq_edges[1:])
-    np.testing.assert_array_equal(args[2], ov.col_edges)
-    np.testing.assert_array_equal(args[3], ov.sfm)
-    np.testing.assert_array_equal(kwargs["sfm_db"], ov.sfm_db)
-    title = fig.get_suptitle()
-    span = f"{ov.start:.2f}–{ov.end:.2f} s"  # the times of the first and last frame drawn
-    for text in ("glide.wav", "n_fft 512", "hop 128", "sr 8000 Hz", span):
-        assert text in title
-    assert len(fig.axes) >= 4  # spectrogram, colour bar, SFM, dB (+ tonality twin)
-
-
 def test_bands_pdf_and_svg(tmp_path, audio):
     for ext, magic in ((".pdf", b"%PDF"), (".svg", b"<?xml")):
         out = tmp_path / f"bands{ext}"
@@ -154,7 +120,8 @@ def test_bands_pdf_and_svg(tmp_path, audio):
         (["--kind", "bands", "--bands", "none"], 2, "needs a band layout"),
         (["--kind", "bands", "--bands", "bogus"], 2, "unknown bands"),
         (["--n-fft", "0"], 2, "n_fft=0"),
-        (["--dpi", "0"], 2, "dpi=0"),
+        (["--dpi", "0"], 2, "--dpi 0.0 must be a positive"),
+        (["--width", "10"], 2, "--width 10 must be at least 50 pixels"),
     ],
 )
 def test_bad_options(tmp_path, audio, args, status, match):
@@ -260,21 +227,6 @@ def test_lossless_takes_several_files(tmp_path, audio, audio2):
     assert _png_size(out) == (300, 300)
 
 
-def test_lossless_points_are_the_report_numbers(audio, audio2):
-    from sfm_audio.cli import plot as cli_plot
-
-    fig = cli_plot._fig_lossless([str(audio), str(audio2)], cli_plot.PlotOptions(dpi=20),
-                                 (4.0, 4.0))
-    (ax,) = fig.axes
-    (points,) = [ln for ln in ax.get_lines() if ln.get_label() == "files"]
-    x, y = points.get_data()
-    assert len(x) == 2
-    expected = [cli_plot._lossless(str(p)) for p in (audio, audio2)]
-    np.testing.assert_allclose(x, [e["bound_bits_per_sample"] for e in expected])
-    np.testing.assert_allclose(y, [e["flac_bits_per_sample"] for e in expected])
-    assert [t.get_text() for t in ax.texts] == ["glide.wav", "ar1.wav"]
-
-
 @pytest.mark.parametrize(
     ("kind", "args", "match"),
     [
@@ -335,56 +287,6 @@ def test_demo_bad_data_folder(tmp_path):
     result = run("demo", tmp_path / "out", "--data", tmp_path / "nothing")
     _one_error_line(result, 2, "does not exist")
     assert _files(tmp_path) == []
-
-
-def test_coding_figures_draw_the_report(audio):
-    """eigen, rd and gain draw the numbers of the ``sfm-audio code`` report."""
-    from sfm_audio.cli import plot as cli_plot
-    from sfm_audio.coding import run_experiment
-
-    report = run_experiment(audio, blocks=[4, 8], rates=[1.0, 2.0]).report
-    block = report["blocks"][1]
-    opts = cli_plot.PlotOptions(blocks=(8,), rates=(1.0, 2.0), dpi=20)
-
-    fig = cli_plot._fig_eigen([str(audio)], opts, (4.0, 3.0), report=report)
-    ax_l = fig.axes[0]
-    (eig,) = [ln for ln in ax_l.get_lines() if ln.get_label() == "Eigenvalues λᵢ"]
-    np.testing.assert_allclose(eig.get_ydata(), block["transforms"]["klt"]["variances"])
-    levels = [ln.get_ydata()[0] for ln in ax_l.get_lines() if ln.get_label().startswith("θ")]
-    np.testing.assert_allclose(levels, [p["theta"] for p in block["rd"]])
-    assert "N = 8" in fig.get_suptitle() and "glide.wav" in fig.get_suptitle()
-
-    fig = cli_plot._fig_rd([str(audio)], opts, (4.0, 3.0), report=report)
-    (ax,) = fig.axes
-    (klt,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT measured"]
-    np.testing.assert_allclose(klt.get_xdata(),
-                               [p["measured"]["klt"]["bits_per_sample"] for p in block["rd"]])
-    np.testing.assert_allclose(klt.get_ydata(),
-                               [p["measured"]["klt"]["snr_db"] for p in block["rd"]])
-    (theory,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT theory"]
-    # the theory line passes through the report's (rate, SNR) points
-    x, y = theory.get_data()
-    for p in block["rd"]:
-        assert np.interp(p["rate"], x, y) == pytest.approx(p["snr_db"], abs=0.3)
-
-    opts = cli_plot.PlotOptions(blocks=(4, 8), dpi=20)
-    fig = cli_plot._fig_gain([str(audio)], opts, (4.0, 3.0), report=report)
-    (ax,) = fig.axes
-    (dct,) = [ln for ln in ax.get_lines() if ln.get_label() == "DCT"]
-    np.testing.assert_allclose(dct.get_ydata(),
-                               [b["transforms"]["dct"]["coding_gain_db"] for b in report["blocks"]])
-    assert any(ln.get_ydata()[0] == pytest.approx(report["gain_bound_db"])
-               for ln in ax.get_lines() if ln.get_label().startswith("1/SFM"))
-
-
-def test_lossless_equals_the_coding_report(audio2):
-    from sfm_audio.cli import plot as cli_plot
-    from sfm_audio.coding import run_experiment
-
-    report = run_experiment(audio2, blocks=[4], rates=[1.0]).report["lossless"]
-    mine = cli_plot._lossless(str(audio2))
-    for key, value in mine.items():
-        assert value == pytest.approx(report[key], rel=1e-12)
 
 
 def test_lossless_accepts_a_folder(tmp_path, audio, audio2):
