@@ -29,8 +29,9 @@ __all__ = [
 ]
 
 CovarianceMethod = Literal["sample", "toeplitz"]
-#: transform names understood by :func:`transform_matrix`
-TRANSFORMS = ("klt", "dct", "pcm")
+#: transform names of the coding experiment: :func:`transform_matrix` builds the block
+#: transforms; the MDCT, a lapped transform, lives in :mod:`.mdct`
+TRANSFORMS = ("klt", "dct", "mdct", "pcm")
 
 
 def validate_block(n: int, *, name: str = "block") -> int:
@@ -310,7 +311,11 @@ def dct_matrix(n: int) -> np.ndarray:
 
 
 def transform_matrix(name: str, cov: np.ndarray) -> np.ndarray:
-    """Basis (rows) of the transform ``name`` ("klt", "dct" or "pcm") for covariance ``cov``."""
+    """Basis (rows) of the block transform ``name`` ("klt", "dct" or "pcm") for ``cov``.
+
+    The MDCT is not a block transform (each frame spans two blocks): see
+    :func:`sfm_audio.coding.mdct.mdct_matrix` and :func:`sfm_audio.coding.mdct.run_mdct_coders`.
+    """
     cov = _check_cov(cov)
     if name == "klt":
         return klt(cov)[1]
@@ -318,6 +323,10 @@ def transform_matrix(name: str, cov: np.ndarray) -> np.ndarray:
         return dct_matrix(cov.shape[0])
     if name == "pcm":
         return np.eye(cov.shape[0])
+    if name == "mdct":
+        raise ParameterError(
+            "transform='mdct' is a lapped transform, not a block transform: use "
+            "sfm_audio.coding.mdct (mdct_matrix, run_mdct_coders)", param="transform")
     raise ParameterError(f"transform={name!r} must be one of {', '.join(TRANSFORMS)}")
 
 
@@ -327,16 +336,17 @@ def coefficient_variances(cov: np.ndarray, basis: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     cov : np.ndarray [shape=(n, n)]
-    basis : np.ndarray [shape=(n, n)]
-        Basis vectors as rows.
+    basis : np.ndarray [shape=(m, n)]
+        Basis vectors as rows (``m = n`` for a block transform; ``m = n / 2`` for the MDCT,
+        whose ``m`` coefficients span ``2 m`` samples).
 
     Returns
     -------
-    variances : np.ndarray [shape=(n,)]
+    variances : np.ndarray [shape=(m,)]
         Non-negative (rounding below zero is clipped).
     """
     cov = _check_cov(cov)
     basis = np.asarray(basis, dtype=np.float64)
-    if basis.shape != cov.shape:
+    if basis.ndim != 2 or basis.shape[1] != cov.shape[0]:
         raise ParameterError(f"basis shape {basis.shape} does not match cov shape {cov.shape}")
     return np.maximum(np.einsum("ij,jk,ik->i", basis, cov, basis), 0.0)

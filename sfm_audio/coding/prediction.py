@@ -1,0 +1,300 @@
+"""Linear prediction: the second road to ``1 / SFM`` of the power spectrum.
+
+A predictor of order ``p`` (autocorrelation method, Levinson–Durbin recursion) leaves a
+residual of power ``E_p``; its gain ``10 log10(r0 / E_p)`` never decreases with ``p`` and tends
+to the same Kolmogorov–Szegő limit ``1 / SFM(PSD)`` as the transform coding gain, while the
+residual's spectrum becomes flat ("compress the signal and you flatten its spectrum").
+The flatness of a residual is measured with the estimator of the PSD bound
+(:class:`~sfm_audio.coding.spectra.WelchPSD`, then :func:`~sfm_audio.flatness.flatness`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+
+from .._errors import ParameterError, SfmError
+from ..flatness import flatness
+from ..validate import positive_int
+from .spectra import WelchPSD
+from .transforms import BlockCovariance, validate_signal
+
+__all__ = [
+    "DEFAULT_ORDERS",
+    "Prediction",
+    "autocorrelation",
+    "levinson",
+    "lpc",
+    "prediction_error_powers",
+    "prediction_residual",
+    "predict",
+    "predict_stream",
+    "validate_orders",
+]
+
+#: prediction orders reported by default
+DEFAULT_ORDERS = (1, 2, 4, 8, 16, 32)
+
+
+def validate_orders(orders: Sequence[int]) -> list[int]:
+    """Check prediction orders (positive integers); sorted, duplicates dropped."""
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
+        raise ParameterError(f"{orders=} must be a sequence of positive integers", param="orders")
+    checked = sorted({positive_int(p, "orders") for p in orders})
+    if not checked:
+        raise ParameterError("give at least one prediction order", param="orders")
+    return checked
+
+
+def autocorrelation(y: np.ndarray, *, max_lag: int) -> np.ndarray:
+    """Biased autocorrelation ``r[k] = sum_t x[t] x[t+k] / L`` of ``y`` with its mean removed.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+    max_lag : int >= 1
+        Largest lag; at most ``n_samples - 1``.
+
+    Returns
+    -------
+    r : np.ndarray [shape=(max_lag + 1,)]
+        The estimate of the autocorrelation method (positive semi-definite Toeplitz matrix).
+    """
+    max_lag = positive_int(max_lag, "max_lag")
+    y, _ = validate_signal(y, max_lag + 1)
+    acc = BlockCovariance(max_lag + 1, method="toeplitz", mean=float(y.mean()))
+    acc.update(y)
+    return acc.covariance()[0]
+
+
+def levinson(r: np.ndarray, *, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levinson–Durbin recursion on an autocorrelation sequence.
+
+    Solves the normal equations of every order up to ``order`` at once.
+
+    Parameters
+    ----------
+    r : np.ndarray [shape=(>= order + 1,)]
+        Autocorrelation ``r[0], r[1], ...`` with ``r[0] > 0``.
+    order : int >= 1
+
+    Returns
+    -------
+    a : np.ndarray [shape=(order + 1,)]
+        Prediction-error filter of the given order, ``a[0] = 1``: the residual is
+        ``e[t] = sum_j a[j] x[t - j]`` (librosa's ``lpc`` convention).
+    errors : np.ndarray [shape=(order + 1,)]
+        Prediction-error power ``E_m`` of every order ``m = 0..order`` (``E_0 = r[0]``),
+        non-increasing.
+    reflection : np.ndarray [shape=(order,)]
+        Reflection (PARCOR) coefficients, each in [-1, 1].
+
+    Notes
+    -----
+    If the error power reaches zero (a perfectly predictable sequence) the recursion stops
+    there: higher orders keep that filter and an error of zero.
+
+    Examples
+    --------
+    >>> a, errors, k = levinson(np.array([1.0, 0.9, 0.81]), order=2)
+    >>> a.round(6), errors.round(6)
+    (array([ 1. , -0.9,  0. ]), array([1.  , 0.19, 0.19]))
+    """
+    order = positive_int(order, "order")
+    r = np.asarray(r, dtype=np.float64)
+    if r.ndim != 1 or r.size < order + 1:
+        raise ParameterError(f"r must have shape (>= {order + 1},), got {r.shape}")
+    if not np.isfinite(r).all():
+        raise ParameterError("r must be finite (found NaN or Inf)")
+    if not r[0] > 0:
+        raise SfmError("prediction is undefined: r[0] = 0 (silent signal)")
+    a = np.zeros(order + 1)
+    a[0] = 1.0
+    errors = np.empty(order + 1)
+    reflection = np.zeros(order)
+    errors[0] = error = float(r[0])
+    for m in range(1, order + 1):
+        if error <= r[0] * 1e-15:
+            errors[m:] = 0.0
+            break
+        k = -float(a[:m] @ r[m:0:-1]) / error
+        k = min(1.0, max(-1.0, k))
+        a[1: m + 1] = a[1: m + 1] + k * a[m - 1:: -1][:m]
+        reflection[m - 1] = k
+        error = max(0.0, error * (1.0 - k * k))
+        errors[m] = error
+    return a, errors, reflection
+
+
+def lpc(y: np.ndarray, *, order: int) -> np.ndarray:
+    """Linear-prediction coefficients of ``y`` (autocorrelation method).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+    order : int >= 1
+
+    Returns
+    -------
+    a : np.ndarray [shape=(order + 1,)]
+        ``a[0] = 1``; ``e[t] = sum_j a[j] (x[t - j] - mean)`` is the prediction error.
+    """
+    return levinson(autocorrelation(y, max_lag=order), order=order)[0]
+
+
+def prediction_error_powers(y: np.ndarray, *, order: int) -> np.ndarray:
+    """Prediction-error power of every order ``0..order`` (``E_0`` is the variance).
+
+    Returns
+    -------
+    errors : np.ndarray [shape=(order + 1,)]
+        Non-increasing, so the gain ``10 log10(E_0 / E_p)`` never decreases with ``p``.
+    """
+    return levinson(autocorrelation(y, max_lag=order), order=order)[1]
+
+
+def prediction_residual(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Residual ``e[t] = sum_j a[j] (y[t - j] - mean(y))``, samples before the start taken as 0.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+    a : np.ndarray [shape=(order + 1,)]
+        Prediction-error filter, ``a[0] = 1``.
+
+    Returns
+    -------
+    residual : np.ndarray [shape=(n_samples,)]
+    """
+    y, _ = validate_signal(y, 2)
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 1 or a.size < 1 or not np.isfinite(a).all():
+        raise ParameterError(f"a must be a finite filter of shape (order + 1,), got {a.shape}")
+    return lfilter(a, [1.0], y - y.mean())
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Linear prediction of one order on one signal.
+
+    Attributes
+    ----------
+    order : int
+    coefficients : np.ndarray [shape=(order + 1,)]
+        Prediction-error filter, ``a[0] = 1``.
+    error_power : float
+        ``E_p`` from the Levinson recursion (per sample).
+    variance : float
+        ``r[0]``, the signal's variance.
+    residual_psd : np.ndarray [shape=(nperseg,)]
+        Two-sided Welch PSD of the residual (same estimator as the PSD bound).
+    """
+
+    order: int
+    coefficients: np.ndarray
+    error_power: float
+    variance: float
+    residual_psd: np.ndarray
+
+    @property
+    def gain_db(self) -> float:
+        """``10 log10(r0 / E_p)``; ``inf`` for a perfectly predictable signal."""
+        if self.error_power <= 0:
+            return float("inf")
+        return float(10.0 * np.log10(self.variance / self.error_power))
+
+    @property
+    def residual_sfm(self) -> float:
+        """Spectral flatness of the residual's Welch PSD."""
+        return float(flatness(self.residual_psd))
+
+
+def predict_stream(
+    pieces: Callable[[], Iterable[np.ndarray]],
+    *,
+    mean: float,
+    orders: Sequence[int] = DEFAULT_ORDERS,
+    nperseg: int = 1024,
+) -> list[Prediction]:
+    """Linear prediction of several orders on a signal given in pieces (two passes).
+
+    Pass 1 accumulates the autocorrelation up to the largest order; pass 2 filters the signal
+    with every order's prediction-error filter at once (filter states carried from piece to
+    piece) and accumulates each residual's Welch PSD. Memory is bounded by the piece size.
+
+    Parameters
+    ----------
+    pieces : callable
+        Returns a fresh iterator over consecutive pieces (shape (k,)) of the signal.
+    mean : float
+        The signal's mean, removed before prediction.
+    orders : sequence of int >= 1
+    nperseg : int >= 2
+        Welch segment length of the residual PSD.
+
+    Returns
+    -------
+    list of Prediction
+        One per order, in increasing order.
+    """
+    orders = validate_orders(orders)
+    top = orders[-1]
+    acc = BlockCovariance(top + 1, method="toeplitz", mean=float(mean))
+    for piece in pieces():
+        acc.update(piece)
+    if acc.samples <= top:
+        raise ParameterError(
+            f"prediction order {top} needs more than {top} samples, got {acc.samples}",
+            param="orders",
+        )
+    r = acc.covariance()[0]
+    filters = []
+    errors = None
+    for p in orders:
+        a, errors_p, _ = levinson(r, order=p)
+        filters.append(a)
+        errors = errors_p
+    states = [np.zeros(p) for p in orders]
+    welch = [WelchPSD(nperseg, mean=0.0) for _ in orders]
+    for piece in pieces():
+        x = np.asarray(piece, dtype=np.float64) - mean
+        for i, a in enumerate(filters):
+            e, states[i] = lfilter(a, [1.0], x, zi=states[i])
+            welch[i].update(e)
+    return [
+        Prediction(order=p, coefficients=a, error_power=float(errors[p]), variance=float(r[0]),
+                   residual_psd=w.psd())
+        for p, a, w in zip(orders, filters, welch)
+    ]
+
+
+def predict(
+    y: np.ndarray, *, orders: Sequence[int] = DEFAULT_ORDERS, nperseg: int = 1024
+) -> list[Prediction]:
+    """Linear prediction of several orders on a signal held in memory.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+    orders : sequence of int >= 1
+    nperseg : int >= 2
+        Welch segment length of the residual PSD (at most ``n_samples``).
+
+    Returns
+    -------
+    list of Prediction
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = lfilter([1.0], [1.0, -0.9], rng.standard_normal(1 << 16))
+    >>> [round(p.gain_db, 1) for p in predict(y, orders=[1, 2])]
+    [7.2, 7.2]
+    """
+    y, _ = validate_signal(y, 2)
+    if not np.ptp(y) > 0:
+        raise SfmError("prediction is undefined: the signal is constant (silent)")
+    return predict_stream(lambda: [y], mean=float(y.mean()), orders=orders, nperseg=nperseg)
