@@ -1,3 +1,3 @@
-from sfm_audio.cli import main
+from sfm_audio.cli import run
 
-main(prog_name="sfm-audio")
+run()

@@ -3,15 +3,32 @@
 Files are read in blocks so that memory stays bounded whatever the file length. Channels are
 mixed by averaging (librosa's ``mono=True``), kept apart, or one is selected; resampling with
 soxr happens only when a target rate is asked for.
+
+``"-"`` is standard input. A WAV stream is read as it arrives when :func:`stream_stdin` asks
+for it (then its length is unknown until its end, and it can be read once); otherwise, and for
+every other format (libsndfile cannot decode FLAC from a pipe), standard input is first copied
+to an anonymous temporary file, which is then read like any file, as often as needed. Either
+way memory stays bounded. WAV headers written by programs that stream (``ffmpeg ... -f wav -``
+writes 0xFFFFFFFF as the sizes, sox 0x7FFFF000, others 0) are read to the end of the data.
+
+Everything libsndfile raises, when opening or at any point of the read, becomes an
+:class:`~sfm_audio.AudioFileError` naming the file; a file that ends before the length its
+header declares is refused rather than read short.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import queue
 import re
+import select
+import struct
+import sys
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,13 +37,20 @@ import numpy as np
 import soundfile as sf
 
 from ._errors import AudioFileError, ParameterError
+from .validate import int_at_least, is_integer, positive_float, positive_int
 
 __all__ = [
     "AudioInfo",
     "Channels",
+    "Levels",
+    "STDIN",
     "info",
+    "levels",
+    "full_scale",
     "stream",
     "load",
+    "spool_stdin",
+    "stream_stdin",
     "output_channels",
     "output_length",
     "validate_channels",
@@ -40,34 +64,63 @@ __all__ = [
 
 Channels = Literal["mix", "each"] | int
 
+#: the input name that stands for standard input
+STDIN = "-"
+
 #: File name endings searched for in folders: everything libsndfile can read.
 AUDIO_EXTENSIONS = frozenset(
     "." + ext.lower() for ext in sf.available_formats()
 ) | {".oga", ".opus", ".aif", ".mp3", ".wave"}
 
 _DATA_LINE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+#: WAV size fields that programs writing to a pipe leave in place of the unknown length
+_PLACEHOLDER_SIZES = (0, 0xFFFFFFFF, 0x7FFFF000)
+#: what libsndfile raises (LibsndfileError is a RuntimeError) and soundfile's own checks
+_DECODE_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, MemoryError, OSError)
 
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What libsndfile says about a file, without reading its samples."""
+    """What libsndfile says about a file, without reading its samples.
+
+    ``frames`` is None when the length is not known before the end of the data (a WAV stream
+    read from standard input with :func:`stream_stdin`).
+    """
 
     path: str
     format: str
     subtype: str
     samplerate: int
     channels: int
-    frames: int
+    frames: int | None
 
     @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.frames / self.samplerate
+    def duration(self) -> float | None:
+        """Length in seconds (None when the length is unknown)."""
+        return None if self.frames is None else self.frames / self.samplerate
 
 
 def is_audio_file(path: str | os.PathLike) -> bool:
     """True when the name ends in an extension libsndfile can read."""
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def _is_stdin(path: str | os.PathLike) -> bool:
+    return isinstance(path, str) and path == STDIN
+
+
+def _reason(exc: BaseException) -> str:
+    """libsndfile's words without soundfile's ``Error opening 'x': `` prefix."""
+    text = str(exc).strip() or type(exc).__name__
+    for prefix in ("Error opening ", "Error reading ", "Error seeking "):
+        if text.startswith(prefix) and ": " in text:
+            text = text.split(": ", 1)[1]
+    if text.startswith("Error : "):
+        text = text[len("Error : "):]
+    if "does not exist or is not a regular file" in text:
+        # libsndfile's answer when a decoder (mpg123 for .mp3) finds no stream it can decode
+        text = "no audio stream libsndfile can decode"
+    return text.rstrip(".")
 
 
 def _check_path(path: str | os.PathLike) -> Path:
@@ -83,21 +136,42 @@ def _check_path(path: str | os.PathLike) -> Path:
     return p
 
 
-def _open(path: str | os.PathLike) -> sf.SoundFile:
-    p = _check_path(path)
+def _soundfile(source, path: str | os.PathLike) -> sf.SoundFile:
+    """Open ``source`` (a path, or a file descriptor left open) with libsndfile; check it."""
     try:
-        handle = sf.SoundFile(p)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        reason = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
-        raise AudioFileError(f"{path}: not a readable audio file ({reason})") from None
+        handle = sf.SoundFile(source, closefd=False) if isinstance(source, int) else \
+            sf.SoundFile(source)
+    except _DECODE_ERRORS as exc:
+        raise AudioFileError(f"{path}: not a readable audio file ({_reason(exc)})") from None
     try:
-        _check_complete(handle, path)
-        if handle.frames == 0:
+        try:
+            _check_complete(handle, path)
+            frames, rate, n_ch = handle.frames, handle.samplerate, handle.channels
+        except _DECODE_ERRORS as exc:
+            raise AudioFileError(f"{path}: not a readable audio file ({_reason(exc)})") from None
+        if rate <= 0 or n_ch <= 0:
+            raise AudioFileError(
+                f"{path}: not a readable audio file (header says {rate} Hz, {n_ch} channels)")
+        if frames == 0:
             raise AudioFileError(f"{path}: holds no samples")
     except BaseException:
         handle.close()
         raise
     return handle
+
+
+def _open(path: str | os.PathLike) -> sf.SoundFile:
+    if _is_stdin(path):
+        return _stdin.take()
+    return _soundfile(_check_path(path), path)
+
+
+def _close(handle: sf.SoundFile) -> None:
+    """Close a handle of :func:`_open` (for a standard input stream, stop copying it too)."""
+    if _stdin.owns(handle):
+        _stdin.release(handle)
+    else:
+        handle.close()
 
 
 def _check_complete(handle: sf.SoundFile, path: str | os.PathLike) -> None:
@@ -106,51 +180,346 @@ def _check_complete(handle: sf.SoundFile, path: str | os.PathLike) -> None:
     if match is None:
         return
     declared, actual = int(match.group(1)), int(match.group(2))
-    # 0 and 0xFFFFFFFF are placeholders written by recorders that stream; not truncation.
-    if actual < declared and declared not in (0, 0xFFFFFFFF):
+    # placeholders written by programs that stream are not truncation
+    if actual < declared and declared not in _PLACEHOLDER_SIZES:
         raise AudioFileError(
             f"{path}: truncated file (header declares {declared} data bytes, "
             f"file holds {actual})"
         )
 
 
+def _header_info(handle: sf.SoundFile, path: str | os.PathLike, *, known: bool) -> AudioInfo:
+    return AudioInfo(
+        path=str(path),
+        format=handle.format,
+        subtype=handle.subtype,
+        samplerate=int(handle.samplerate),
+        channels=int(handle.channels),
+        frames=int(handle.frames) if known else None,
+    )
+
+
 def info(path: str | os.PathLike) -> AudioInfo:
     """Describe an audio file without reading its samples.
+
+    ``"-"`` describes standard input (its samples stay unread for :func:`stream`).
 
     Raises
     ------
     AudioFileError
         If the file is missing, empty, truncated or not audio.
     """
-    with _open(path) as handle:
-        return AudioInfo(
-            path=str(path),
-            format=handle.format,
-            subtype=handle.subtype,
-            samplerate=int(handle.samplerate),
-            channels=int(handle.channels),
-            frames=int(handle.frames),
-        )
+    if _is_stdin(path):
+        return _stdin.describe()
+    handle = _open(path)
+    try:
+        return _header_info(handle, path, known=True)
+    finally:
+        handle.close()
+
+
+# --------------------------------------------------------------------------- standard input
+
+
+def _wav_data_field(head: bytes) -> tuple[int, int] | None:
+    """``(offset of the data chunk's size field, that size)`` in a RIFF/WAVE header."""
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    position = 12
+    while position + 8 <= len(head):
+        chunk, size = head[position : position + 4], struct.unpack_from("<I", head, position + 4)[0]
+        if chunk == b"data":
+            return position + 4, size
+        position += 8 + size + (size & 1)
+    return None
+
+
+def _open_ended(head: bytes, data_bytes: int | None = None) -> bytes:
+    """A WAV header with placeholder sizes made readable to the end of the data.
+
+    ``data_bytes=None`` (a pipe): 0xFFFFFFFF, which libsndfile reads up to the end of the
+    stream. Otherwise the true size of the data (a copy on disk). Other headers are unchanged.
+    """
+    field = _wav_data_field(head)
+    if field is None:
+        return head
+    offset, size = field
+    if data_bytes is None:
+        if size != 0:
+            return head  # libsndfile reads a pipe to its end whatever a nonzero size says
+        new_size = 0xFFFFFFFF
+    else:
+        if not (size in _PLACEHOLDER_SIZES or size > data_bytes) or data_bytes > 0xFFFFFFFF:
+            return head
+        new_size = data_bytes
+    patched = bytearray(head)
+    patched[offset : offset + 4] = struct.pack("<I", new_size)
+    riff = 0xFFFFFFFF if data_bytes is None else min(0xFFFFFFFF, offset + 4 + data_bytes - 8)
+    patched[4:8] = struct.pack("<I", riff)
+    return bytes(patched)
+
+
+class _Pump:
+    """Copy bytes from standard input into a pipe that libsndfile reads, until told to stop.
+
+    libsndfile needs a file descriptor to read a stream it cannot seek in, and a WAV header
+    whose data size is 0 must be rewritten before libsndfile sees it. Every wait is short and
+    checks the stop flag, so :meth:`stop` returns at once even when the writer upstream stalls
+    or libsndfile stopped reading; nothing is written after the reading end is closed.
+    """
+
+    def __init__(self, head: bytes, source: int):
+        self.read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(head, source),
+                                        name="sfm-audio-stdin", daemon=True)
+        self._thread.start()
+
+    def _run(self, head: bytes, source: int) -> None:
+        try:
+            if not self._write(head):
+                return
+            while not self._stop.is_set():
+                ready, _, _ = select.select([source], [], [], 0.05)
+                if not ready:
+                    continue
+                data = os.read(source, 1 << 16)
+                if not data or not self._write(data):
+                    return
+        except OSError:
+            return  # upstream failed: libsndfile sees the end of the stream
+        finally:
+            os.close(self._write_fd)
+
+    def _write(self, data: bytes) -> bool:
+        view = memoryview(data)
+        while view.nbytes:
+            if self._stop.is_set():
+                return False
+            _, ready, _ = select.select([], [self._write_fd], [], 0.05)
+            if ready:
+                with contextlib.suppress(BlockingIOError):
+                    view = view[os.write(self._write_fd, view):]
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Stdin:
+    """Standard input as an audio source of this process (``"-"``).
+
+    Until it is first used it may be set to be streamed (:func:`stream_stdin`); a stream is
+    read once, through a :class:`_Pump`; a spooled copy is an anonymous temporary file.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._reset(None)
+
+    def _reset(self, source) -> None:
+        self.source = source  # the sys.stdin this state belongs to
+        self.streaming = False
+        self.pump: _Pump | None = None
+        self.handle: sf.SoundFile | None = None  # the streamed handle, once opened
+        self.taken = False
+        self.spool = None  # the anonymous copy (a file object)
+        self.spool_path: str | None = None
+
+    def _current(self) -> None:
+        """Start afresh when sys.stdin was replaced (a test runner feeding new input)."""
+        if self.source is not sys.stdin:
+            if self.spool is not None:
+                self.spool.close()
+            self._reset(sys.stdin)
+
+    def _binary(self):
+        stdin = sys.stdin
+        if stdin is None:
+            raise AudioFileError(f"{STDIN}: there is no standard input")
+        return getattr(stdin, "buffer", stdin)
+
+    def _fd(self, binary) -> int | None:
+        try:
+            return binary.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None  # an in-memory stream (a test runner's input)
+
+    def set_streaming(self) -> None:
+        with self._lock:
+            self._current()
+            if self.handle is None and self.spool_path is None:
+                self.streaming = True
+
+    def _start(self) -> None:
+        """Open standard input: a pipe for a WAV stream, else an anonymous copy on disk."""
+        if self.handle is not None or self.spool_path is not None:
+            return
+        if self.taken:
+            raise AudioFileError(f"{STDIN}: standard input was already read")
+        binary = self._binary()
+        fd = self._fd(binary)
+        if fd is not None and os.isatty(fd):
+            raise AudioFileError(
+                f"{STDIN}: standard input is a terminal; pipe audio into it "
+                "(e.g. sox in.mp3 -t wav - | sfm-audio ...)")
+        head = self._head(binary, fd)
+        if not head:
+            raise AudioFileError(f"{STDIN}: standard input is empty (0 bytes)")
+        if self.streaming and fd is not None and _wav_data_field(head) is not None:
+            self.pump = _Pump(_open_ended(head), fd)
+            try:
+                self.handle = _soundfile(self.pump.read_fd, STDIN)
+            except BaseException:
+                self.pump.stop()
+                os.close(self.pump.read_fd)
+                self.pump = None
+                raise
+            return
+        self._copy(head, binary, fd)
+
+    @staticmethod
+    def _head(binary, fd: int | None) -> bytes:
+        """The first bytes, up to the start of a WAV header's data (at most 1 MiB)."""
+        head = b""
+        while len(head) < 1 << 20:
+            chunk = os.read(fd, 1 << 16) if fd is not None else binary.read(1 << 16)
+            if not chunk:
+                break
+            head += chunk
+            if len(head) >= 12 and (head[:4] != b"RIFF" or _wav_data_field(head) is not None):
+                break
+        return head
+
+    def _copy(self, head: bytes, binary, fd: int | None) -> None:
+        spool = tempfile.TemporaryFile(prefix="sfm-audio-stdin-")
+        try:
+            spool.write(head)
+            while True:
+                chunk = os.read(fd, 1 << 20) if fd is not None else binary.read(1 << 20)
+                if not chunk:
+                    break
+                spool.write(chunk)
+            field = _wav_data_field(head)
+            if field is not None:
+                total = spool.tell()
+                fixed = _open_ended(head[: field[0] + 4], total - field[0] - 4)
+                spool.seek(0)
+                spool.write(fixed)
+            spool.flush()
+        except BaseException:
+            spool.close()
+            raise
+        self.spool = spool
+        proc = f"/proc/self/fd/{spool.fileno()}"
+        if os.path.exists(proc):
+            self.spool_path = proc  # opening it gives a file position of its own
+        else:  # no /proc: a named copy, removed at exit
+            named = tempfile.NamedTemporaryFile(prefix="sfm-audio-stdin-", delete=False)
+            with named:
+                spool.seek(0)
+                while chunk := spool.read(1 << 20):
+                    named.write(chunk)
+            atexit.register(lambda: Path(named.name).unlink(missing_ok=True))
+            self.spool_path = named.name
+
+    def describe(self) -> AudioInfo:
+        with self._lock:
+            self._current()
+            self._start()
+            if self.handle is not None:
+                return _header_info(self.handle, STDIN, known=False)
+            handle = _soundfile(self.spool_path, STDIN)
+            try:
+                return _header_info(handle, STDIN, known=True)
+            finally:
+                handle.close()
+
+    def take(self) -> sf.SoundFile:
+        """A handle to read the samples: the stream (once) or a new handle on the copy."""
+        with self._lock:
+            self._current()
+            self._start()
+            if self.spool_path is not None:
+                return _soundfile(self.spool_path, STDIN)
+            if self.taken:
+                raise AudioFileError(f"{STDIN}: standard input was already read")
+            self.taken = True
+            return self.handle
+
+    def spool_now(self) -> None:
+        with self._lock:
+            self._current()
+            if self.handle is not None:
+                raise AudioFileError(f"{STDIN}: standard input is already being streamed")
+            self.streaming = False
+            self._start()
+
+    def owns(self, handle) -> bool:
+        return handle is not None and handle is self.handle
+
+    def interrupt(self, handle) -> None:
+        """Stop feeding a streamed handle: a reader blocked on it sees the end of the data."""
+        if self.owns(handle) and self.pump is not None:
+            self.pump.stop()
+
+    def release(self, handle) -> None:
+        with self._lock:
+            self.interrupt(handle)
+            handle.close()
+            if self.pump is not None:
+                os.close(self.pump.read_fd)
+            self.handle = None
+            self.pump = None
+
+
+_stdin = _Stdin()
+
+
+def stream_stdin() -> None:
+    """Read ``"-"`` (standard input) as it arrives when it is a WAV stream.
+
+    Call before the first use of ``"-"``. The samples can then be read once, by one
+    :func:`stream`, and :func:`info` gives ``frames=None`` (the length is known only at the end).
+    Other formats are copied to a temporary file all the same: libsndfile needs to seek in them.
+    """
+    _stdin.set_streaming()
+
+
+def spool_stdin() -> None:
+    """Copy standard input to an anonymous temporary file now, so ``"-"`` can be read again.
+
+    This is the default for ``"-"``; call it to force the copy after :func:`stream_stdin`.
+
+    Raises
+    ------
+    AudioFileError
+        Standard input is a terminal or empty, or is already being streamed.
+    """
+    _stdin.spool_now()
+
+
+# --------------------------------------------------------------------------- options
 
 
 def validate_sr(sr: float | None) -> float | None:
     """Check a target sampling rate; ``None`` keeps the file's own rate."""
     if sr is None:
         return None
-    if isinstance(sr, bool) or not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(f"{sr=} must be a positive number of samples per second")
-    return float(sr)
+    return positive_float(sr, "sr")
 
 
 def validate_channels(channels: Channels) -> Channels:
     """Check a channel choice: ``"mix"``, ``"each"`` or a non-negative channel index."""
-    if channels in ("mix", "each"):
+    if isinstance(channels, str) and channels in ("mix", "each"):
         return channels
-    if isinstance(channels, (int, np.integer)) and not isinstance(channels, bool):
-        if channels < 0:
-            raise ParameterError(f"{channels=} must be 'mix', 'each' or a channel index >= 0")
-        return int(channels)
-    raise ParameterError(f"{channels=} must be 'mix', 'each' or a channel index >= 0")
+    if is_integer(channels) and channels >= 0:  # type: ignore[operator]
+        return int(channels)  # type: ignore[arg-type]
+    raise ParameterError(
+        f"channels={channels!r} must be 'mix', 'each' or a channel index >= 0", param="channels"
+    )
 
 
 def output_channels(channels: Channels, n_channels: int) -> list[str]:
@@ -173,22 +542,54 @@ def output_length(frames: int, native_sr: float, sr: float | None) -> int:
     return int(np.ceil(frames * sr / native_sr))
 
 
+# --------------------------------------------------------------------------- reading
+
+
+def _read(handle: sf.SoundFile, path, n: int, position: int) -> np.ndarray:
+    try:
+        return handle.read(n, dtype="float64", always_2d=True)
+    except _DECODE_ERRORS as exc:
+        raise AudioFileError(
+            f"{path}: cannot decode the audio after sample {position} ({_reason(exc)})"
+        ) from None
+
+
 def _raw_blocks(
     handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int,
-    start: int = 0, stop: int | None = None,
+    start: int = 0, stop: int | None = None, *, known: bool = True,
+    count: list[int] | None = None,
 ) -> Iterator[np.ndarray]:
-    """Blocks of shape (n_channels_out, n) in float64, checked for NaN and Inf."""
+    """Blocks of shape (n_channels_out, n) in float64, checked for NaN and Inf.
+
+    With ``known`` (the header's length is to be trusted), a file that ends before it is
+    refused; ``count[0]`` is kept at the number of frames read so far.
+    """
     n_in = handle.channels
-    stop = handle.frames if stop is None else min(stop, handle.frames)
-    if start:
-        handle.seek(start)
+    if known:
+        stop = handle.frames if stop is None else min(stop, handle.frames)
     if isinstance(channels, int) and channels >= n_in:
         raise ParameterError(
-            f"channels={channels} is out of range: {path} has {n_in} channel(s)"
+            f"channels={channels} is out of range: {path} has {n_in} channel(s)",
+            param="channels",
         )
-    position = start
-    while position < stop:
-        block = handle.read(min(block_frames, stop - position), dtype="float64", always_2d=True)
+    position = 0
+    if start:
+        if known:
+            try:
+                handle.seek(start)
+            except _DECODE_ERRORS as exc:
+                raise AudioFileError(f"{path}: cannot seek to sample {start} "
+                                     f"({_reason(exc)})") from None
+            position = start
+        else:  # a stream: read up to start
+            while position < start:
+                skipped = _read(handle, path, min(block_frames, start - position), position)
+                if skipped.shape[0] == 0:
+                    break
+                position += skipped.shape[0]
+    while stop is None or position < stop:
+        want = block_frames if stop is None else min(block_frames, stop - position)
+        block = _read(handle, path, want, position)
         if block.shape[0] == 0:
             break
         # one pass without a temporary; NaN and Inf propagate into the sum
@@ -201,6 +602,8 @@ def _raw_blocks(
                     "is NaN or infinite"
                 )
         position += block.shape[0]
+        if count is not None:
+            count[0] = position
         if channels == "mix" and n_in > 1:
             # column by column: numpy's mean over a short last axis is several times slower
             out = block[:, 0].copy()
@@ -212,11 +615,21 @@ def _raw_blocks(
             yield np.ascontiguousarray(block.T)
         else:
             yield np.ascontiguousarray(block[:, channels])[np.newaxis]
+    if stop is not None and position < stop:
+        raise AudioFileError(
+            f"{path}: truncated file (the header declares {handle.frames} samples, "
+            f"the data ends after {position})"
+        )
+    if position <= start and not known:
+        raise AudioFileError(f"{path}: holds no samples" if not start else
+                             f"{path}: ends before sample {start}")
 
 
 def _resampled(
-    blocks: Iterable[np.ndarray], n_out: int, native_sr: float, sr: float, total_out: int
+    blocks: Iterable[np.ndarray], n_out: int, native_sr: float, sr: float,
+    total_out: int | Callable[[], int],
 ) -> Iterator[np.ndarray]:
+    """Resample a stream; ``total_out`` may be a function, asked once the input has ended."""
     import soxr
 
     # librosa's default resampler is soxr at "HQ" quality; ask for the same.
@@ -227,42 +640,60 @@ def _resampled(
         if pending is not None:
             out = resampler.resample_chunk(pending.T, last=False)
             if out.shape[0]:
-                out = out[: max(total_out - emitted, 0)]
+                if not callable(total_out):
+                    out = out[: max(total_out - emitted, 0)]
                 emitted += out.shape[0]
                 yield np.ascontiguousarray(out.T)
         pending = block
+    total = total_out() if callable(total_out) else total_out
     final = resampler.resample_chunk(
         pending.T if pending is not None else np.zeros((0, n_out)), last=True
     )
-    final = final[: max(total_out - emitted, 0)]
+    final = final[: max(total - emitted, 0)]
     emitted += final.shape[0]
-    if emitted < total_out:
+    if emitted < total:
         # librosa fixes the length to ceil(n * ratio); pad the last few samples with zeros.
-        final = np.concatenate([final, np.zeros((total_out - emitted, n_out))])
+        final = np.concatenate([final, np.zeros((total - emitted, n_out))])
     if final.shape[0]:
         yield np.ascontiguousarray(final.T)
 
 
-def _prefetch(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
-    """Read the next blocks on a thread while the caller computes on the current one."""
+def _prefetch(
+    blocks: Iterator[np.ndarray], depth: int = 2, on_stop: Callable[[], None] | None = None
+) -> Iterator[np.ndarray]:
+    """Read the next blocks on a thread while the caller computes on the current one.
+
+    The reader never blocks for ever: every hand-over waits a short time and gives up when the
+    consumer has stopped (it finished, failed, or closed this generator early). ``on_stop``
+    is called when the consumer stops, before waiting for the reader, to unblock a reader
+    waiting for data that will not come (a pipe).
+    """
     items: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def work() -> None:
         try:
             for block in blocks:
-                while not stop.is_set():
-                    try:
-                        items.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(block):
                     return
-            items.put(done)
+            put(done)
         except BaseException as exc:  # handed to the consumer, raised there
-            items.put(exc)
+            put(exc)
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     thread = threading.Thread(target=work, name="sfm-audio-reader", daemon=True)
     thread.start()
@@ -276,6 +707,8 @@ def _prefetch(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarr
             yield item
     finally:
         stop.set()
+        if on_stop is not None:
+            on_stop()
         thread.join()
 
 
@@ -294,7 +727,8 @@ def stream(
     Parameters
     ----------
     path : str or os.PathLike
-        Any file libsndfile reads (WAV, FLAC, OGG, MP3, AIFF, ...).
+        Any file libsndfile reads (WAV, FLAC, OGG, MP3, AIFF, ...), or ``"-"`` for standard
+        input.
     sr : float or None
         Target sampling rate; ``None`` keeps the file's own rate. Resampling uses soxr at
         "HQ" quality, as ``librosa.load`` does, and yields ``ceil(n * sr / native_sr)``
@@ -305,7 +739,8 @@ def stream(
     block_frames : int
         Samples read per block.
     prefetch : bool
-        Read the next blocks on a background thread while the caller works.
+        Read the next blocks on a background thread while the caller works. Closing the
+        generator early (``close()``, or dropping it) stops that thread.
     start, stop : int
         Read only samples ``start`` to ``stop`` (in the file's own rate, before resampling).
 
@@ -316,35 +751,40 @@ def stream(
     Raises
     ------
     AudioFileError
-        Missing, empty, truncated or non-audio file, or a NaN/Inf sample (the message gives
-        its time).
+        Missing, empty, truncated, corrupt or non-audio file (at opening or at any point of
+        the read), or a NaN/Inf sample (the message gives its time).
     ParameterError
-        Invalid ``sr``, ``channels`` or ``block_frames``.
+        Invalid ``sr``, ``channels``, ``block_frames``, ``start`` or ``stop``.
     """
     sr = validate_sr(sr)
     channels = validate_channels(channels)
-    if isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer)) or (
-        block_frames <= 0
-    ):
-        raise ParameterError(f"{block_frames=} must be a positive integer")
-    if start < 0 or (stop is not None and stop <= start):
-        raise ParameterError(f"{start=} and {stop=} must satisfy 0 <= start < stop")
+    block_frames = positive_int(block_frames, "block_frames")
+    start = int_at_least(start, "start", 0)
+    if stop is not None and (int_at_least(stop, "stop", 0) <= start):
+        raise ParameterError(f"{start=} and {stop=} must satisfy 0 <= start < stop",
+                             param="stop")
     handle = _open(path)
     try:
+        known = not _stdin.owns(handle)
         native_sr = float(handle.samplerate)
         n_out = handle.channels if channels == "each" else 1
+        count = [0]
         blocks: Iterator[np.ndarray] = _raw_blocks(
-            handle, path, channels, int(block_frames), int(start), stop
+            handle, path, channels, block_frames, start, stop, known=known, count=count
         )
         if sr is not None and sr != native_sr:
-            end = handle.frames if stop is None else min(stop, handle.frames)
-            total = output_length(end - int(start), native_sr, sr)
+            if known:
+                end = handle.frames if stop is None else min(stop, handle.frames)
+                total: int | Callable[[], int] = output_length(end - start, native_sr, sr)
+            else:
+                def total() -> int:
+                    return output_length(count[0] - start, native_sr, sr)
             blocks = _resampled(blocks, n_out, native_sr, sr, total)
         if prefetch:
-            blocks = _prefetch(blocks)
+            blocks = _prefetch(blocks, on_stop=lambda: _stdin.interrupt(handle))
         yield from blocks
     finally:
-        handle.close()
+        _close(handle)
 
 
 def load(
@@ -354,10 +794,79 @@ def load(
 
     Use :func:`stream` for long files; this is for short signals and experiments.
     """
-    with _open(path) as handle:
-        native_sr = float(handle.samplerate)
+    native_sr = float(info(path).samplerate)
     blocks = list(stream(path, sr=sr, channels=channels))
     return np.concatenate(blocks, axis=-1), (native_sr if sr is None else float(sr))
+
+
+# --------------------------------------------------------------------------- levels
+
+
+#: bits of the integer subtypes: their largest code is full scale
+_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
+                 "DPCM_8": 8, "DPCM_16": 16, "DWVW_12": 12, "DWVW_16": 16, "DWVW_24": 24,
+                 "ALAC_16": 16, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
+
+
+def full_scale(subtype: str) -> float:
+    """The magnitude from which a sample counts as clipped, in libsndfile's float scale.
+
+    Integer subtypes: the largest positive code, ``1 - 2**(1 - bits)`` (``-1.0``, the most
+    negative code, is beyond it too). Floating-point and decoded lossy formats: 1.0.
+    """
+    bits = _SUBTYPE_BITS.get(subtype)
+    return 1.0 if bits is None else 1.0 - 2.0 ** (1 - bits)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Sample levels of a whole file, over all its channels.
+
+    Attributes
+    ----------
+    frames : int
+        Samples per channel actually read.
+    peak : float
+        Largest magnitude (1.0 = full scale).
+    clipped : int
+        Samples (over all channels) whose magnitude reaches :func:`full_scale`.
+    """
+
+    frames: int
+    peak: float
+    clipped: int
+
+    @property
+    def peak_dbfs(self) -> float:
+        """``20 log10(peak)``; ``-inf`` for a silent file."""
+        return float(20.0 * np.log10(self.peak)) if self.peak > 0 else float("-inf")
+
+
+def levels(path: str | os.PathLike, *, block_frames: int = 1 << 16) -> Levels:
+    """Read a whole file once and measure its peak and the samples at full scale.
+
+    Raises
+    ------
+    AudioFileError
+        As :func:`stream`.
+    """
+    block_frames = positive_int(block_frames, "block_frames")
+    handle = _open(path)
+    try:
+        limit = full_scale(handle.subtype)
+        count = [0]
+        peak, clipped = 0.0, 0
+        for block in _raw_blocks(handle, path, "each", block_frames,
+                                 known=not _stdin.owns(handle), count=count):
+            magnitude = np.abs(block)
+            peak = max(peak, float(magnitude.max()))
+            clipped += int(np.count_nonzero(magnitude >= limit))
+        return Levels(count[0], peak, clipped)
+    finally:
+        _close(handle)
+
+
+# --------------------------------------------------------------------------- writing
 
 
 def write_wav(
