@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -9,10 +10,17 @@ import time
 import click
 
 from .. import io
+from .._errors import SfmError
 from .._files import check_output_dir
-from ..batch import default_jobs, expand_inputs, extract_files, write_errors
-from ..features import ExtractOptions
-from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors
+from ..corpus import (
+    STDIN,
+    default_jobs,
+    extract_files,
+    scan_inputs,
+    write_errors,
+)
+from ..features import ExtractOptions, open_features
+from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors, scan_options, skipped_note
 
 _DEFAULTS = ExtractOptions()
 
@@ -24,6 +32,16 @@ def _channels(value: str) -> str | int:
         return int(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not 'mix', 'each' or a channel index") from None
+
+
+def _frames_of(path: str, options: ExtractOptions) -> int:
+    """Frames the lone file will give (at ``--sr`` if given); 0 when unknown."""
+    if path == STDIN:
+        return 0
+    try:
+        return open_features(path, options)[0].n_frames
+    except Exception:
+        return 0
 
 
 def _progress_wanted(quiet: bool) -> bool:
@@ -97,10 +115,12 @@ class _FileProgress:
 @click.option("--errors", "errors_path", default=None, metavar="FILE.csv",
               help="List failed files in this CSV (columns file, error) instead of printing "
                    "them.")
+@scan_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no closing count.")
 @handle_errors
 def extract(inputs, output, n_fft, hop_length, win_length, window, center, power, amin, sr,
-            channels, bands, summary, jobs, scheduler, resume, errors_path, quiet):
+            channels, bands, summary, jobs, scheduler, resume, errors_path, include, exclude,
+            hidden, quiet):
     """Spectral flatness per frame and per band of audio files.
 
     INPUTS are files, folders (searched recursively for audio) or glob patterns. Rows are
@@ -136,15 +156,13 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     n_jobs = jobs if jobs is not None else default_jobs()
     # a lone file keeps both cores busy by itself (reader thread + FFT threads)
     threads = 1 if jobs == 1 else 2
+    scan = dict(include=include, exclude=exclude, hidden=hidden)
     kwargs = dict(summary=summary, jobs=n_jobs, scheduler=scheduler, resume=resume,
-                  threads=threads, own_process=True)
+                  threads=threads, own_process=True, **scan)
     if _progress_wanted(quiet):
-        paths, _ = expand_inputs(inputs)
+        paths = scan_inputs(inputs, **scan).paths
         if len(paths) == 1 and scheduler is None:
-            try:
-                total = io.info(paths[0]).frames // max(1, options.hop_length)
-            except Exception:
-                total = 0
+            total = _frames_of(paths[0], options)
             with click.progressbar(length=max(total, 1), label="frames",
                                    file=sys.stderr) as bar:
                 report = extract_files(inputs, output, options, on_frames=bar.update, **kwargs)
@@ -157,6 +175,8 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
                 files.close()
     else:
         report = extract_files(inputs, output, options, **kwargs)
+    if report.skipped and not quiet:
+        click.echo(skipped_note(report.skipped), err=True)
     if errors_path is not None:
         write_errors(errors_path, report.failed)
     if errors_path is None:
@@ -176,23 +196,73 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
         raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
 
 
+#: columns of ``info --csv`` / keys of ``info --json``, in order
+INFO_FIELDS = ("file", "format", "subtype", "sr", "channels", "frames", "duration_s",
+               "peak_dbfs", "clipped")
+
+
+def _info_row(path: str) -> dict:
+    """One file's header and levels (the whole file is read for the peak and clipping)."""
+    header = io.info(path)
+    lv = io.levels(path)
+    return {"file": path, "format": header.format, "subtype": header.subtype,
+            "sr": header.samplerate, "channels": header.channels, "frames": lv.frames,
+            "duration_s": lv.frames / header.samplerate, "peak_dbfs": lv.peak_dbfs,
+            "clipped": lv.clipped}
+
+
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per file and line (JSON Lines); a silent file's "
+                   "peak_dbfs is null.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@scan_options
 @handle_errors
-def info(inputs):
-    """Format, sample rate, channels, duration and sample count of audio files."""
-    paths, failures = expand_inputs(inputs)
-    for path in paths:
+def info(inputs, as_json, as_csv, include, exclude, hidden):
+    """Format, rate, channels, length, peak level and clipping of audio files.
+
+    INPUTS are files, folders (searched recursively for audio), glob patterns, or '-' for
+    standard input. Each file is read once to the end: the peak is in dBFS (0 dBFS = full
+    scale) over all channels, and clipped counts the samples at full scale (the largest code
+    of an integer format, magnitude 1.0 for float and lossy formats).
+
+    \b
+    Columns (--csv) and keys (--json):
+      file, format, subtype, sr, channels, frames, duration_s, peak_dbfs, clipped
+    """
+    if as_json and as_csv:
+        raise click.UsageError("use either --json or --csv")
+    scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
+    if STDIN in scan.paths:
+        io.stream_stdin()  # a WAV stream is measured as it arrives, never copied
+    errors = [failure.error for failure in scan.failures]
+    if as_csv:
+        import csv
+
+        table = csv.writer(sys.stdout, lineterminator="\n")
+        table.writerow(INFO_FIELDS)
+    for path in scan.paths:
         try:
-            a = io.info(path)
-        except Exception as exc:  # one bad file does not hide the others
-            click.echo(f"Error: {exc}", err=True)
-            failures.append(path)
+            row = _info_row(path)
+        except SfmError as exc:  # one bad file does not hide the others
+            errors.append(str(exc))
             continue
-        click.echo(f"{path}\t{a.format} {a.subtype}\t{a.samplerate} Hz\t{a.channels} ch\t"
-                   f"{a.duration:.3f} s\t{a.frames} samples")
-    for failure in failures:
-        if not isinstance(failure, str):
-            click.echo(f"Error: {failure.error}", err=True)
-    if failures:
+        if as_json:
+            import json
+
+            peak = row["peak_dbfs"]
+            row["peak_dbfs"] = peak if math.isfinite(peak) else None
+            click.echo(json.dumps(row, allow_nan=False))
+        elif as_csv:
+            table.writerow([row[key] for key in INFO_FIELDS])
+        else:
+            click.echo(f"{path}\t{row['format']} {row['subtype']}\t{row['sr']} Hz\t"
+                       f"{row['channels']} ch\t{row['duration_s']:.3f} s\t"
+                       f"{row['frames']} samples\tpeak {row['peak_dbfs']:.2f} dBFS\t"
+                       f"{row['clipped']} clipped")
+    sys.stdout.flush()
+    for error in errors:
+        click.echo(f"Error: {error}", err=True)
+    if errors:
         raise SystemExit(EXIT_FAILURE)
