@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import ParameterError
+from .validate import positive_float, positive_int
 
 __all__ = [
     "BandLayout",
@@ -28,6 +29,8 @@ __all__ = [
     "band_flatness",
     "parse_band_spec",
     "BandReducer",
+    "check_edges",
+    "within",
 ]
 
 _MPEG7_LOW_HZ = 250.0
@@ -92,11 +95,7 @@ class BandLayout:
 
 
 def _validate_geometry(sr: float, n_fft: int) -> tuple[float, int]:
-    if isinstance(sr, bool) or not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(f"{sr=} must be a positive number")
-    if not isinstance(n_fft, (int, np.integer)) or isinstance(n_fft, bool) or n_fft <= 0:
-        raise ParameterError(f"{n_fft=} must be a positive integer")
-    return float(sr), int(n_fft)
+    return positive_float(sr, "sr"), positive_int(n_fft, "n_fft")
 
 
 def mpeg7_bands(*, sr: float, n_fft: int) -> BandLayout:
@@ -107,6 +106,10 @@ def mpeg7_bands(*, sr: float, n_fft: int) -> BandLayout:
     edge reaches 16 kHz or the widened high edge passes Nyquist. From 1 kHz up,
     ``2^floor(log2(lo/500))`` consecutive power bins are summed into one coefficient and the
     band's bin count is rounded to a whole number of groups, as mpeg7ASF.m does.
+
+    A band with fewer than two coefficients (at a coarse bin spacing, e.g. ``sr=8000,
+    n_fft=64``) is left out, as the octave layouts leave out bands narrower than two bins:
+    the flatness of a single coefficient is 1 whatever the signal.
     """
     sr, n_fft = _validate_geometry(sr, n_fft)
     df = sr / n_fft
@@ -130,10 +133,14 @@ def mpeg7_bands(*, sr: float, n_fft: int) -> BandLayout:
             i_hi = i_lo + n_groups * group - 1
         if i_hi > top_bin:
             break
-        rows.append((lo, hi, i_lo, i_hi, group))
+        if (i_hi - i_lo + 1) // group >= 2:  # one coefficient is trivially flat
+            rows.append((lo, hi, i_lo, i_hi, group))
         k += 1
     if not rows:
-        raise ParameterError(f"bands 'mpeg7' need sr > {2 * 1.05 * 250 * 2 ** 0.25:.0f} Hz; {sr=}")
+        raise ParameterError(
+            f"bands 'mpeg7': no band of two or more coefficients fits at sr={sr:g} and "
+            f"{n_fft=} (they need sr > {2 * 1.05 * 250 * 2 ** 0.25:.0f} Hz and bins at most "
+            "about 25 Hz apart at 250 Hz)")
     lo, hi, b_lo, b_hi, group = (np.array(col) for col in zip(*rows))
     return BandLayout("mpeg7", lo.astype(float), hi.astype(float), b_lo.astype(np.intp),
                       b_hi.astype(np.intp), group.astype(np.intp), sr, n_fft)
@@ -200,47 +207,83 @@ def mel_frequencies(n: int, *, fmin: float = 0.0, fmax: float = 11025.0) -> np.n
 
 
 def _positive_count(kind: str, n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ParameterError(f"bands {kind!r}: the number of bands must be a positive integer")
-    return int(n)
+    try:
+        return positive_int(n, "n")
+    except ParameterError:
+        raise ParameterError(
+            f"bands {kind!r}: the number of bands must be a positive integer", param="bands"
+        ) from None
 
 
-def mel_bands(n: int, *, sr: float, n_fft: int) -> BandLayout:
-    """``n`` contiguous bands between ``n + 1`` Slaney-mel-spaced edges from 0 Hz to Nyquist."""
+def check_edges(edges: Sequence[float], spec: str) -> np.ndarray:
+    """Band edges in Hz as an array: at least two, finite, >= 0 and strictly increasing.
+
+    ``spec`` names the layout in the error message.
+    """
+    e = np.asarray(edges, dtype=float)
+    if e.ndim != 1 or e.size < 2:
+        raise ParameterError(f"bands {spec!r}: give at least two edges", param="bands")
+    if not np.isfinite(e).all() or (e < 0).any():
+        raise ParameterError(f"bands {spec!r}: edges must be finite and >= 0 Hz", param="bands")
+    if (np.diff(e) <= 0).any():
+        raise ParameterError(f"bands {spec!r}: edges must be strictly increasing", param="bands")
+    return e
+
+
+def mel_bands(n: int, *, sr: float, n_fft: int, fmin: float = 0.0,
+              fmax: float | None = None) -> BandLayout:
+    """``n`` contiguous bands between ``n + 1`` Slaney-mel-spaced edges from ``fmin`` to
+    ``fmax`` (default: 0 Hz to Nyquist)."""
     sr, n_fft = _validate_geometry(sr, n_fft)
     n = _positive_count(f"mel:{n}", n)
-    edges = mel_frequencies(n + 1, fmin=0.0, fmax=sr / 2)
+    edges = mel_frequencies(n + 1, fmin=fmin, fmax=sr / 2 if fmax is None else fmax)
     return _contiguous(f"mel:{n}", edges[:-1], edges[1:], sr, n_fft)
 
 
-def linear_bands(n: int, *, sr: float, n_fft: int) -> BandLayout:
-    """``n`` contiguous bands of equal width from 0 Hz to Nyquist."""
+def linear_bands(n: int, *, sr: float, n_fft: int, fmin: float = 0.0,
+                 fmax: float | None = None) -> BandLayout:
+    """``n`` contiguous bands of equal width from ``fmin`` to ``fmax`` (default: 0 Hz to
+    Nyquist)."""
     sr, n_fft = _validate_geometry(sr, n_fft)
     n = _positive_count(f"linear:{n}", n)
-    edges = np.linspace(0.0, sr / 2, n + 1)
+    edges = np.linspace(fmin, sr / 2 if fmax is None else fmax, n + 1)
     return _contiguous(f"linear:{n}", edges[:-1], edges[1:], sr, n_fft)
+
+
+def within(layout: BandLayout, *, fmin: float = 0.0, fmax: float | None = None) -> BandLayout:
+    """The bands of ``layout`` whose nominal edges lie inside ``[fmin, fmax]`` Hz.
+
+    A band that straddles a limit is left out (its flatness would mix bins inside and outside
+    the range). Raises :class:`ParameterError` when no band is left.
+    """
+    fmax = layout.sr / 2 if fmax is None else fmax
+    slack = 1e-9 * max(fmax, 1.0)
+    keep = (layout.lo_hz >= fmin - slack) & (layout.hi_hz <= fmax + slack)
+    if not keep.any():
+        raise ParameterError(
+            f"bands {layout.kind!r}: no band lies inside {fmin:g}-{fmax:g} Hz", param="bands")
+    if keep.all():
+        return layout
+    return BandLayout(layout.kind, layout.lo_hz[keep], layout.hi_hz[keep], layout.bin_lo[keep],
+                      layout.bin_hi[keep], layout.group[keep], layout.sr, layout.n_fft)
 
 
 def edge_bands(edges: Sequence[float], *, sr: float, n_fft: int) -> BandLayout:
     """Contiguous bands between explicit edges in Hz (at least two, increasing, <= Nyquist)."""
     sr, n_fft = _validate_geometry(sr, n_fft)
     e = np.asarray(edges, dtype=float)
-    kind = "edges:" + ",".join(f"{v:g}" for v in e)
-    if e.ndim != 1 or e.size < 2:
-        raise ParameterError(f"bands {kind!r}: give at least two edges")
-    if not np.isfinite(e).all() or (e < 0).any():
-        raise ParameterError(f"bands {kind!r}: edges must be finite and >= 0 Hz")
-    if (np.diff(e) <= 0).any():
-        raise ParameterError(f"bands {kind!r}: edges must be strictly increasing")
+    kind = "edges:" + ",".join(f"{v:g}" for v in e.ravel())
+    e = check_edges(e, kind)
     if e[-1] > sr / 2:
         raise ParameterError(f"bands {kind!r}: edge {e[-1]:g} Hz is above Nyquist ({sr / 2:g} Hz)")
     return _contiguous(kind, e[:-1], e[1:], sr, n_fft)
 
 
 def band_layout(
-    spec: str | Sequence[float] | BandLayout | None, *, sr: float, n_fft: int
+    spec: str | Sequence[float] | BandLayout | None, *, sr: float, n_fft: int,
+    fmin: float | None = None, fmax: float | None = None,
 ) -> BandLayout | None:
-    """Build a layout from its specification.
+    """Build a layout from its specification, optionally inside a frequency range.
 
     Parameters
     ----------
@@ -249,23 +292,35 @@ def band_layout(
         ``"linear:N"``, ``"edges:f0,f1,..."`` or a sequence of edges in Hz.
     sr : float
     n_fft : int
+    fmin, fmax : float or None
+        Frequency range in Hz (at most Nyquist; see :func:`sfm_audio.stft.bin_range`). ``mel:N``
+        and ``linear:N`` spread their N bands over the range; the other layouts keep the bands
+        lying inside it (:func:`within`).
     """
-    if spec is None or isinstance(spec, BandLayout):
-        return spec
-    if not isinstance(spec, str):
-        return edge_bands(spec, sr=sr, n_fft=n_fft)
-    name, arg = parse_band_spec(spec)
-    if name == "none":
+    if spec is None:
         return None
-    if name == "mpeg7":
-        return mpeg7_bands(sr=sr, n_fft=n_fft)
-    if name in ("octave", "third-octave"):
-        return octave_bands(sr=sr, n_fft=n_fft, fraction=1 if name == "octave" else 3)
-    if name == "mel":
-        return mel_bands(arg, sr=sr, n_fft=n_fft)
-    if name == "linear":
-        return linear_bands(arg, sr=sr, n_fft=n_fft)
-    return edge_bands(arg, sr=sr, n_fft=n_fft)
+    lo = 0.0 if fmin is None else float(fmin)
+    hi = sr / 2 if fmax is None else float(fmax)
+    ranged = fmin is not None or fmax is not None
+    if isinstance(spec, BandLayout):
+        return within(spec, fmin=lo, fmax=hi) if ranged else spec
+    if not isinstance(spec, str):
+        layout = edge_bands(spec, sr=sr, n_fft=n_fft)
+    else:
+        name, arg = parse_band_spec(spec)
+        if name == "none":
+            return None
+        if name == "mpeg7":
+            layout = mpeg7_bands(sr=sr, n_fft=n_fft)
+        elif name in ("octave", "third-octave"):
+            layout = octave_bands(sr=sr, n_fft=n_fft, fraction=1 if name == "octave" else 3)
+        elif name == "mel":
+            return mel_bands(arg, sr=sr, n_fft=n_fft, fmin=lo, fmax=hi)
+        elif name == "linear":
+            return linear_bands(arg, sr=sr, n_fft=n_fft, fmin=lo, fmax=hi)
+        else:
+            layout = edge_bands(arg, sr=sr, n_fft=n_fft)
+    return within(layout, fmin=lo, fmax=hi) if ranged else layout
 
 
 def parse_band_spec(spec: str) -> tuple[str, object]:
@@ -290,14 +345,9 @@ def parse_band_spec(spec: str) -> tuple[str, object]:
         try:
             edges = [float(v) for v in arg.split(",")]
         except ValueError:
-            raise ParameterError(f"bands {spec!r}: {arg!r} is not a list of numbers") from None
-        e = np.asarray(edges)
-        if e.size < 2:
-            raise ParameterError(f"bands {spec!r}: give at least two edges")
-        if not np.isfinite(e).all() or (e < 0).any():
-            raise ParameterError(f"bands {spec!r}: edges must be finite and >= 0 Hz")
-        if (np.diff(e) <= 0).any():
-            raise ParameterError(f"bands {spec!r}: edges must be strictly increasing")
+            raise ParameterError(f"bands {spec!r}: {arg!r} is not a list of numbers",
+                                 param="bands") from None
+        check_edges(edges, spec)
         return name, edges
     raise ParameterError(
         f"unknown bands {spec!r}; use none, mpeg7, octave, third-octave, mel:N, linear:N "
@@ -333,6 +383,10 @@ class BandReducer:
             counts.append(len(starts))
             unit_idx.append(np.append(starts, hi[b] + 1))
             n_units += len(starts)
+        if self._direct.size:
+            # logs are taken of the bins from the first to the last direct band only
+            self._log_lo = int(lo[direct].min())
+            self._log_hi = int(hi[direct].max()) + 2  # + the zero column past the last bin
         if unit_idx:
             idx = np.concatenate(unit_idx)
             keep = np.ones(idx.size, dtype=bool)
@@ -341,15 +395,27 @@ class BandReducer:
             self._band_first = np.asarray(band_first)
             self._group_n = np.asarray(counts, dtype=float)
 
-    def __call__(self, Pf: np.ndarray, logPf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``."""
+    def __call__(
+        self, Pf: np.ndarray, logPf: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``.
+
+        ``logPf``, the natural log of ``Pf`` (0 in the trailing column), is computed here for
+        the bins the bands need when not given.
+        """
         shape = Pf.shape[:-1] + (self.layout.n_bands,)
         sfm = np.empty(shape)
         crest = np.empty(shape)
         if self._direct.size:
             idx = self._direct_idx
             total = np.add.reduceat(Pf, idx, axis=-1)[..., ::2]
-            logs = np.add.reduceat(logPf, idx, axis=-1)[..., ::2]
+            if logPf is None:
+                lo, hi = self._log_lo, self._log_hi
+                region = np.log(Pf[..., lo:hi], where=Pf[..., lo:hi] > 0,
+                                out=np.zeros(Pf.shape[:-1] + (hi - lo,)))
+                logs = np.add.reduceat(region, idx - lo, axis=-1)[..., ::2]
+            else:
+                logs = np.add.reduceat(logPf, idx, axis=-1)[..., ::2]
             peak = np.maximum.reduceat(Pf, idx, axis=-1)[..., ::2]
             amean = total / self._direct_n
             sfm[..., self._direct] = np.exp(logs / self._direct_n) / amean

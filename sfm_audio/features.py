@@ -1,16 +1,23 @@
-"""Per-file feature extraction: stream a file through the STFT into flatness tables.
+"""Per-file feature extraction: stream a file or an array through the STFT into flatness tables.
 
 This is the extraction path; it imports numpy, soundfile (through :mod:`sfm_audio.io`) and
-nothing heavy. A file is read block by block, framed exactly as ``librosa.stft`` frames it,
-and every chunk of frames is reduced to per-frame and per-band features at once (one floor,
-one log, shared by the frame and band measures).
+nothing heavy. A file is read block by block (an array is sliced), framed exactly as
+``librosa.stft`` frames it, and every chunk of frames is reduced to per-frame and per-band
+features at once by :class:`sfm_audio.kernel.ChunkKernel` (one floor, shared by the frame and
+band measures, and the frame level from the samples).
+
+Controls (all in :class:`ExtractOptions`): a frequency range (``fmin``/``fmax``: frame features
+use only the bins inside it, band layouts are clipped to it), a time range (``start``/``end``),
+the columns (``features``), level gating of the summaries (``min_dbfs``) and summaries per
+segment of time (``segment``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
-import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,27 +26,62 @@ import numpy as np
 
 from . import io
 from ._errors import ParameterError
-from .bands import BandLayout, BandReducer, band_layout, parse_band_spec
-from .flatness import frame_features, validate_amin, validate_power
-from .stft import FrameStream, StftParams, _scratch, n_frames
+from .bands import BandLayout, band_layout, parse_band_spec
+from .flatness import validate_amin, validate_power
+from .kernel import LEVEL_FLOOR_DBFS, ChunkKernel, map_ordered
+from .stft import (
+    FrameStream,
+    StftParams,
+    array_segments,
+    as_channels,
+    bin_range,
+    frame_range,
+    n_frames,
+)
+from .validate import finite_float, nonnegative_float, positive_float, positive_int
+from .writers import Column, frame_schema
 
 __all__ = [
     "ExtractOptions",
     "FileMeta",
     "FrameChunk",
+    "Features",
     "FRAME_FEATURES",
+    "FEATURE_NAMES",
     "SUMMARY_STATS",
     "open_features",
     "extract",
     "summarize",
-    "floored_power",
-    "chunk_values",
+    "summary_columns",
+    "table_schema",
+    "table_rows",
 ]
 
 #: per-frame features, in column order
-FRAME_FEATURES = ("sfm", "sfm_db", "tonality", "crest")
+FRAME_FEATURES = ("sfm", "sfm_db", "tonality", "crest", "rms_dbfs")
+#: names accepted by ``features=``: the frame features and the two groups of band columns
+FEATURE_NAMES = FRAME_FEATURES + ("sfm_band", "crest_band")
 #: statistics of every feature in a per-file summary, in column order
 SUMMARY_STATS = ("mean", "median", "std", "p10", "p90")
+#: label of an array's rows in the ``file`` column
+ARRAY_LABEL = "<array>"
+
+
+def _optional(value, check, name):
+    return None if value is None else check(value, name)
+
+
+def _parse_features(features) -> tuple[str, ...] | None:
+    if features is None:
+        return None
+    names = features.split(",") if isinstance(features, str) else list(features)
+    names = [str(n).strip() for n in names if str(n).strip()]
+    unknown = [n for n in names if n not in FEATURE_NAMES]
+    if unknown or not names:
+        raise ParameterError(
+            f"features={','.join(names)!r}: unknown {', '.join(unknown) or 'empty list'}; "
+            f"choose from {', '.join(FEATURE_NAMES)}", param="features")
+    return tuple(n for n in FEATURE_NAMES if n in names)  # table order, no repeats
 
 
 @dataclass(frozen=True)
@@ -48,6 +90,26 @@ class ExtractOptions:
 
     Defaults are librosa's (``n_fft=2048``, ``hop_length=512``, Hann window, centred frames,
     power spectrum, ``amin=1e-10``) plus the MPEG-7 band layout and a mono mix.
+
+    Attributes
+    ----------
+    sr : float or None
+        For a file: resample to this rate (soxr HQ); None keeps the file's rate. An array
+        is never resampled: :func:`extract` and :func:`open_features` take its rate apart.
+    fmin, fmax : float or None
+        Frequency range in Hz: frame features use only the bins ``fmin <= k sr / n_fft <=
+        fmax``; band layouts keep the bands inside it (``mel:N``/``linear:N`` spread over it).
+        An ``fmax`` above a file's Nyquist frequency is clipped for that file with a warning.
+    start, end : float or None
+        Time range in seconds: the frames whose time ``frame * hop / sr`` lies inside, with
+        their whole-file frame numbers and values.
+    features : str, sequence of str or None
+        Columns to keep, from :data:`FEATURE_NAMES` (``"sfm,sfm_db,sfm_band"``); None: all.
+    min_dbfs : float or None
+        Summaries leave out the frames whose ``rms_dbfs`` is below this (and count them in
+        ``frames_gated``); the frame table keeps every frame.
+    segment : float or None
+        Summaries per segment of this many seconds (``segment_start_s``) instead of per file.
     """
 
     n_fft: int = 2048
@@ -60,6 +122,13 @@ class ExtractOptions:
     sr: float | None = None
     channels: io.Channels = "mix"
     bands: str | None = "mpeg7"
+    fmin: float | None = None
+    fmax: float | None = None
+    start: float | None = None
+    end: float | None = None
+    features: tuple[str, ...] | None = None
+    min_dbfs: float | None = None
+    segment: float | None = None
 
     def __post_init__(self) -> None:
         self.stft_params()  # validates n_fft, hop_length, win_length and the window name
@@ -68,23 +137,50 @@ class ExtractOptions:
         io.validate_sr(self.sr)
         io.validate_channels(self.channels)
         if self.bands is not None and not isinstance(self.bands, str):
-            raise ParameterError(f"bands={self.bands!r} must be a layout name")
+            raise ParameterError(f"bands={self.bands!r} must be a layout name", param="bands")
         # check the spelling now; the layout itself depends on each file's rate
         if self.bands is not None:
             parse_band_spec(self.bands)
+        fmin = _optional(self.fmin, nonnegative_float, "fmin")
+        fmax = _optional(self.fmax, positive_float, "fmax")
+        if fmin is not None and fmax is not None and fmin >= fmax:
+            raise ParameterError(f"fmin={fmin:g} Hz must be below fmax={fmax:g} Hz",
+                                 param="fmin")
+        start = _optional(self.start, nonnegative_float, "start")
+        end = _optional(self.end, positive_float, "end")
+        if start is not None and end is not None and start >= end:
+            raise ParameterError(f"start={start:g} s must be before end={end:g} s",
+                                 param="start")
+        object.__setattr__(self, "features", _parse_features(self.features))
+        _optional(self.min_dbfs, finite_float, "min_dbfs")
+        _optional(self.segment, positive_float, "segment")
 
     def stft_params(self) -> StftParams:
         params = StftParams(self.n_fft, self.hop_length, self.win_length, self.window, self.center)
         params.fft_window()  # unknown window names fail here, before any file is read
         return params
 
-    def layout(self, sr: float) -> BandLayout | None:
-        return band_layout(self.bands, sr=sr, n_fft=self.n_fft)
+    @property
+    def wants_bands(self) -> bool:
+        chosen = self.features or FEATURE_NAMES
+        return self.bands is not None and ("sfm_band" in chosen or "crest_band" in chosen)
+
+    def layout(self, sr: float, fmax: float | None = None) -> BandLayout | None:
+        """The band layout at rate ``sr`` inside the frequency range (``fmax``: clipped)."""
+        if not self.wants_bands:
+            return None
+        ranged = self.fmin is not None or self.fmax is not None
+        return band_layout(self.bands, sr=sr, n_fft=self.n_fft,
+                           fmin=self.fmin if ranged else None, fmax=fmax if ranged else None)
 
 
 @dataclass(frozen=True)
 class FileMeta:
-    """What is known about a file's feature table before it is computed."""
+    """What is known about a file's (or an array's) feature table before it is computed.
+
+    ``n_frames`` frames from ``frame0`` (the whole-file number of the first frame of the time
+    range); ``bins`` the FFT bins ``lo … hi - 1`` of the frequency range.
+    """
 
     path: str
     sr: float
@@ -93,13 +189,20 @@ class FileMeta:
     channels: list[str]
     layout: BandLayout | None
     columns: list[str] = field(default_factory=list)
+    frame0: int = 0
+    hop_length: int = 512
+    source_channels: int = 1
+    subtype: str = ""
+    bins: tuple[int, int] = (0, 0)
+    options: ExtractOptions = field(default_factory=ExtractOptions)
 
     @property
     def duration(self) -> float:
         return self.n_samples / self.sr
 
 
-def _value_columns(layout: BandLayout | None) -> list[str]:
+def kernel_columns(layout: BandLayout | None) -> list[str]:
+    """Every column :class:`~sfm_audio.kernel.ChunkKernel` computes, in its order."""
     columns = list(FRAME_FEATURES)
     if layout is not None:
         columns += [f"sfm_band_{name}" for name in layout.names]
@@ -107,179 +210,176 @@ def _value_columns(layout: BandLayout | None) -> list[str]:
     return columns
 
 
+def _chosen(columns: list[str], features: tuple[str, ...] | None) -> np.ndarray:
+    if features is None:
+        return np.arange(len(columns))
+    keep = [i for i, c in enumerate(columns)
+            if c in features or ("_band_" in c and c.split("_band_")[0] + "_band" in features)]
+    return np.asarray(keep, dtype=np.intp)
+
+
 @dataclass
 class FrameChunk:
     """Features of consecutive frames of one file.
 
     ``values`` has shape ``(n_channels, n_frames_chunk, n_columns)`` in the order of
-    ``FileMeta.columns``.
+    ``FileMeta.columns``; ``rms_dbfs`` and ``peak`` (largest sample magnitude), shape
+    ``(n_channels, n_frames_chunk)``, are there whatever the columns, for the summaries.
     """
 
     frame0: int
     values: np.ndarray
+    rms_dbfs: np.ndarray | None = None
+    peak: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
         return self.values.shape[1]
 
 
-class _ChunkReducer:
-    """FFT and all features of one segment of frames; safe to call from several threads."""
-
-    def __init__(self, options: ExtractOptions, meta: FileMeta, stream: FrameStream):
-        self.stream = stream
-        self.n_freq = stream.params.n_freq
-        self.reducer = BandReducer(meta.layout) if meta.layout is not None else None
-        self.power, self.amin = options.power, options.amin
-        self._local = threading.local()
-
-    def __call__(self, segment: np.ndarray) -> np.ndarray:
-        work = self._local.__dict__  # scratch arrays of this thread, reused chunk after chunk
-        spectrum = self.stream.transform(segment, work=work)
-        Pf, logPf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
-        return chunk_values(Pf, logPf, self.n_freq, self.reducer)
-
-
-def floored_power(
-    spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``max(amin, |X|**power)`` of complex spectra and its natural log.
-
-    Parameters
-    ----------
-    spectrum : np.ndarray [shape=(..., n_frames, n_freq), dtype=complex]
-    power, amin : float
-    work : dict, optional
-        Scratch arrays of the calling thread, reused from call to call.
-
-    Returns
-    -------
-    Pf, logPf : np.ndarray [shape=(..., n_frames, n_freq + 1)]
-        With one trailing zero column, which lets band end indices stay inside the array.
-    """
-    work = {} if work is None else work
-    n_freq = spectrum.shape[-1]
-    shape = spectrum.shape[:-1] + (n_freq + 1,)
-    Pf = _scratch(work, "Pf", shape, np.float64)
-    logPf = _scratch(work, "logPf", shape, np.float64)
-    Pf[..., n_freq] = 0.0
-    logPf[..., n_freq] = 0.0
-    P = Pf[..., :n_freq]
-    if power == 2.0:
-        np.multiply(spectrum.real, spectrum.real, out=P)
-        imag2 = _scratch(work, "imag2", P.shape, np.float64)
-        np.multiply(spectrum.imag, spectrum.imag, out=imag2)
-        P += imag2
-    else:
-        np.abs(spectrum, out=P)
-        if power != 1.0:
-            P **= power
-    np.maximum(P, amin, out=P)
-    np.log(P, out=logPf[..., :n_freq])
-    return Pf, logPf
-
-
-def chunk_values(
-    Pf: np.ndarray, logPf: np.ndarray, n_freq: int, reducer: BandReducer | None
-) -> np.ndarray:
-    """Every feature column of floored power frames (see :func:`floored_power`).
-
-    Returns
-    -------
-    values : np.ndarray [shape=(..., n_frames, 4 + 2 * n_bands)]
-        sfm, sfm_db, tonality, crest, then the band SFMs, then the band crests.
-    """
-    n_bands = reducer.layout.n_bands if reducer is not None else 0
-    values = np.empty(Pf.shape[:-1] + (4 + 2 * n_bands,))
-    for i, column in enumerate(frame_features(Pf, logPf, n_freq)):
-        values[..., i] = column
-    if reducer is not None:
-        values[..., 4 : 4 + n_bands], values[..., 4 + n_bands :] = reducer(Pf, logPf)
-    return values
-
-
-def _chunks(
-    path: str, options: ExtractOptions, meta: FileMeta, threads: int
-) -> Iterator[FrameChunk]:
-    params = options.stft_params()
-    stream = FrameStream(params, len(meta.channels))
+def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: StftParams,
+                   prefetch: bool, frames_per_chunk: int) -> Iterator[np.ndarray]:
+    """Segments of frames ``frame0 … frame0 + n_frames - 1`` of a file, read block by block."""
+    stream = FrameStream(params, len(meta.channels), frames_per_chunk=frames_per_chunk)
     # about one segment of frames per block, so each block is copied into the frame buffer once
-    block_frames = max(1 << 14, stream.frames_per_chunk * params.hop_length)
-    blocks = io.stream(path, sr=options.sr, channels=options.channels, prefetch=threads > 1,
-                       block_frames=block_frames)
-    reduce = _ChunkReducer(options, meta, stream)
-    segments = stream.segments(blocks)
-    frame0 = 0
-    if threads <= 1:
-        for segment in segments:
-            values = reduce(segment)
-            yield FrameChunk(frame0, values)
-            frame0 += values.shape[1]
+    block_frames = max(1 << 14, frames_per_chunk * params.hop_length)
+    total = n_frames(meta.n_samples, params)
+    if meta.frame0 == 0 and meta.n_frames == total:
+        blocks = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
+                           block_frames=block_frames)
+        yield from stream.segments(blocks)
         return
-    # numpy's FFT and ufuncs release the GIL: a small pool keeps both cores busy while the
-    # results come back in order and at most 2 * threads chunks are in flight.
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    hop, n_fft = params.hop_length, params.n_fft
+    pad = n_fft // 2 if params.center else 0
+    lo = meta.frame0 * hop - pad
+    hi = (meta.frame0 + meta.n_frames - 1) * hop - pad + n_fft
+    uncentred = StftParams(n_fft, hop, params.win_length, params.window, False)
+    stream = FrameStream(uncentred, len(meta.channels), frames_per_chunk=frames_per_chunk)
+    if options.sr is None:  # seek: read only the samples of the range
+        read = io.stream(path, channels=options.channels, prefetch=prefetch,
+                         block_frames=block_frames, start=max(lo, 0),
+                         stop=min(hi, meta.n_samples))
+        skip = 0
+    else:  # resampled: stream from the start and drop the samples before the range
+        read = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
+                         block_frames=block_frames)
+        skip = max(lo, 0)
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sfm-audio-fft") as pool:
-        pending: deque = deque()
-        try:
-            for segment in segments:
-                pending.append(pool.submit(reduce, segment))
-                if len(pending) >= 2 * threads:
-                    values = pending.popleft().result()
-                    yield FrameChunk(frame0, values)
-                    frame0 += values.shape[1]
-            while pending:
-                values = pending.popleft().result()
-                yield FrameChunk(frame0, values)
-                frame0 += values.shape[1]
-        finally:
-            for future in pending:
-                future.cancel()
+    def blocks() -> Iterator[np.ndarray]:
+        n_ch = len(meta.channels)
+        if lo < 0:
+            yield np.zeros((n_ch, -lo))
+        position, wanted = 0, min(hi, meta.n_samples) - max(lo, 0)
+        for block in read:
+            a = min(max(skip - position, 0), block.shape[-1])
+            position += block.shape[-1]
+            piece = block[:, a:]
+            piece = piece[:, : max(wanted, 0)]
+            wanted -= piece.shape[-1]
+            if piece.shape[-1]:
+                yield piece
+            if wanted <= 0:
+                break
+        if hi > meta.n_samples:
+            yield np.zeros((n_ch, hi - meta.n_samples))
+
+    yield from stream.segments(blocks())
+
+
+def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
+            frames_per_chunk: int = 512) -> Iterator[FrameChunk]:
+    params = options.stft_params()
+    if isinstance(source, np.ndarray):
+        y = source
+        if isinstance(options.channels, int):
+            y = y[options.channels : options.channels + 1]
+        segments = array_segments(y, params, first=meta.frame0,
+                                  stop=meta.frame0 + meta.n_frames,
+                                  frames_per_chunk=frames_per_chunk,
+                                  mix=options.channels == "mix")
+    else:
+        segments = _file_segments(source, options, meta, params, threads > 1, frames_per_chunk)
+    kernel = ChunkKernel(params, power=options.power, amin=options.amin, bins=meta.bins,
+                         layout=meta.layout)
+    chosen = _chosen(kernel_columns(meta.layout), options.features)
+    frame0 = meta.frame0
+    for values, peak in map_ordered(kernel, segments, threads):
+        yield FrameChunk(frame0, values[..., chosen], values[..., 4], peak)
+        frame0 += values.shape[1]
 
 
 def open_features(
-    path: str | os.PathLike, options: ExtractOptions | None = None, *, threads: int = 1
+    source: str | os.PathLike | np.ndarray,
+    options: ExtractOptions | None = None,
+    *,
+    threads: int = 1,
+    sr: float | None = None,
 ) -> tuple[FileMeta, Iterator[FrameChunk]]:
-    """Describe a file's feature table and return an iterator over its chunks.
+    """Describe a file's (or an array's) feature table and return an iterator over its chunks.
 
-    The file is opened and checked (missing, empty, truncated, not audio, channel out of
-    range, band layout impossible at its rate) before this returns; samples are read lazily.
+    A file is opened and checked (missing, empty, truncated, not audio, channel out of
+    range, band layout impossible at its rate, time or frequency range outside it) before
+    this returns; samples are read lazily.
 
     Parameters
     ----------
-    path : str or os.PathLike
+    source : str, os.PathLike or np.ndarray [shape=(n_samples,) or (n_channels, n_samples)]
+        A file, or samples in memory (librosa's layout: channels first, time last).
     options : ExtractOptions, optional
     threads : int
         With 2 or more, read the file on a background thread and compute chunks on a pool of
         ``threads`` threads (for a single file; a corpus run keeps each job on one core with
         ``threads=1``). The numbers are identical either way.
+    sr : float
+        The rate of an array (required with one; not allowed with a path, whose rate is its
+        own and which ``options.sr`` resamples).
     """
     options = options or ExtractOptions()
-    path = str(path)
-    audio = io.info(path)
-    if isinstance(options.channels, int) and options.channels >= audio.channels:
-        raise ParameterError(
-            f"channels={options.channels} is out of range: {path} has {audio.channels} channel(s)"
-        )
-    sr = float(audio.samplerate) if options.sr is None else float(options.sr)
-    n_samples = io.output_length(audio.frames, audio.samplerate, options.sr)
+    threads = positive_int(threads, "threads")
     params = options.stft_params()
-    count = n_frames(n_samples, params)
-    if count == 0:
+    if isinstance(source, (str, os.PathLike)):
+        if sr is not None:
+            raise ParameterError("sr= gives the rate of an array; to resample a file use "
+                                 "ExtractOptions(sr=...)", param="sr")
+        path = str(source)
+        audio = io.info(path)
+        n_in, subtype = audio.channels, audio.subtype
+        rate = float(audio.samplerate) if options.sr is None else float(options.sr)
+        n_samples = io.output_length(audio.frames, audio.samplerate, options.sr)
+    else:
+        if sr is None:
+            raise ParameterError("an array needs its sampling rate: sr=...", param="sr")
+        if options.sr is not None:
+            raise ParameterError("an array is not resampled (options.sr); give its own rate "
+                                 "as sr=", param="sr")
+        rate = positive_float(sr, "sr")
+        y = as_channels(source)
+        source, path = y, ARRAY_LABEL
+        n_in, subtype, n_samples = y.shape[0], str(y.dtype), y.shape[-1]
+    if isinstance(options.channels, int) and options.channels >= n_in:
         raise ParameterError(
-            f"{path}: {n_samples} samples are too few for n_fft={params.n_fft} with center=False"
-        )
-    layout = options.layout(sr)
-    labels = io.output_channels(options.channels, audio.channels)
-    meta = FileMeta(path, sr, n_samples, count, labels, layout, _value_columns(layout))
-    return meta, _chunks(path, options, meta, int(threads))
+            f"channels={options.channels} is out of range: {path} has {n_in} channel(s)",
+            param="channels")
+    first, stop = frame_range(n_samples, rate, params, start=options.start, end=options.end,
+                              path=path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bins = bin_range(rate, params.n_fft, fmin=options.fmin, fmax=options.fmax, path=path)
+    for warning in caught:  # said once per file, from here
+        warnings.warn(str(warning.message), UserWarning, stacklevel=2)
+    fmax = None if options.fmax is None else min(options.fmax, rate / 2)
+    layout = options.layout(rate, fmax)
+    columns = kernel_columns(layout)
+    columns = [columns[i] for i in _chosen(columns, options.features)]
+    labels = io.output_channels(options.channels, n_in)
+    meta = FileMeta(path, rate, n_samples, stop - first, labels, layout, columns, first,
+                    params.hop_length, n_in, subtype, bins, options)
+    return meta, _chunks(source, options, meta, threads)
 
 
 @dataclass(frozen=True)
 class Features:
-    """A whole file's features as arrays, time last.
+    """A whole file's (or array's) features as arrays, time last.
 
     Attributes
     ----------
@@ -288,7 +388,7 @@ class Features:
         Frame times in seconds (``frame * hop_length / sr``).
     values : dict of str to np.ndarray [shape=(n_channels, n_frames)]
         One entry per column (``"sfm"``, ``"sfm_db"``, ``"tonality"``, ``"crest"``,
-        ``"sfm_band_250_297"``, ...).
+        ``"rms_dbfs"``, ``"sfm_band_250_297"``, ...).
     band_sfm, band_crest : np.ndarray [shape=(n_channels, n_bands, n_frames)] or None
     """
 
@@ -298,29 +398,81 @@ class Features:
     band_sfm: np.ndarray | None
     band_crest: np.ndarray | None
 
+    def to_pandas(self):
+        """The frame table as a ``pandas.DataFrame``, with the command line's columns.
 
-def extract(path: str | os.PathLike, **options: object) -> Features:
-    """Compute all features of a file into memory (for analysis and plots of short files).
+        Columns ``file``, ``channel``, ``frame``, ``time_s`` and the feature columns; one row
+        per frame and channel, frame-major (the order of ``sfm-audio extract``). Needs pandas
+        (an optional dependency, imported here only).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Features.to_pandas needs pandas: pip install pandas") from None
+        n_ch, count = len(self.meta.channels), self.times.shape[0]
+        frames = self.meta.frame0 + np.arange(count)
+        table = {
+            "file": np.full(count * n_ch, self.meta.path, dtype=object),
+            "channel": np.tile(np.asarray(self.meta.channels, dtype=object), count),
+            "frame": np.repeat(frames, n_ch),
+            "time_s": np.repeat(self.times, n_ch),
+        }
+        for name in self.meta.columns:
+            table[name] = self.values[name].T.ravel()
+        return pd.DataFrame(table)
 
-    Keyword arguments are those of :class:`ExtractOptions`. Use :func:`open_features` to
-    stream long files.
+
+def extract(
+    source: str | os.PathLike | np.ndarray, *, sr: float | None = None, threads: int = 2,
+    **options: object,
+) -> Features:
+    """Compute all features of a file or an array into memory.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or np.ndarray [shape=(n_samples,) or (n_channels, n_samples)]
+        A file, or samples in memory in librosa's layout (channels first, time last).
+    sr : float or None
+        With an array: **its** sampling rate (required), as in librosa's feature functions;
+        the array is not resampled. With a path: the rate to resample the file to (soxr
+        HQ), as ``ExtractOptions(sr=...)``; None keeps the file's own rate.
+    threads : int
+        Threads computing chunks of frames (2 uses both cores of a small machine); the
+        numbers do not depend on it.
+    **options
+        The other fields of :class:`ExtractOptions` (``n_fft``, ``bands``, ``channels``,
+        ``fmin``, ``start``, ...).
+
+    Returns
+    -------
+    Features
+        For an array, the same numbers as for a file holding the same samples.
 
     Examples
     --------
-    >>> f = extract("data/arctic_a0007.wav", bands="octave")  # doctest: +SKIP
-    >>> f.values["sfm"].shape  # doctest: +SKIP
-    (1, 126)
+    >>> import numpy as np
+    >>> y = np.random.default_rng(0).standard_normal(22050)
+    >>> f = extract(y, sr=22050, bands="octave")
+    >>> f.values["sfm"].shape, f.band_sfm.shape
+    ((1, 44), (1, 7, 44))
     """
-    meta, chunks = open_features(path, ExtractOptions(**options))
-    table = np.concatenate([c.values for c in chunks], axis=1)
+    if isinstance(source, (str, os.PathLike)):
+        opts = ExtractOptions(sr=sr, **options)
+        meta, chunks = open_features(source, opts, threads=threads)
+    else:
+        opts = ExtractOptions(**options)
+        meta, chunks = open_features(source, opts, threads=threads, sr=sr)
+    parts = [c.values for c in chunks]
+    table = np.concatenate(parts, axis=1)
     values = {name: table[..., i] for i, name in enumerate(meta.columns)}
     band_sfm = band_crest = None
     if meta.layout is not None:
-        nb = meta.layout.n_bands
-        band_sfm = np.swapaxes(table[..., 4 : 4 + nb], -1, -2)
-        band_crest = np.swapaxes(table[..., 4 + nb :], -1, -2)
-    hop = ExtractOptions(**options).stft_params().hop_length
-    times = np.arange(meta.n_frames) * hop / meta.sr
+        names = meta.layout.names
+        if f"sfm_band_{names[0]}" in values:
+            band_sfm = np.stack([values[f"sfm_band_{n}"] for n in names], axis=-2)
+        if f"crest_band_{names[0]}" in values:
+            band_crest = np.stack([values[f"crest_band_{n}"] for n in names], axis=-2)
+    times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
     return Features(meta, times, values, band_sfm, band_crest)
 
 
@@ -350,32 +502,116 @@ class _ColumnSpool:
 
 
 def summary_columns(meta: FileMeta) -> list[str]:
-    """``<feature>_<stat>`` for every feature and statistic, after duration and frames."""
+    """``<feature>_<stat>`` for every column and statistic (the last columns of a summary)."""
     return [f"{name}_{stat}" for name in meta.columns for stat in SUMMARY_STATS]
 
 
-def summarize(meta: FileMeta, chunks: Iterator[FrameChunk]) -> np.ndarray:
-    """Reduce a file's frames to one row per channel of statistics.
+def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
+    """The numeric columns of a file's table, after ``file`` and ``channel``.
+
+    Frame table: ``frame``, ``time_s`` and the feature columns. Summary: ``segment_start_s``
+    (with ``segment``), ``sr``, ``channels`` (of the source), ``duration_s`` (of the source),
+    ``frames``, ``frames_gated``, ``peak_dbfs`` and the statistics of every column.
+    """
+    if not summary:
+        return frame_schema(meta.columns)
+    head = [Column("segment_start_s", "time")] if meta.options.segment is not None else []
+    head += [Column("sr", "int"), Column("channels", "int"), Column("duration_s", "time"),
+             Column("frames", "int"), Column("frames_gated", "int"),
+             Column("peak_dbfs", "value")]
+    return head + [Column(name, "value") for name in summary_columns(meta)]
+
+
+def _stats(v: np.ndarray) -> list[float]:
+    if v.size == 0:  # every frame gated
+        return [math.nan] * len(SUMMARY_STATS)
+    p10, median, p90 = np.percentile(v, [10, 50, 90])
+    return [v.mean(), median, v.std(), p10, p90]
+
+
+def _dbfs(peak: float) -> float:
+    return max(20.0 * math.log10(peak), LEVEL_FLOOR_DBFS) if peak > 0 else LEVEL_FLOOR_DBFS
+
+
+def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str], np.ndarray]:
+    """A file's summary rows: per channel, or per segment and channel (segment-major).
 
     Returns
     -------
-    stats : np.ndarray [shape=(n_channels, n_columns * 5)]
-        For every column of ``meta.columns``: mean, median, std (population), 10th and 90th
-        percentiles (linear interpolation, numpy's default), in that order.
+    channels : list of str
+        The ``channel`` label of each row.
+    numeric : np.ndarray [shape=(n_rows, len(table_schema(meta, True)))]
     """
-    spool = _ColumnSpool(len(meta.channels), len(meta.columns), meta.n_frames)
+    n_ch, n_col = len(meta.channels), len(meta.columns)
+    spool = _ColumnSpool(n_ch, n_col + 2, meta.n_frames)
     try:
         for chunk in chunks:
-            spool.write(chunk)
-        out = np.empty((len(meta.channels), len(meta.columns), len(SUMMARY_STATS)))
-        for c in range(len(meta.channels)):
-            for j in range(len(meta.columns)):
-                v = spool.column(c, j)
-                p10, median, p90 = np.percentile(v, [10, 50, 90])
-                out[c, j] = (v.mean(), median, v.std(), p10, p90)
-        return out.reshape(len(meta.channels), -1)
+            spool.write(FrameChunk(chunk.frame0 - meta.frame0, np.concatenate(
+                [chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None]], axis=-1)))
+        times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
+        options = meta.options
+        if options.segment is None:
+            starts, index = [None], np.zeros(meta.n_frames, dtype=np.intp)
+        else:
+            index = np.floor(times / options.segment + 1e-9).astype(np.intp)
+            index -= index[0]
+            first = int(np.floor(times[0] / options.segment + 1e-9))
+            starts = [(first + j) * options.segment for j in range(int(index[-1]) + 1)]
+        bounds = np.searchsorted(index, np.arange(len(starts) + 1))
+        columns = [[spool.column(c, j) for j in range(n_col + 2)] for c in range(n_ch)]
+        labels, rows = [], []
+        for s_i, seg_start in enumerate(starts):
+            a, b = bounds[s_i], bounds[s_i + 1]
+            for c in range(n_ch):
+                level, peak = columns[c][n_col][a:b], columns[c][n_col + 1][a:b]
+                kept = np.ones(b - a, dtype=bool) if options.min_dbfs is None else (
+                    level >= options.min_dbfs)
+                row = [] if seg_start is None else [seg_start]
+                row += [meta.sr, meta.source_channels, meta.duration, b - a,
+                        int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
+                for j in range(n_col):
+                    row += _stats(columns[c][j][a:b][kept])
+                labels.append(meta.channels[c])
+                rows.append(row)
+        return labels, np.asarray(rows, dtype=np.float64)
     finally:
         spool.close()
+
+
+def summarize(meta: FileMeta, chunks: Iterator[FrameChunk]) -> np.ndarray:
+    """The statistics of a file's frames, one row per channel (or segment and channel).
+
+    Returns
+    -------
+    stats : np.ndarray [shape=(n_rows, n_columns * 5)]
+        For every column of ``meta.columns``: mean, median, std (population), 10th and 90th
+        percentiles (linear interpolation, numpy's default), in that order, over the frames
+        not gated by ``min_dbfs`` (NaN when every frame is gated).
+    """
+    _, numeric = summary_rows(meta, chunks)
+    return numeric[:, -len(meta.columns) * len(SUMMARY_STATS):]
+
+
+def table_rows(
+    meta: FileMeta, chunks: Iterator[FrameChunk], summary: bool
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Rows of a file's table in the columns of :func:`table_schema`, block by block.
+
+    Yields ``(channel labels, numeric)`` for :meth:`sfm_audio.writers.Writer.write`: frame
+    rows (frame-major, channels interleaved within a frame) chunk by chunk, or all the summary
+    rows at once.
+    """
+    if summary:
+        yield summary_rows(meta, chunks)
+        return
+    for chunk in chunks:
+        n_ch, k, n_cols = chunk.values.shape
+        frames = np.arange(chunk.frame0, chunk.frame0 + k)
+        numeric = np.empty((k, n_ch, n_cols + 2))
+        numeric[..., 0] = frames[:, None]
+        numeric[..., 1] = (frames * meta.hop_length / meta.sr)[:, None]
+        numeric[..., 2:] = np.swapaxes(chunk.values, 0, 1)
+        yield meta.channels * k, numeric.reshape(k * n_ch, n_cols + 2)
 
 
 def display_path(path: str | os.PathLike) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._errors import ParameterError
+from .validate import positive_float
 
 __all__ = [
     "flatness",
@@ -19,7 +20,7 @@ __all__ = [
     "tonality",
     "wiener_entropy",
     "spectral_crest",
-    "frame_features",
+    "frame_statistics",
     "validate_amin",
     "validate_power",
 ]
@@ -29,15 +30,13 @@ TONALITY_DB = -60.0
 
 
 def validate_amin(amin: float) -> float:
-    if isinstance(amin, bool) or not np.isfinite(amin) or amin <= 0:
-        raise ParameterError(f"{amin=} must be a positive finite number")
-    return float(amin)
+    """``amin`` as a float > 0 (the floor of the power spectrum)."""
+    return positive_float(amin, "amin")
 
 
 def validate_power(power: float) -> float:
-    if isinstance(power, bool) or not np.isfinite(power) or power <= 0:
-        raise ParameterError(f"{power=} must be a positive finite number")
-    return float(power)
+    """``power`` as a float > 0 (the exponent of the magnitude spectrum)."""
+    return positive_float(power, "power")
 
 
 def flatness(values: np.ndarray, *, axis: int = -1) -> np.ndarray:
@@ -92,6 +91,7 @@ def spectral_flatness(
     pad_mode: str = "constant",
     amin: float = 1e-10,
     power: float = 2.0,
+    threads: int = 2,
 ) -> np.ndarray:
     """Spectral flatness per frame, exactly as ``librosa.feature.spectral_flatness``.
 
@@ -107,10 +107,20 @@ def spectral_flatness(
         Floor applied to the power spectrum before both means.
     power : float > 0
         Exponent applied to ``S``: 2 for power, 1 for magnitude.
+    threads : int
+        With ``y``: threads computing chunks of frames (numpy releases the GIL in the FFT).
+        The signal is streamed through the extraction kernel a few hundred frames at a time,
+        so the complex STFT is never held; the numbers do not depend on ``threads``.
 
     Returns
     -------
     flatness : np.ndarray [shape=(..., 1, n_frames)]
+
+    Raises
+    ------
+    ParameterError
+        Neither ``S`` nor ``y``; ``S`` complex or with a negative entry; ``y`` complex, empty,
+        or holding NaN/Inf; ``y`` too short with ``center=False``; a bad option.
 
     Examples
     --------
@@ -123,19 +133,22 @@ def spectral_flatness(
     if S is None:
         if y is None:
             raise ParameterError("give either S (a magnitude spectrogram) or y (a signal)")
-        from .stft import stft
+        if pad_mode != "constant":
+            raise ParameterError(f"{pad_mode=} is not supported; only 'constant' (zero) padding",
+                                 param="pad_mode")
+        from .kernel import signal_flatness
+        from .stft import StftParams
 
-        S = np.abs(
-            stft(
-                y, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
-                center=center, pad_mode=pad_mode,
-            )
-        )
+        params = StftParams(n_fft, hop_length, win_length, window, center)
+        return signal_flatness(y, params, power=power, amin=amin, threads=threads)
     S = np.asarray(S)
     if S.ndim < 2:
         raise ParameterError(f"S must have shape (..., n_freq, n_frames), got {S.shape}")
     if np.iscomplexobj(S):
         raise ParameterError("S must be a real, non-negative magnitude spectrogram")
+    if np.any(S < 0):  # librosa's rule: a negative magnitude is an error, not squared away
+        raise ParameterError("spectral flatness is only defined with non-negative energies; "
+                             "S has a negative entry")
     P = np.maximum(amin, S.astype(np.float64) ** power)
     gmean = np.exp(np.mean(np.log(P), axis=-2, keepdims=True))
     amean = np.mean(P, axis=-2, keepdims=True)
@@ -176,21 +189,23 @@ def spectral_crest(
     return P.max(axis=axis, keepdims=True) / P.mean(axis=axis, keepdims=True)
 
 
-def frame_features(
-    Pf: np.ndarray, logPf: np.ndarray, n_freq: int
+def frame_statistics(
+    total: np.ndarray, peak: np.ndarray, log_sum: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """SFM, SFM in dB, tonality and crest of floored power frames, frequency on the last axis.
+    """SFM, SFM in dB, tonality and crest of frames from their sums over ``n`` floored bins.
 
-    The fused inner step of streaming extraction: ``Pf`` and ``logPf`` (shape
-    ``(..., n_frames, >= n_freq)``, extra trailing columns ignored) are computed once and
-    shared with the band features.
+    The fused inner step of streaming extraction: the caller reduces each frame's floored
+    power ``Pf`` once to ``total = sum(Pf)``, ``peak = max(Pf)`` and ``log_sum = sum(ln Pf)``.
+
+    Returns
+    -------
+    sfm, sfm_db, tonality, crest : np.ndarray [shape=total.shape]
     """
-    P = Pf[..., :n_freq]
-    amean = P.mean(axis=-1)
-    log_gmean = logPf[..., :n_freq].mean(axis=-1)
+    amean = total / n
+    log_gmean = log_sum / n
     sfm = np.exp(log_gmean) / amean
     # from logs directly: cheaper than log10 of the ratio, identical up to rounding
     sfm_db = (10.0 / np.log(10.0)) * (log_gmean - np.log(amean))
     tonal = np.minimum(sfm_db / TONALITY_DB, 1.0)
-    crest = P.max(axis=-1) / amean
+    crest = peak / amean
     return sfm, sfm_db, tonal, crest

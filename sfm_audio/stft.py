@@ -8,14 +8,29 @@ file streams with bounded memory and yields exactly the whole-array result.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._errors import ParameterError
+from .validate import finite_float, is_bool, nonnegative_float, positive_int
 
-__all__ = ["StftParams", "get_window", "stft", "FrameStream", "n_frames", "frame_times"]
+__all__ = [
+    "StftParams",
+    "get_window",
+    "stft",
+    "FrameStream",
+    "n_frames",
+    "frame_times",
+    "frame_range",
+    "bin_range",
+    "array_segments",
+    "as_channels",
+    "scratch",
+]
 
 # a + b cos(x) + c cos(2x) coefficients of scipy's general_cosine windows; evaluated the way
 # scipy evaluates them so the values are bit-identical, without importing scipy.signal (0.5 s).
@@ -27,10 +42,6 @@ _COSINE_WINDOWS = {
 }
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def get_window(window: str | tuple | float | np.ndarray, win_length: int) -> np.ndarray:
     """Periodic ("fftbins") window of ``win_length`` samples, as ``librosa.filters.get_window``.
 
@@ -40,6 +51,8 @@ def get_window(window: str | tuple | float | np.ndarray, win_length: int) -> np.
     if callable(window):
         return np.asarray(window(win_length), dtype=np.float64)
     if isinstance(window, str) and window.lower() in _COSINE_WINDOWS:
+        if win_length == 1:
+            return np.ones(1)  # scipy's rule for a one-sample window
         coefficients = _COSINE_WINDOWS[window.lower()]
         fac = np.linspace(-np.pi, np.pi, win_length + 1)
         w = np.zeros(win_length + 1)
@@ -76,20 +89,17 @@ class StftParams:
     center: bool = True
 
     def __post_init__(self) -> None:
-        if not _is_int(self.n_fft) or self.n_fft <= 0:
-            raise ParameterError(f"n_fft={self.n_fft!r} must be a positive integer")
-        win = self.n_fft if self.win_length is None else self.win_length
-        if not _is_int(win) or win <= 0:
-            raise ParameterError(f"win_length={win!r} must be a positive integer")
-        if win > self.n_fft:
-            raise ParameterError(f"win_length={win} must be at most n_fft={self.n_fft}")
-        hop = win // 4 if self.hop_length is None else self.hop_length
-        if not _is_int(hop) or hop <= 0:
-            raise ParameterError(f"hop_length={hop!r} must be a positive integer")
-        object.__setattr__(self, "n_fft", int(self.n_fft))
-        object.__setattr__(self, "win_length", int(win))
-        object.__setattr__(self, "hop_length", int(hop))
-        object.__setattr__(self, "center", bool(self.center))
+        n_fft = positive_int(self.n_fft, "n_fft")
+        win = positive_int(n_fft if self.win_length is None else self.win_length, "win_length")
+        if win > n_fft:
+            raise ParameterError(f"win_length={win} must be at most n_fft={n_fft}",
+                                 param="win_length")
+        hop = positive_int(win // 4 if self.hop_length is None else self.hop_length,
+                           "hop_length")
+        object.__setattr__(self, "n_fft", n_fft)
+        object.__setattr__(self, "win_length", win)
+        object.__setattr__(self, "hop_length", hop)
+        object.__setattr__(self, "center", is_bool(self.center, "center"))
 
     @property
     def n_freq(self) -> int:
@@ -115,12 +125,207 @@ def frame_times(frames: np.ndarray, *, sr: float, hop_length: int) -> np.ndarray
     return np.asarray(frames) * hop_length / float(sr)
 
 
-def _scratch(work: dict, name: str, shape: tuple, dtype: type) -> np.ndarray:
-    """A reusable array of ``shape`` from ``work``, allocated on first use or shape change."""
+def scratch(work: dict | None, name: str, shape: tuple, dtype: type = np.float64) -> np.ndarray:
+    """A reusable array of ``shape`` from the dict ``work``, allocated on first use or change.
+
+    Each thread keeps its own ``work`` dict: reusing the same megabytes chunk after chunk
+    avoids page-faulting fresh memory for every chunk. ``work=None`` allocates.
+    """
+    if work is None:
+        return np.empty(shape, dtype=dtype)
     array = work.get(name)
-    if array is None or array.shape != shape:
+    if array is None or array.shape != shape or array.dtype != dtype:
         array = work[name] = np.empty(shape, dtype=dtype)
     return array
+
+
+def frame_range(
+    n_samples: int,
+    sr: float,
+    params: StftParams,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    path: str = "",
+) -> tuple[int, int]:
+    """Frames whose time ``f * hop_length / sr`` lies in ``[start, end]`` seconds.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the signal in samples.
+    sr : float
+    params : StftParams
+    start, end : float or None
+        Range in seconds; ``None`` means the beginning / the end of the signal.
+    path : str
+        Named in error messages.
+
+    Returns
+    -------
+    first, stop : int
+        Frame indices ``first`` (inclusive) to ``stop`` (exclusive) in the whole signal.
+
+    Raises
+    ------
+    ParameterError
+        ``start >= end``, a negative start, a range reaching outside the signal, or a range so
+        short that it holds no frame.
+    """
+    where = f"{path}: " if path else ""
+    duration = n_samples / sr
+    total = n_frames(n_samples, params)
+    if total == 0:
+        raise ParameterError(
+            f"{where}{n_samples} samples are too few for n_fft={params.n_fft} with center=False"
+        )
+    if start is not None:
+        start = finite_float(start, "start")
+    if end is not None:
+        end = finite_float(end, "end")
+    if start is not None and end is not None and start >= end:
+        raise ParameterError(f"start={start:g} s must be before end={end:g} s", param="start")
+    if start is not None and start < 0:
+        raise ParameterError(f"start={start:g} s must not be negative", param="start")
+    if start is not None and start >= duration:
+        raise ParameterError(
+            f"{where}start={start:g} s is outside the file (it lasts {duration:g} s)",
+            param="start",
+        )
+    # half a sample of slack so that "--end <duration as printed>" is accepted
+    if end is not None and end > duration + 0.5 / sr:
+        raise ParameterError(f"{where}end={end:g} s is outside the file (it lasts {duration:g} s)",
+                             param="end")
+    if end is not None and end <= 0:
+        raise ParameterError(f"end={end:g} s must be positive", param="end")
+    hop = params.hop_length
+    eps = 1e-9
+    first = 0 if start is None else max(0, math.ceil(start * sr / hop - eps))
+    last = total - 1 if end is None else min(total - 1, math.floor(end * sr / hop + eps))
+    if last < first:
+        raise ParameterError(
+            f"{where}the range {start or 0:g}–{end if end is not None else duration:g} s holds "
+            f"no frame (frames are every {hop / sr:g} s); widen it"
+        )
+    return first, last + 1
+
+
+def bin_range(
+    sr: float, n_fft: int, *, fmin: float | None = None, fmax: float | None = None,
+    path: str = "",
+) -> tuple[int, int]:
+    """FFT bins ``k`` whose frequency ``k * sr / n_fft`` lies in ``[fmin, fmax]`` Hz.
+
+    ``fmin=None`` starts at 0 Hz (DC) and ``fmax=None`` ends at Nyquist. An ``fmax`` above
+    Nyquist is clipped to it with a :class:`UserWarning` naming ``path`` (so one range can
+    serve files of several rates); every other impossible range is an error.
+
+    Returns
+    -------
+    lo, hi : int
+        First bin and one past the last bin: ``S[lo:hi]`` are the bins of the range.
+
+    Raises
+    ------
+    ParameterError
+        A negative or non-finite limit, ``fmin >= fmax``, ``fmin`` at or above Nyquist, or a
+        range narrower than two bins (one bin is trivially flat).
+    """
+    nyquist = sr / 2
+    top = n_fft // 2
+    where = f"{path}: " if path else ""
+    lo_hz = 0.0 if fmin is None else nonnegative_float(fmin, "fmin")
+    hi_hz = nyquist if fmax is None else nonnegative_float(fmax, "fmax")
+    if fmin is not None and fmax is not None and lo_hz >= hi_hz:
+        raise ParameterError(f"fmin={lo_hz:g} Hz must be below fmax={hi_hz:g} Hz", param="fmin")
+    if lo_hz >= nyquist:
+        raise ParameterError(f"{where}fmin={lo_hz:g} Hz is not below Nyquist ({nyquist:g} Hz)",
+                             param="fmin")
+    if hi_hz > nyquist:
+        warnings.warn(f"{where}fmax={hi_hz:g} Hz is above Nyquist; using {nyquist:g} Hz",
+                      UserWarning, stacklevel=2)
+        hi_hz = nyquist
+    df = sr / n_fft
+    eps = 1e-9
+    lo = max(0, math.ceil(lo_hz / df - eps))
+    hi = min(top, math.floor(hi_hz / df + eps)) + 1
+    if hi - lo < 2:
+        raise ParameterError(
+            f"{where}the range {lo_hz:g}-{hi_hz:g} Hz holds {max(hi - lo, 0)} FFT bin(s) at "
+            f"{n_fft=} and sr={sr:g} (bins are {df:g} Hz apart); it needs at least two",
+            param="fmin",
+        )
+    return lo, hi
+
+
+def as_channels(y: np.ndarray) -> np.ndarray:
+    """A real signal of shape ``(n,)`` or ``(n_channels, n)`` as a 2-D array, checked.
+
+    Raises
+    ------
+    ParameterError
+        Not 1-D or 2-D, complex, empty, or holding NaN or infinite values.
+    """
+    y = np.asarray(y)
+    if y.ndim not in (1, 2) or y.shape[-1] == 0:
+        raise ParameterError(
+            f"y must have shape (n_samples,) or (n_channels, n_samples), got {y.shape}")
+    if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
+        raise ParameterError(f"y must be a real array, got dtype {y.dtype}")
+    y2 = y.reshape(-1, y.shape[-1])
+    if not np.isfinite(y2.sum()) and not np.isfinite(y2).all():
+        bad = np.flatnonzero(~np.isfinite(y2).all(axis=0))[0]
+        raise ParameterError(f"y holds a NaN or infinite value at sample {bad}")
+    return y2
+
+
+def array_segments(
+    y: np.ndarray,
+    params: StftParams,
+    *,
+    first: int = 0,
+    stop: int | None = None,
+    frames_per_chunk: int = 512,
+    mix: bool = False,
+) -> Iterator[np.ndarray]:
+    """Segments of an in-memory signal holding frames ``first … stop - 1``, as librosa frames.
+
+    Each segment has shape ``(n_channels, (k - 1) * hop_length + n_fft)`` for ``k`` frames
+    (``k <= frames_per_chunk``); it is a view of ``y`` where no padding is needed, else a
+    small zero-padded copy. :meth:`FrameStream.transform` turns a segment into spectra.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_channels, n_samples)]
+    params : StftParams
+    first, stop : int
+        Frame range (``stop=None``: every frame).
+    frames_per_chunk : int
+    mix : bool
+        Average the channels of every segment (float64, channel by channel, as the file
+        reader mixes), giving one channel.
+    """
+    n = y.shape[-1]
+    n_fft, hop = params.n_fft, params.hop_length
+    pad = n_fft // 2 if params.center else 0
+    stop = n_frames(n, params) if stop is None else stop
+    for f0 in range(first, stop, frames_per_chunk):
+        k = min(frames_per_chunk, stop - f0)
+        a = f0 * hop - pad
+        b = (f0 + k - 1) * hop + n_fft - pad
+        if a >= 0 and b <= n:
+            segment = y[:, a:b]
+        else:
+            segment = np.zeros((y.shape[0], b - a), dtype=y.dtype)
+            lo, hi = max(a, 0), min(b, n)
+            segment[:, lo - a : hi - a] = y[:, lo:hi]
+        if mix and y.shape[0] > 1:
+            out = segment[0].astype(np.float64)
+            for c in range(1, y.shape[0]):
+                out += segment[c]
+            out /= y.shape[0]
+            segment = out[np.newaxis]
+        yield segment
 
 
 def _check_length(n_samples: int, params: StftParams) -> None:
@@ -183,10 +388,10 @@ class FrameStream:
         frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft, axis=-1)[:, ::hop]
         if work is None:
             return np.fft.rfft(frames * self._window, axis=-1)
-        windowed = _scratch(work, "windowed", frames.shape, np.float64)
+        windowed = scratch(work, "windowed", frames.shape, np.float64)
         np.multiply(frames, self._window, out=windowed)
-        spectrum = _scratch(work, "spectrum", frames.shape[:-1] + (self.params.n_freq,),
-                            np.complex128)
+        spectrum = scratch(work, "spectrum", frames.shape[:-1] + (self.params.n_freq,),
+                           np.complex128)
         return np.fft.rfft(windowed, axis=-1, out=spectrum)
 
     def push(self, block: np.ndarray) -> Iterator[np.ndarray]:

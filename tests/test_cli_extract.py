@@ -31,10 +31,10 @@ def test_frame_table_columns_and_values(tmp_path, speech):
     assert result.exit_code == 0, result.output
     with open(out) as fh:
         header = fh.readline().strip().split(",")
-    assert header[:8] == ["file", "channel", "frame", "time_s", "sfm", "sfm_db", "tonality",
-                          "crest"]
-    assert header[8] == "sfm_band_250_297"
-    assert header[8 + 19] == "crest_band_250_297" and len(header) == 8 + 2 * 19
+    assert header[:9] == ["file", "channel", "frame", "time_s", "sfm", "sfm_db", "tonality",
+                          "crest", "rms_dbfs"]
+    assert header[9] == "sfm_band_250_297"
+    assert header[9 + 19] == "crest_band_250_297" and len(header) == 9 + 2 * 19
     rows = read_csv(out)
     f = extract(speech)
     assert len(rows) == f.values["sfm"].shape[-1]
@@ -81,7 +81,7 @@ def test_stdout(speech):
     result = run(speech, "-o", "-", "--bands", "none")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "file,channel,frame,time_s,sfm,sfm_db,tonality,crest"
+    assert lines[0] == "file,channel,frame,time_s,sfm,sfm_db,tonality,crest,rms_dbfs"
     assert len(lines) == 1 + 126
 
 
@@ -91,8 +91,9 @@ def test_summary(tmp_path, speech, signals):
     assert result.exit_code == 0, result.output
     rows = read_csv(out)
     assert [r["file"] for r in rows] == sorted([str(speech), str(signals["white_noise"])])
-    assert list(rows[0])[:9] == ["file", "channel", "duration_s", "frames", "sfm_mean",
-                                 "sfm_median", "sfm_std", "sfm_p10", "sfm_p90"]
+    assert list(rows[0])[:13] == ["file", "channel", "sr", "channels", "duration_s", "frames",
+                                  "frames_gated", "peak_dbfs", "sfm_mean", "sfm_median",
+                                  "sfm_std", "sfm_p10", "sfm_p90"]
     noise = next(r for r in rows if "white_noise" in r["file"])
     assert abs(float(noise["sfm_median"]) - np.exp(-np.euler_gamma)) < 0.02
     assert float(noise["duration_s"]) == 2.0
@@ -169,17 +170,17 @@ def test_bad_files(tmp_path, speech, name, message):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--n-fft", "0"], "n_fft=0 must be a positive integer"),
-     (["--n-fft", "-2"], "n_fft=-2"),
-     (["--hop-length", "0"], "hop_length=0 must be a positive integer"),
-     (["--win-length", "4096"], "win_length=4096 must be at most n_fft=2048"),
+    [(["--n-fft", "0"], "--n-fft 0 must be a positive integer"),
+     (["--n-fft", "-2"], "--n-fft -2"),
+     (["--hop-length", "0"], "--hop-length 0 must be a positive integer"),
+     (["--win-length", "4096"], "--win-length 4096 must be at most n_fft=2048"),
      (["--window", "wobbly"], "unknown window 'wobbly'"),
      (["--bands", "edges:500,100"], "strictly increasing"),
      (["--bands", "edges:100,9000"], "above Nyquist"),
      (["--bands", "bark"], "unknown bands 'bark'"),
-     (["--sr", "0"], "sr=0.0 must be a positive number"),
-     (["--sr", "-16000"], "sr=-16000.0"),
-     (["--power", "0"], "power=0.0"),
+     (["--sr", "0"], "--sr 0.0 must be a positive"),
+     (["--sr", "-16000"], "--sr -16000.0"),
+     (["--power", "0"], "--power 0.0"),
      (["--channels", "left"], "'left' is not 'mix', 'each' or a channel index"),
      (["--channels", "3"], "channels=3 is out of range")],
 )

@@ -1,0 +1,312 @@
+"""The fused step of extraction: a chunk of frames to every per-frame feature at once.
+
+Files and in-memory arrays go through the same step: a *segment* of samples holding ``k``
+frames is windowed and transformed (float64 real FFT), its power ``|X|**power`` is floored at
+``amin`` once, and from that one floored array come the frame features (SFM, dB, tonality,
+crest over the bins of the chosen frequency range), the band features (through
+:class:`~sfm_audio.bands.BandReducer`) and, from the samples themselves, the frame level.
+
+The costly part of the SFM besides the FFT is the logarithm of every bin. :func:`log_sum`
+takes it of products of up to eight floored bins instead (fewer logs, the same sum up to
+rounding), choosing how many bins to multiply from ``amin`` and the chunk's largest value so
+that no product can overflow or underflow float64.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+import numpy as np
+
+from ._errors import ParameterError
+from .bands import BandLayout, BandReducer
+from .flatness import frame_statistics
+from .stft import FrameStream, StftParams, array_segments, as_channels, n_frames, scratch
+
+__all__ = [
+    "ChunkKernel",
+    "LEVEL_FLOOR_DBFS",
+    "floored_power",
+    "frame_levels",
+    "log_sum",
+    "map_ordered",
+    "signal_flatness",
+]
+
+#: level of a digitally silent frame (dBFS): the mean square is floored at 1e-20
+LEVEL_FLOOR_DBFS = -200.0
+_LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
+#: |ln| of a product of floored bins stays below this (ln of float64's largest is 709.8)
+_LOG_RANGE = 690.0
+_MAX_FOLDS = 3  # products of up to 2**3 = 8 bins
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def log_sum(P: np.ndarray, *, amin: float, peak: float, work: dict | None = None) -> np.ndarray:
+    """``np.log(P).sum(axis=-1)`` for values in ``[amin, peak]``, with fewer logarithms.
+
+    The last axis is folded in halves (``P[..., :h] * P[..., h:2h]``) up to three times, so
+    each logarithm is that of a product of up to eight values; the fold count is the largest
+    for which ``2**folds * max(|ln amin|, |ln peak|)`` stays inside float64's range. The
+    result equals the plain sum of logs up to a few ulps per product.
+
+    Parameters
+    ----------
+    P : np.ndarray [shape=(..., n)]
+        Values in ``[amin, peak]``, ``amin > 0``.
+    amin, peak : float
+        Bounds of the values.
+    work : dict, optional
+        Scratch arrays of the calling thread.
+
+    Returns
+    -------
+    total : np.ndarray [shape=P.shape[:-1]]
+    """
+    scale = max(abs(math.log(amin)), abs(math.log(peak)), 1.0)
+    folds = 0
+    while folds < _MAX_FOLDS and 2 ** (folds + 1) * scale < _LOG_RANGE:
+        folds += 1
+    total = np.zeros(P.shape[:-1])
+    a = P
+    for d in range(folds):
+        m = a.shape[-1]
+        half = m // 2
+        if half < 2:
+            break
+        if m % 2:
+            total += np.log(a[..., m - 1])
+        folded = scratch(work, f"fold{d}", a.shape[:-1] + (half,))
+        np.multiply(a[..., :half], a[..., half : 2 * half], out=folded)
+        a = folded
+    logs = scratch(work, "fold_log", a.shape)
+    np.log(a, out=logs)
+    total += logs.sum(axis=-1)
+    return total
+
+
+def floored_power(
+    spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None
+) -> np.ndarray:
+    """``max(amin, |X|**power)`` of complex spectra, with one trailing zero column.
+
+    Parameters
+    ----------
+    spectrum : np.ndarray [shape=(..., n_frames, n_freq), dtype=complex128]
+    power, amin : float
+
+    Returns
+    -------
+    Pf : np.ndarray [shape=(..., n_frames, n_freq + 1)]
+        The trailing zero column lets band end indices stay inside the array
+        (:class:`~sfm_audio.bands.BandReducer`).
+    """
+    n_freq = spectrum.shape[-1]
+    Pf = scratch(work, "Pf", spectrum.shape[:-1] + (n_freq + 1,))
+    Pf[..., n_freq] = 0.0
+    P = Pf[..., :n_freq]
+    if power == 2.0:
+        # squares of the interleaved (re, im) pairs, contiguous, then the pairs added
+        flat = spectrum.view(np.float64)
+        squares = scratch(work, "squares", flat.shape)
+        np.multiply(flat, flat, out=squares)
+        np.add(squares[..., 0::2], squares[..., 1::2], out=P)
+    else:
+        np.abs(spectrum, out=P)
+        if power != 1.0:
+            P **= power
+    np.maximum(P, amin, out=P)
+    return Pf
+
+
+def frame_levels(segment: np.ndarray, params: StftParams, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean square and peak magnitude of the ``n_fft`` samples of each of ``k`` frames.
+
+    The samples are the unwindowed frame, as ``librosa.feature.rms`` with
+    ``frame_length=n_fft`` frames them.
+
+    Parameters
+    ----------
+    segment : np.ndarray [shape=(n_channels, (k - 1) * hop_length + n_fft)]
+
+    Returns
+    -------
+    mean_square, peak : np.ndarray [shape=(n_channels, k)]
+    """
+    n_fft, hop = params.n_fft, params.hop_length
+    x = np.asarray(segment, dtype=np.float64)
+    sq = x * x
+    if n_fft % hop == 0:
+        # sums and maxima of hop-sized blocks, then of the n_fft / hop blocks of each frame
+        r = n_fft // hop
+        blocks = (k - 1 + r) * hop
+        sums = sq[:, :blocks].reshape(x.shape[0], -1, hop).sum(axis=-1)
+        peaks = np.abs(x[:, :blocks]).reshape(x.shape[0], -1, hop).max(axis=-1)
+        windows = np.lib.stride_tricks.sliding_window_view
+        energy = windows(sums, r, axis=-1).sum(axis=-1)
+        peak = windows(peaks, r, axis=-1).max(axis=-1)
+    else:
+        # (start, end) pairs, overlapping: keep the even outputs; one zero column at the end
+        # keeps the last end index inside the array
+        bounds = np.stack([np.arange(k) * hop, np.arange(k) * hop + n_fft], axis=-1).ravel()
+        zero = np.zeros((x.shape[0], 1))
+        energy = np.add.reduceat(np.concatenate([sq, zero], axis=-1), bounds, axis=-1)[:, ::2]
+        magnitude = np.concatenate([np.abs(x), zero], axis=-1)
+        peak = np.maximum.reduceat(magnitude, bounds, axis=-1)[:, ::2]
+    return energy / n_fft, peak
+
+
+class ChunkKernel:
+    """FFT and every feature of one segment of frames; safe to call from several threads.
+
+    Parameters
+    ----------
+    params : StftParams
+    power, amin : float
+        Already validated.
+    bins : (int, int) or None
+        Frame features use bins ``lo … hi - 1`` (see :func:`sfm_audio.stft.bin_range`);
+        None: all bins.
+    layout : BandLayout or None
+        Band features, or None.
+
+    Notes
+    -----
+    A call returns ``(values, peak)``: ``values`` has shape ``(n_channels, k, 5 + 2 n_bands)``
+    (sfm, sfm_db, tonality, crest, rms_dbfs, the band SFMs, the band crests) and ``peak`` the
+    largest sample magnitude of each frame, shape ``(n_channels, k)``.
+    """
+
+    def __init__(
+        self,
+        params: StftParams,
+        *,
+        power: float = 2.0,
+        amin: float = 1e-10,
+        bins: tuple[int, int] | None = None,
+        layout: BandLayout | None = None,
+    ):
+        self.params = params
+        self.power, self.amin = float(power), float(amin)
+        self.bins = (0, params.n_freq) if bins is None else (int(bins[0]), int(bins[1]))
+        self.layout = layout
+        self.reducer = BandReducer(layout) if layout is not None else None
+        self.stream = FrameStream(params, 1)  # its transform() only: window and rfft
+        self._local = threading.local()
+
+    @property
+    def n_columns(self) -> int:
+        return 5 + (2 * self.layout.n_bands if self.layout is not None else 0)
+
+    def spectral_values(self, Pf: np.ndarray, work: dict | None = None) -> np.ndarray:
+        """Features of floored power frames (:func:`floored_power`), shape (..., k, 4 + 2 n_bands).
+
+        Columns: sfm, sfm_db, tonality and crest over the kernel's bins, then the band SFMs and
+        the band crests.
+        """
+        lo, hi = self.bins
+        P = Pf[..., lo:hi]
+        nb = self.layout.n_bands if self.layout is not None else 0
+        out = np.empty(P.shape[:-1] + (4 + 2 * nb,))
+        peak = P.max(axis=-1)
+        logs = log_sum(P, amin=self.amin, peak=float(peak.max(initial=self.amin)), work=work)
+        for i, column in enumerate(frame_statistics(P.sum(axis=-1), peak, logs, hi - lo)):
+            out[..., i] = column
+        if self.reducer is not None:
+            out[..., 4 : 4 + nb], out[..., 4 + nb :] = self.reducer(Pf)
+        return out
+
+    def sfm(self, segment: np.ndarray) -> np.ndarray:
+        """The per-frame SFM only of one segment, shape (n_channels, k)."""
+        work = self._local.__dict__
+        spectrum = self.stream.transform(segment, work=work)
+        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
+        lo, hi = self.bins
+        P = Pf[..., lo:hi]
+        peak = float(P.max(initial=self.amin))
+        logs = log_sum(P, amin=self.amin, peak=peak, work=work)
+        return np.exp(logs / (hi - lo)) / (P.sum(axis=-1) / (hi - lo))
+
+    def __call__(self, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        work = self._local.__dict__  # scratch arrays of this thread, reused chunk after chunk
+        spectrum = self.stream.transform(segment, work=work)
+        k = spectrum.shape[-2]
+        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
+        spectral = self.spectral_values(Pf, work)
+        values = np.empty(Pf.shape[:-1] + (self.n_columns,))
+        values[..., :4] = spectral[..., :4]
+        values[..., 5:] = spectral[..., 4:]
+        mean_square, peak = frame_levels(segment, self.params, k)
+        values[..., 4] = 10.0 * np.log10(np.maximum(mean_square, _LEVEL_FLOOR))
+        return values, peak
+
+
+def map_ordered(func: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[R]:
+    """``map(func, items)`` on ``threads`` threads, results in order, a bounded number in flight.
+
+    numpy's FFT and ufuncs release the GIL, so chunks computed on two threads use two cores.
+    At most ``2 * threads`` items are pending; stopping the iteration cancels the rest.
+    """
+    if threads <= 1:
+        yield from map(func, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sfm-audio-fft") as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(func, item))
+                if len(pending) >= 2 * threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def signal_flatness(
+    y: np.ndarray, params: StftParams, *, power: float, amin: float, threads: int = 2,
+    frames_per_chunk: int = 512,
+) -> np.ndarray:
+    """Per-frame SFM of a signal, streamed in chunks of frames (the STFT is never held).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(..., n_samples)]
+    params : StftParams
+    power, amin : float
+        Already validated.
+    threads : int
+
+    Returns
+    -------
+    sfm : np.ndarray [shape=(..., 1, n_frames)]
+    """
+    from .validate import positive_int
+
+    threads = positive_int(threads, "threads")
+    y = np.asarray(y)
+    if y.ndim == 0:
+        raise ParameterError("y must be a real array of shape (..., n_samples)")
+    lead = y.shape[:-1]
+    flat = as_channels(y.reshape(-1, y.shape[-1]))
+    count = n_frames(flat.shape[-1], params)
+    if count == 0:
+        raise ParameterError(f"n_fft={params.n_fft} is too large for a signal of "
+                             f"{flat.shape[-1]} samples with center=False")
+    kernel = ChunkKernel(params, power=power, amin=amin)
+    out = np.empty((flat.shape[0], count))
+    f0 = 0
+    segments = array_segments(flat, params, frames_per_chunk=frames_per_chunk)
+    for sfm in map_ordered(kernel.sfm, segments, threads):
+        out[:, f0 : f0 + sfm.shape[-1]] = sfm
+        f0 += sfm.shape[-1]
+    return out.reshape(*lead, 1, count)
