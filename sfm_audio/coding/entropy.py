@@ -117,22 +117,33 @@ class CoefficientModel:
             i += decoder.decode(low, count)
         return i
 
-    def code_length(self, indices: np.ndarray) -> float:
-        """Information content of ``indices`` under this model, ``-sum log2 p(i)`` in bits.
+    def code_lengths(self, indices: np.ndarray) -> np.ndarray:
+        """Information content of each index under this model, ``-log2 p(i)`` in bits.
 
-        What an ideal entropy coder spends on them; the range coder spends this to within a
-        few bits per segment. The ``shift`` low bits count ``shift`` bits each; the high part
-        is evaluated without the half-step offset :meth:`encode` gives it when ``shift > 0``.
+        What an ideal entropy coder spends on them; the range coder spends their sum to
+        within a few bits per segment. The ``shift`` low bits count ``shift`` bits each; the
+        high part is evaluated without the half-step offset :meth:`encode` gives it when
+        ``shift > 0``.
+
+        Parameters
+        ----------
+        indices : np.ndarray [shape=(m,)]
+            Integers in ``[lo, hi]``.
+
+        Returns
+        -------
+        bits : np.ndarray [shape=(m,)]
         """
-        if self.family in ("inactive", "constant"):
-            return 0.0
         i = np.asarray(indices, dtype=np.int64)
+        bits = np.zeros(i.shape)
+        if self.family in ("inactive", "constant"):
+            return bits
         k = self.shift
-        bits = float(k * i.size)
+        bits += k
         lo_h, hi_h = self.lo >> k, self.hi >> k
         if hi_h > lo_h:
             p = _pmf(self.family, lo_h, hi_h, max(self.scale / 2**k, 1e-6))
-            bits -= float(np.log2(p[(i >> k) - lo_h]).sum())
+            bits -= np.log2(p[(i >> k) - lo_h])
         return bits
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "prediction_residual",
     "predict",
     "predict_stream",
+    "prediction_section",
     "validate_orders",
 ]
 
@@ -211,6 +212,12 @@ class Prediction:
         """Spectral flatness of the residual's Welch PSD."""
         return float(flatness(self.residual_psd))
 
+    def summary(self) -> dict:
+        """``{"order", "gain_db", "residual_sfm"}`` (``gain_db`` None when infinite)."""
+        gain = self.gain_db
+        return {"order": self.order, "gain_db": gain if np.isfinite(gain) else None,
+                "residual_sfm": self.residual_sfm}
+
 
 def predict_stream(
     pieces: Callable[[], Iterable[np.ndarray]],
@@ -298,3 +305,18 @@ def predict(
     if not np.ptp(y) > 0:
         raise SfmError("prediction is undefined: the signal is constant (silent)")
     return predict_stream(lambda: [y], mean=float(y.mean()), orders=orders, nperseg=nperseg)
+
+
+def prediction_section(
+    pieces: Callable[[], Iterable[np.ndarray]], *, mean: float, orders: Sequence[int],
+    nperseg: int, samples: int,
+) -> list[Prediction]:
+    """:func:`predict_stream` for a coding report: the orders the signal is long enough for.
+
+    Orders of ``samples`` or more (and orders longer than a Welch segment of the residual
+    could resolve, ``nperseg``) are left out; an empty list when none is left.
+    """
+    usable = [p for p in validate_orders(orders) if p < samples and p < nperseg]
+    if not usable or samples < nperseg:
+        return []
+    return predict_stream(pieces, mean=mean, orders=usable, nperseg=nperseg)
