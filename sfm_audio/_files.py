@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ._errors import ParameterError
 
-__all__ = ["atomic_path", "check_output_dir"]
+__all__ = ["atomic_path", "check_output_dir", "current_umask"]
 
 
 def check_output_dir(target: str | os.PathLike) -> Path:
@@ -24,7 +24,8 @@ def check_output_dir(target: str | os.PathLike) -> Path:
     return target
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -49,7 +50,7 @@ def atomic_path(target: str | os.PathLike, *, suffix: str | None = None) -> Iter
         yield tmp_path
         if tmp_path.is_dir():
             raise AssertionError("atomic_path expects a file")
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -7,13 +7,20 @@ never holds a whole long file. Every writer produces the same bytes for the same
 Types: ``file`` and ``channel`` are strings (``channel`` is ``"mix"`` or the channel index);
 integer columns (``frame``, ``frames``) are int64; ``time_s`` and ``duration_s`` are float64
 (six decimals in text); feature columns are float32 in NPZ/Parquet and 7 significant digits
-in text (float32 precision).
+in text (float32 precision). A missing value (NaN) is NaN in NPZ and Parquet, an empty field
+in CSV and ``null`` in JSON Lines.
+
+A table of several files has the union of their columns (:func:`union_schema`); a writer
+opened with ``row_schema`` takes one file's rows in that file's columns and leaves the others
+empty.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -30,6 +37,7 @@ __all__ = [
     "Column",
     "frame_schema",
     "summary_schema",
+    "union_schema",
     "format_of",
     "open_writer",
     "concatenate_parts",
@@ -61,6 +69,59 @@ def summary_schema(stat_columns: Sequence[str]) -> list[Column]:
     return [Column("duration_s", "time"), Column("frames", "int")] + [
         Column(name, "value") for name in stat_columns
     ]
+
+
+def _natural_key(name: str) -> tuple:
+    """``sfm_band_62_88`` before ``sfm_band_125_149``: digit runs compare as numbers."""
+    return tuple((1, int(part), "") if part.isdigit() else (0, 0, part)
+                 for part in re.split(r"(\d+)", name) if part)
+
+
+def union_schema(schemas: Sequence[Sequence[Column]]) -> list[Column]:
+    """The columns of a table holding files with the given columns.
+
+    Every column of every schema, once, in an order that keeps the order of each schema;
+    columns that no schema orders against each other (the top bands of a 48 kHz file beside
+    a 16 kHz file's) go in natural order of their names, which for band columns is frequency
+    order.
+
+    Raises
+    ------
+    ParameterError
+        A column has different types in two schemas.
+    """
+    kind: dict[str, str] = {}
+    first: dict[str, int] = {}
+    after: dict[str, set[str]] = {}
+    waiting: dict[str, int] = {}
+    for schema in schemas:
+        for column in schema:
+            if kind.setdefault(column.name, column.kind) != column.kind:
+                raise ParameterError(f"column {column.name!r} is {kind[column.name]} in one "
+                                     f"file and {column.kind} in another")
+            if column.name not in first:
+                first[column.name] = len(first)
+                after[column.name], waiting[column.name] = set(), 0
+        for a, b in zip(schema, schema[1:]):
+            if b.name not in after[a.name]:
+                after[a.name].add(b.name)
+                waiting[b.name] += 1
+    ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    out: list[Column] = []
+    while len(out) < len(first):
+        if ready:
+            name = heapq.heappop(ready)[1]
+        else:  # schemas that disagree on an order: the column seen first goes first
+            name = min((n for n in waiting if waiting[n] > 0), key=first.__getitem__)
+        waiting[name] = -1
+        out.append(Column(name, kind[name]))  # type: ignore[arg-type]
+        for b in after[name]:
+            if waiting[b] > 0:
+                waiting[b] -= 1
+                if waiting[b] == 0:
+                    heapq.heappush(ready, (_natural_key(b), b))
+    return out
 
 
 def format_of(output: str | os.PathLike) -> str:
@@ -97,29 +158,52 @@ def _csv_field(text: str) -> str:
 
 
 class _TextWriter:
-    """CSV and JSON Lines: one %-format per row, applied to a whole block at once."""
+    """CSV and JSON Lines: one %-format per row, applied to a whole block at once.
+
+    A NaN is written as an empty CSV field or a JSON ``null``: columns that are NaN in a whole
+    block (a band above a file's Nyquist frequency) become constants of the row format; rows
+    with NaN elsewhere are written one by one.
+    """
 
     def __init__(self, fh: IO[str], schema: list[Column], fmt: str, *, header: bool):
         self.fh, self.schema, self.fmt = fh, schema, fmt
+        self._formats: dict[tuple, str] = {}
         if fmt == "csv" and header:
             fh.write(",".join(["file", "channel"] + [c.name for c in schema]) + "\n")
 
-    def _row_format(self, file: str) -> str:
-        numbers = [_TEXT_FORMAT[c.kind] for c in self.schema]
-        if self.fmt == "csv":
-            return ",".join([_csv_field(file).replace("%", "%%"), "%s"] + numbers) + "\n"
-        fields = [f'"file": {json.dumps(file)}'.replace("%", "%%"), '"channel": "%s"']
-        fields += [f"{json.dumps(c.name)}: {n}" for c, n in zip(self.schema, numbers)]
-        return "{" + ", ".join(fields) + "}\n"
+    def _row_format(self, file: str, empty: tuple[bool, ...]) -> str:
+        key = (file, empty)
+        if key not in self._formats:
+            missing = "" if self.fmt == "csv" else "null"
+            numbers = [missing if gap else _TEXT_FORMAT[c.kind]
+                       for c, gap in zip(self.schema, empty)]
+            if self.fmt == "csv":
+                row = ",".join([_csv_field(file).replace("%", "%%"), "%s"] + numbers) + "\n"
+            else:
+                fields = [f'"file": {json.dumps(file)}'.replace("%", "%%"), '"channel": "%s"']
+                fields += [f"{json.dumps(c.name)}: {n}" for c, n in zip(self.schema, numbers)]
+                row = "{" + ", ".join(fields) + "}\n"
+            if len(self._formats) > 64:
+                self._formats.clear()
+            self._formats[key] = row
+        return self._formats[key]
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
         n = numeric.shape[0]
         if n == 0:
             return
-        cells = np.empty((n, numeric.shape[1] + 1), dtype=object)
+        gaps = np.isnan(numeric)
+        whole = gaps.all(axis=0)
+        if (gaps != whole).any():  # NaN in some rows only: row by row
+            for i in range(n):
+                self.write(file, channel[i:i + 1], numeric[i:i + 1])
+            return
+        kept = numeric[:, ~whole]
+        cells = np.empty((n, kept.shape[1] + 1), dtype=object)
         cells[:, 0] = channel
-        cells[:, 1:] = numeric
-        self.fh.write((self._row_format(file) * n) % tuple(cells.ravel().tolist()))
+        cells[:, 1:] = kept
+        row = self._row_format(file, tuple(whole.tolist()))
+        self.fh.write((row * n) % tuple(cells.ravel().tolist()))
 
     def close(self) -> None:
         self.fh.flush()
@@ -229,11 +313,16 @@ class _ParquetWriter:
 class Writer:
     """A table being written to one output; use :func:`open_writer`."""
 
-    def __init__(self, impl, fh: IO | None = None):
-        self._impl, self._fh = impl, fh
+    def __init__(self, impl, fh: IO | None = None, index: np.ndarray | None = None):
+        self._impl, self._fh, self._index = impl, fh, index
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
-        """Append rows: ``channel`` has one label per row, ``numeric`` shape (n_rows, n_cols)."""
+        """Append rows: ``channel`` has one label per row, ``numeric`` shape (n_rows, n_cols)
+        in the columns of the writer's ``row_schema``."""
+        if self._index is not None:
+            wide = np.full((numeric.shape[0], len(self._impl.schema)), np.nan)
+            wide[:, self._index] = numeric
+            numeric = wide
         self._impl.write(file, channel, numeric)
 
     def close(self) -> None:
@@ -248,8 +337,29 @@ class Writer:
             self._fh.close()
 
 
+def _column_index(row_schema: Sequence[Column], schema: Sequence[Column]) -> np.ndarray | None:
+    """Where the columns of ``row_schema`` go in ``schema`` (None: the same columns)."""
+    if list(row_schema) == list(schema):
+        return None
+    where = {c.name: i for i, c in enumerate(schema)}
+    missing = [c.name for c in row_schema if where.get(c.name) is None or
+               schema[where[c.name]].kind != c.kind]
+    if missing:
+        raise ParameterError(f"column {missing[0]!r} is not among the table's columns")
+    present = {c.name for c in row_schema}
+    empty_ints = [c.name for c in schema if c.kind == "int" and c.name not in present]
+    if empty_ints:
+        raise ParameterError(f"integer column {empty_ints[0]!r} cannot be left empty")
+    return np.array([where[c.name] for c in row_schema], dtype=np.intp)
+
+
 def open_writer(
-    fmt: str, target: str | os.PathLike | IO[str], schema: list[Column], *, header: bool = True
+    fmt: str,
+    target: str | os.PathLike | IO[str],
+    schema: list[Column],
+    *,
+    header: bool = True,
+    row_schema: Sequence[Column] | None = None,
 ) -> Writer:
     """Open a table writer.
 
@@ -262,16 +372,20 @@ def open_writer(
         The numeric columns after ``file`` and ``channel``.
     header : bool
         Write the CSV header line (parts of a corpus run are written without it).
+    row_schema : list of Column, optional
+        The columns of the rows given to ``write``, a subset of ``schema`` (one file's
+        columns in a table of several files); the other columns are left empty (NaN).
     """
+    index = None if row_schema is None else _column_index(row_schema, schema)
     if fmt in ("csv", "jsonl"):
         if hasattr(target, "write"):
-            return Writer(_TextWriter(target, schema, fmt, header=header))
+            return Writer(_TextWriter(target, schema, fmt, header=header), index=index)
         fh = open(target, "w", encoding="utf-8", newline="")
-        return Writer(_TextWriter(fh, schema, fmt, header=header), fh)
+        return Writer(_TextWriter(fh, schema, fmt, header=header), fh, index)
     if fmt == "npz":
-        return Writer(_NpzWriter(Path(target), schema))
+        return Writer(_NpzWriter(Path(target), schema), index=index)
     if fmt == "parquet":
-        return Writer(_ParquetWriter(Path(target), schema))
+        return Writer(_ParquetWriter(Path(target), schema), index=index)
     raise ParameterError(f"unknown output format {fmt!r}")
 
 

@@ -18,10 +18,11 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from sfm_audio import batch
-from sfm_audio.batch import staging_dir
+from sfm_audio import io as audio_io
 from sfm_audio.cli import extract as extract_cli
 from sfm_audio.cli import main
+from sfm_audio.corpus import executors, extract_files, staging_dir
+from sfm_audio.corpus.staging import STAGING_MARK, Staging
 
 FORMATS = ["csv", "npz", "jsonl", "parquet"]
 
@@ -187,7 +188,7 @@ def test_unreadable_file(corpus, tmp_path, monkeypatch):
     locked = tmp_path / "locked.wav"
     shutil.copy(corpus / "f00.wav", locked)
     real_access = os.access
-    monkeypatch.setattr(batch.io.os, "access", lambda p, mode, **kw: (
+    monkeypatch.setattr(audio_io.os, "access", lambda p, mode, **kw: (
         False if Path(p) == locked else real_access(p, mode, **kw)))
     errors = tmp_path / "errors.csv"
     result = run(corpus, locked, "-o", tmp_path / "x.csv", "--jobs", "1", "--errors", errors)
@@ -248,11 +249,15 @@ def test_dask_workers_that_cannot_see_the_staging_folder_send_bytes(
         cluster, corpus, local, tmp_path, monkeypatch):
     """Workers write parts straight into the staging folder only when its marker holds the
     run's token; here the token differs, so every part travels back as bytes."""
-    real = batch._prepare_staging
-    monkeypatch.setattr(batch, "_prepare_staging",
-                        lambda staging, resume: "elsewhere-" + real(staging, resume))
+    real = Staging.__init__
+
+    def elsewhere(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        self.token = "elsewhere-" + self.token
+
+    monkeypatch.setattr(Staging, "__init__", elsewhere)
     out = tmp_path / "x.parquet"
-    report = batch.extract_files([corpus], out, scheduler=cluster)
+    report = extract_files([corpus], out, scheduler=cluster)
     assert len(report.ok) == 6 and not report.failed
     assert filecmp.cmp(out, local["parquet"], shallow=False)
 
@@ -271,25 +276,28 @@ def test_dask_parts_the_client_cannot_see_are_sent_again(cluster, corpus, local,
                 return False
             return super().is_file()
 
-    monkeypatch.setattr(batch, "Path", FlakyPath)
+    monkeypatch.setattr(executors, "Path", FlakyPath)
     out = tmp_path / "x.csv"
-    report = batch.extract_files([corpus], out, scheduler=cluster)
+    report = extract_files([corpus], out, scheduler=cluster)
     assert len(report.ok) == 6 and not report.failed and len(hidden) == 6
     assert filecmp.cmp(out, local["csv"], shallow=False)
 
 
 def test_a_job_writes_its_part_only_where_the_token_matches(corpus, tmp_path):
+    import dataclasses
+
+    from sfm_audio.corpus.tables import TableTask
     from sfm_audio.features import ExtractOptions
 
-    (tmp_path / batch._STAGING_MARK).write_text("abc")
+    (tmp_path / STAGING_MARK).write_text("abc")
     part = tmp_path / "part.csv"
-    job = batch._Job(str(corpus / "f00.wav"), "f00.wav", str(part), ExtractOptions(), "csv",
-                     False, None, "abc")
-    written = batch._run_job(job)
+    task = TableTask(ExtractOptions(), "csv", False, None)
+    job = executors.Job(str(corpus / "f00.wav"), "f00.wav", str(part), task, "abc")
+    written = executors.run_job(job)
     assert written.failure is None and written.data is None and part.is_file()
-    sent = batch._run_job(batch.dataclasses.replace(job, token="xyz"))
+    sent = executors.run_job(dataclasses.replace(job, token="xyz"))
     assert sent.failure is None and sent.data == part.read_bytes()
-    assert batch._run_job(batch.dataclasses.replace(job, token="")).data == part.read_bytes()
+    assert executors.run_job(dataclasses.replace(job, token="")).data == part.read_bytes()
 
 
 def test_dask_missing_gives_a_clear_message(corpus, tmp_path, monkeypatch):

@@ -74,3 +74,37 @@ def split_list(value: str | None, convert: Callable[[str], Any], name: str) -> l
         return [convert(item) for item in items]
     except ValueError as exc:
         raise click.BadParameter(f"{value!r}: {exc}", param_hint=name) from None
+
+
+def scan_options(func: F) -> F:
+    """``--include``, ``--exclude`` and ``--hidden``: what folders and patterns find."""
+    func = click.option("--hidden", is_flag=True,
+                        help="Also search hidden files and folders (names starting with '.'; "
+                             "macOS ._NAME sidecars are skipped even then).")(func)
+    func = click.option("--exclude", multiple=True, metavar="PATTERN",
+                        help="Leave out files matching this glob pattern (repeatable; "
+                             "matched against the file name, or with a '/' the path below "
+                             "the folder).")(func)
+    func = click.option("--include", multiple=True, metavar="PATTERN",
+                        help="Take from folders and patterns only files matching this glob "
+                             "pattern (repeatable), e.g. --include '*.flac'.")(func)
+    return func
+
+
+def skipped_note(skipped: list[str], shown: int = 5) -> str:
+    """``skipped 3 files: unknown format (a.m4a, b.txt, notes.pdf)``."""
+    names = ", ".join(skipped[:shown]) + (", ..." if len(skipped) > shown else "")
+    plural = "file" if len(skipped) == 1 else "files"
+    return f"skipped {len(skipped)} {plural}: unknown format ({names})"
+
+
+def show_warnings_once() -> None:
+    """Print the library's warnings as ``Warning: <message>`` lines on standard error, each
+    distinct message once (e.g. an ``--fmax`` above a file's Nyquist frequency)."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"Warning: {message}", err=True)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("once", category=UserWarning, module=r"sfm_audio\..*")

@@ -20,7 +20,14 @@ from ..corpus import (
     write_errors,
 )
 from ..features import ExtractOptions, open_features
-from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors, scan_options, skipped_note
+from ._common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    handle_errors,
+    scan_options,
+    show_warnings_once,
+    skipped_note,
+)
 
 _DEFAULTS = ExtractOptions()
 
@@ -100,8 +107,27 @@ class _FileProgress:
               help="'mix' (average), 'each', or a channel index (0-based).")
 @click.option("--bands", default=_DEFAULTS.bands, show_default=True,
               help="none, mpeg7, octave, third-octave, mel:N, linear:N or edges:f0,f1,...")
+@click.option("--fmin", type=float, default=None, metavar="HZ",
+              help="Frame features use only the bins at or above this frequency; bands are "
+                   "clipped to the range [default: 0 Hz].")
+@click.option("--fmax", type=float, default=None, metavar="HZ",
+              help="... and at or below this one; above a file's Nyquist frequency it is "
+                   "clipped for that file, with a warning [default: Nyquist].")
+@click.option("--start", type=float, default=None, metavar="SECONDS",
+              help="First frame time to extract (frames keep their whole-file numbers).")
+@click.option("--end", type=float, default=None, metavar="SECONDS",
+              help="Last frame time to extract.")
+@click.option("--features", default=None, metavar="LIST",
+              help="Columns to keep, comma-separated, from sfm, sfm_db, tonality, crest, "
+                   "rms_dbfs, sfm_band, crest_band [default: all].")
 @click.option("--summary", is_flag=True,
               help="One row per file and channel: mean, median, std, p10, p90 of each feature.")
+@click.option("--min-dbfs", type=float, default=None, metavar="DB",
+              help="Summaries leave out frames whose rms_dbfs is below this and count them in "
+                   "frames_gated; the frame table keeps every frame.")
+@click.option("--segment", type=float, default=None, metavar="SECONDS",
+              help="Summaries per segment of this many seconds (one row per file, channel and "
+                   "segment, with segment_start_s); implies --summary.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Files extracted at once, each in its own single-threaded process "
                    "[default: number of cores].")
@@ -120,7 +146,7 @@ class _FileProgress:
 @handle_errors
 def extract(inputs, output, n_fft, hop_length, win_length, window, center, power, amin, sr,
             channels, bands, summary, jobs, scheduler, resume, errors_path, include, exclude,
-            hidden, quiet):
+            hidden, quiet, **controls):
     """Spectral flatness per frame and per band of audio files.
 
     INPUTS are files, folders (searched recursively for audio) or glob patterns. Rows are
@@ -145,8 +171,10 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     options = ExtractOptions(
         n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
         center=center, power=power, amin=amin, sr=sr, channels=_channels(channels),
-        bands=None if bands is None or bands.lower() == "none" else bands,
+        bands=None if bands is None or bands.lower() == "none" else bands, **controls,
     )
+    summary = summary or options.segment is not None
+    show_warnings_once()
     if jobs is not None and scheduler is not None:
         raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
     if errors_path is not None:

@@ -1,4 +1,4 @@
-"""Corpus runs through the library: pools, staging parts, resume, failures."""
+"""Corpus runs through the library (sfm_audio.corpus): pools, staging parts, resume, failures."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sfm_audio import ParameterError, batch
-from sfm_audio.batch import (
-    _Job,
-    _map_pool,
-    _run_job,
+from sfm_audio import ParameterError
+from sfm_audio import io as corpus_io
+from sfm_audio.corpus import (
+    Failure,
     default_jobs,
     expand_inputs,
     extract_files,
     staging_dir,
     write_errors,
 )
+from sfm_audio.corpus import malloc as corpus_malloc
+from sfm_audio.corpus.executors import Job, ProcessPool, run_job
+from sfm_audio.corpus.tables import TableTask
 from sfm_audio.features import ExtractOptions
 
 
@@ -55,10 +57,20 @@ def same_bytes(a: Path, b: Path) -> bool:
     return filecmp.cmp(a, b, shallow=False)
 
 
-def test_default_jobs_is_the_number_of_usable_cores():
-    assert default_jobs() >= 1
-    if hasattr(os, "sched_getaffinity"):
-        assert default_jobs() == len(os.sched_getaffinity(0))
+def test_default_jobs_counts_the_cores_this_process_may_use(monkeypatch):
+    # an affinity mask of three cores on a machine of eight: three jobs, not eight
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert default_jobs() == 3
+
+    def no_affinity(pid):
+        raise OSError("not supported")
+
+    monkeypatch.setattr(os, "sched_getaffinity", no_affinity)
+    assert default_jobs() == 8
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one job
+    assert default_jobs() == 1
 
 
 def test_expand_inputs_sorted_unique(corpus, tmp_path):
@@ -94,11 +106,11 @@ def test_rows_follow_sorted_paths(corpus, tmp_path):
     assert order == sorted(order) == expand_inputs([corpus])[0]
 
 
-def _crash_on_boom(job: _Job):
+def _crash_on_boom(job: Job):
     """A job that kills its worker process for one file (picklable: module level)."""
     if "boom" in job.label:
         os._exit(7)
-    return _run_job(job)
+    return run_job(job)
 
 
 def test_a_worker_that_dies_is_that_files_failure(corpus, tmp_path):
@@ -108,12 +120,12 @@ def test_a_worker_that_dies_is_that_files_failure(corpus, tmp_path):
     boom = tmp_path / "boom.wav"
     shutil.copy(files[0], boom)
     labels = files[:3] + [str(boom)] + files[3:]
-    jobs = [_Job(p, p, str(staging / f"{i}.csv"), ExtractOptions(), "csv", False, None)
-            for i, p in enumerate(labels)]
-    results = {r.label: r for r in _map_pool(jobs, 2, _crash_on_boom)}
+    task = TableTask(ExtractOptions(), "csv", False, None)
+    jobs = [Job(p, p, str(staging / f"{i}.csv"), task) for i, p in enumerate(labels)]
+    results = {r.label: r for r in ProcessPool(2, _crash_on_boom).map(jobs)}
     assert set(results) == set(labels)
     assert results[str(boom)].failure is not None
-    assert "the worker process died while extracting this file" in results[str(boom)].failure.error
+    assert "the worker process died while processing this file" in results[str(boom)].failure.error
     assert all(results[p].failure is None for p in files)
     # workers killed with the pool may leave hidden temporaries, never a part
     assert len(list(staging.glob("[!.]*.csv"))) == len(files)
@@ -136,18 +148,15 @@ def test_bad_files_are_listed_and_the_rest_done(corpus, tmp_path, monkeypatch):
     # unreadable file is simulated there (jobs=1 runs in this process).
     bad = _bad_corpus(tmp_path / "bad", corpus)
     real_access = os.access
-    monkeypatch.setattr(batch.io.os, "access", lambda p, mode, **kw: (
+    monkeypatch.setattr(corpus_io.os, "access", lambda p, mode, **kw: (
         False if Path(p).name == "locked.wav" else real_access(p, mode, **kw)))
     out = tmp_path / "out.csv"
     report = extract_files([corpus, tmp_path / "bad"], out, jobs=1)
     assert len(report.ok) == 6 and report.output_written
     reasons = {Path(f.file).name: f.error for f in report.failed}
-    assert reasons == {
-        "cut.wav": reasons["cut.wav"],
-        "empty.wav": f"{bad['empty']}: empty file (0 bytes)",
-        "locked.wav": f"{bad['locked']}: permission denied",
-        "text.wav": reasons["text.wav"],
-    }
+    assert sorted(reasons) == ["cut.wav", "empty.wav", "locked.wav", "text.wav"]
+    assert reasons["empty.wav"] == f"{bad['empty']}: empty file (0 bytes)"
+    assert reasons["locked.wav"] == f"{bad['locked']}: permission denied"
     assert reasons["cut.wav"].startswith(f"{bad['cut']}: truncated file (header declares")
     assert reasons["text.wav"].startswith(f"{bad['text']}: not a readable audio file")
     assert [f.file for f in report.failed] == sorted(f.file for f in report.failed)
@@ -160,8 +169,8 @@ def test_bad_files_are_listed_and_the_rest_done(corpus, tmp_path, monkeypatch):
 
 
 def test_write_errors(tmp_path):
-    failures = [batch.Failure("a,b.wav", "a,b.wav: empty file (0 bytes)"),
-                batch.Failure("x*.wav", "x*.wav: no file matches this pattern")]
+    failures = [Failure("a,b.wav", "a,b.wav: empty file (0 bytes)"),
+                Failure("x*.wav", "x*.wav: no file matches this pattern")]
     write_errors(tmp_path / "errors.csv", failures)
     with open(tmp_path / "errors.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -255,7 +264,7 @@ def test_a_lone_file_needs_no_parts(corpus, tmp_path):
 
 
 def test_bad_arguments(corpus, tmp_path):
-    with pytest.raises(ParameterError, match="jobs=0 must be at least 1"):
+    with pytest.raises(ParameterError, match="jobs=0 must be a positive integer"):
         extract_files([corpus], tmp_path / "x.csv", jobs=0)
     with pytest.raises(ParameterError, match="resume needs an output file"):
         extract_files([corpus], "-", resume=True)
@@ -274,13 +283,19 @@ def test_stdout_with_a_pool(corpus, tmp_path, capsys):
 def test_malloc_tuning_on_dask_workers_is_scoped(monkeypatch):
     # Dask's nanny gives workers fixed thresholds: tuned while jobs run, then restored
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
-    with batch._malloc_tuned_while_running():
-        with batch._malloc_tuned_while_running():
-            assert batch._malloc_users == 2
-        assert batch._malloc_users == 1
-    assert batch._malloc_users == 0
+    calls = []
+    monkeypatch.setattr(corpus_malloc, "_mallopt", calls.append)
+    with corpus_malloc.malloc_tuned_while_running():
+        with corpus_malloc.malloc_tuned_while_running():
+            assert corpus_malloc._malloc_users == 2
+        assert corpus_malloc._malloc_users == 1
+    assert corpus_malloc._malloc_users == 0
+    # tuned once on entry, the nanny's thresholds put back once on exit
+    assert calls == [corpus_malloc._MALLOC_TUNED, {corpus_malloc._M_MMAP_THRESHOLD: 128 * 1024,
+                                                   corpus_malloc._M_TRIM_THRESHOLD: 65536}]
     # a process with glibc's adaptive thresholds is left alone
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    with batch._malloc_tuned_while_running():
-        assert batch._malloc_users == 0
+    with corpus_malloc.malloc_tuned_while_running():
+        assert corpus_malloc._malloc_users == 0
+    assert len(calls) == 2
