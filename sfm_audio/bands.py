@@ -374,26 +374,30 @@ class BandReducer:
         # bands may overlap (MPEG-7 widening): interleave (start, end) and keep even outputs
         self._direct_idx = np.stack([lo[direct], hi[direct] + 1], axis=-1).ravel()
         self._direct_n = (hi[direct] - lo[direct] + 1).astype(float)
-        unit_idx, band_first, counts = [], [], []
-        n_units = 0
+        # grouped bands: the sums of g consecutive bins starting at every bin j are built for
+        # all j at once by doubling (S_2g[j] = S_g[j] + S_g[j + g], contiguous adds), then
+        # each band's groups are gathered from S_g; units are in band order
+        starts, sizes, band_first, counts = [], [], [], []
         for b in self._grouped:
-            g = layout.group[b]
-            starts = np.arange(lo[b], hi[b] + 1, g)
-            band_first.append(n_units)
-            counts.append(len(starts))
-            unit_idx.append(np.append(starts, hi[b] + 1))
-            n_units += len(starts)
+            g = int(layout.group[b])
+            count = (int(hi[b]) - int(lo[b]) + 1) // g
+            band_first.append(sum(counts))
+            counts.append(count)
+            starts.append(int(lo[b]) + g * np.arange(count))
+            sizes.append(np.full(count, g))
+        self._band_first = np.asarray(band_first, dtype=np.intp)
+        self._group_n = np.asarray(counts, dtype=float)
+        self._n_units = int(sum(counts))
+        if self._grouped.size:
+            unit_start, unit_size = np.concatenate(starts), np.concatenate(sizes)
+            self._base = int(unit_start.min())
+            self._top = int((unit_start + unit_size).max())
+            self._gather = [(int(g), unit_start[unit_size == g] - self._base,
+                             np.flatnonzero(unit_size == g)) for g in np.unique(unit_size)]
         if self._direct.size:
             # logs are taken of the bins from the first to the last direct band only
             self._log_lo = int(lo[direct].min())
             self._log_hi = int(hi[direct].max()) + 2  # + the zero column past the last bin
-        if unit_idx:
-            idx = np.concatenate(unit_idx)
-            keep = np.ones(idx.size, dtype=bool)
-            keep[np.cumsum([len(u) for u in unit_idx]) - 1] = False  # the band-end entries
-            self._unit_idx, self._unit_keep = idx, np.flatnonzero(keep)
-            self._band_first = np.asarray(band_first)
-            self._group_n = np.asarray(counts, dtype=float)
 
     def __call__(
         self, Pf: np.ndarray, logPf: np.ndarray | None = None
@@ -421,7 +425,13 @@ class BandReducer:
             sfm[..., self._direct] = np.exp(logs / self._direct_n) / amean
             crest[..., self._direct] = peak / amean
         if self._grouped.size:
-            units = np.add.reduceat(Pf, self._unit_idx, axis=-1)[..., self._unit_keep]
+            units = np.empty(Pf.shape[:-1] + (self._n_units,))
+            sums, width = Pf[..., self._base : self._top], 1
+            for g, offsets, slots in self._gather:
+                while width < g:
+                    sums = sums[..., :-width] + sums[..., width:]
+                    width *= 2
+                units[..., slots] = np.take(sums, offsets, axis=-1)
             total = np.add.reduceat(units, self._band_first, axis=-1)
             logs = np.add.reduceat(np.log(units), self._band_first, axis=-1)
             peak = np.maximum.reduceat(units, self._band_first, axis=-1)
