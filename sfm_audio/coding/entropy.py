@@ -193,6 +193,9 @@ class IndexStats:
 
 
 def _pmf(family: str, lo: int, hi: int, scale: float) -> np.ndarray:
+    """Probabilities of ``lo..hi`` as constriction's quantized models give them: the mass
+    beyond ``lo - 1/2`` and ``hi + 1/2`` goes to the two end symbols (it is not spread by
+    renormalizing), and no symbol falls below ``_MIN_PROB``."""
     x = np.arange(lo, hi + 2) - 0.5
     if family == "gaussian":
         cdf = ndtr(x / scale)
@@ -201,10 +204,8 @@ def _pmf(family: str, lo: int, hi: int, scale: float) -> np.ndarray:
         cdf = np.where(
             z < 0, 0.5 * np.exp(np.minimum(z, 0.0)), 1.0 - 0.5 * np.exp(-np.maximum(z, 0.0))
         )
-    p = np.diff(cdf)
-    total = cdf[-1] - cdf[0]
-    p = p / total if total > 0 else np.full(p.size, 1.0 / p.size)
-    return np.maximum(p, _MIN_PROB)
+    cdf[0], cdf[-1] = 0.0, 1.0
+    return np.maximum(np.diff(cdf), _MIN_PROB)
 
 
 def _fit_one(stats: IndexStats, j: int) -> CoefficientModel:
