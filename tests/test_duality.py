@@ -170,17 +170,19 @@ def test_lfilter_signal_has_little_spread():
 
 
 @pytest.mark.parametrize("family", ["gaussian", "laplace"])
-@pytest.mark.parametrize("m, scale", [(1, 1.0), (2, 4.0), (5, 0.3), (20, 4.0)])
+@pytest.mark.parametrize("m, scale", [(1, 1.0), (2, 4.0), (5, 1.5), (20, 8.0)])
 def test_code_lengths_are_what_the_range_coder_spends(family, m, scale):
     # per-block bits rest on CoefficientModel.code_lengths: check it against constriction,
     # symbol by symbol (a long run of one symbol costs -log2 p of it per symbol), including
-    # the end symbols, which also carry the mass beyond them (symbols of probability near
-    # 2**-22 differ by up to 1 %: the coder's 24-bit fixed-point probabilities)
+    # the end symbols, which also carry the mass beyond them. Symbols rarer than 2**-16 are
+    # left out: there the coder's 24-bit fixed-point probabilities differ by a few per cent.
     from sfm_audio.coding.entropy import CoefficientModel
 
     model = CoefficientModel(family, -m, m, scale, 0)
-    for s in (-m, 0, 1, m):
+    symbols = [s for s in range(-m, m + 1) if model.code_lengths(np.array([s]))[0] < 16]
+    assert -m in symbols or m > 2
+    for s in symbols:
         encoder = new_encoder()
         model.encode(encoder, np.full(20000, s))
         real = 32 * encoder.get_compressed().size / 20000
-        assert real == pytest.approx(model.code_lengths(np.array([s]))[0], abs=0.01, rel=0.01)
+        assert real == pytest.approx(model.code_lengths(np.array([s]))[0], abs=0.01)
