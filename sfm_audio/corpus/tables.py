@@ -117,9 +117,10 @@ def _corpus_schema(paths: Sequence[str], options: ExtractOptions,
             parse_band_spec(options.bands)[0] in _RATE_DEPENDENT_BANDS:
         raise ParameterError(
             f"bands={options.bands!r} places its bands by each file's sampling rate, and the "
-            f"files have {len(rates)} rates ({', '.join(f'{r:g}' for r in rates)} Hz); give "
-            "sr=RATE to bring them to one rate, or use mpeg7, octave, third-octave or edges "
-            "bands, which files of any rate share", param="bands")
+            f"files have {len(rates)} rates ({', '.join(f'{r:g}' for r in rates)} Hz): "
+            "resample them to one rate (sr=RATE; --sr RATE on the command line), or use "
+            "mpeg7, octave, third-octave or edges bands, which files of any rate share",
+            param="bands")
     return union_schema([table_schema(m, summary) for m in metas])
 
 
