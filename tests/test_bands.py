@@ -66,6 +66,21 @@ def test_mpeg7_names_and_counts():
     assert layout.group.tolist() == expected
 
 
+def test_mpeg7_bands_of_one_coefficient_are_left_out():
+    # sr 8000, n_fft 64: bins 125 Hz apart; of the reference loop's 15 bands the first
+    # (250-297 Hz widened to 237.5-312 Hz) is bin round(1.9) = 2 .. round(2.496) = 2 alone,
+    # whose flatness is 1 whatever the signal: it is left out, as octave bands are
+    reference = reference_mpeg7(8000, 64)
+    kept = [row for row in reference if (row[1] - row[0] + 1) // row[2] >= 2]
+    assert len(kept) < len(reference)  # this geometry does have a one-coefficient band
+    layout = mpeg7_bands(sr=8000, n_fft=64)
+    ours = list(zip(layout.bin_lo.tolist(), layout.bin_hi.tolist(), layout.group.tolist()))
+    assert ours == kept
+    assert ((layout.bin_hi - layout.bin_lo + 1) // layout.group >= 2).all()
+    with pytest.raises(ParameterError, match="no band of two or more coefficients"):
+        mpeg7_bands(sr=500, n_fft=64)
+
+
 def test_octave_and_third_octave_are_iec_base10():
     layout = octave_bands(sr=48000, n_fft=8192)
     mids = np.sqrt(layout.lo_hz * layout.hi_hz)

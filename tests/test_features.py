@@ -134,3 +134,187 @@ def test_options_are_validated_before_any_file(kwargs, message):
 def test_band_edges_above_the_files_nyquist(speech):
     with pytest.raises(ParameterError, match="above Nyquist"):
         open_features(speech, ExtractOptions(bands="edges:100,9000"))
+
+
+# ---- extraction controls (issue 13): each with a bad value and a good one checked
+# ---- against an independent computation (librosa / numpy)
+
+def _librosa_bins(sr, n_fft, fmin, fmax):
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    return (freqs >= fmin) & (freqs <= fmax)
+
+
+@pytest.mark.parametrize(("fmin", "fmax"), [(300.0, 3400.0), (0.0, 1000.0), (4000.0, 8000.0)])
+def test_frequency_range_sfm_is_librosas_on_the_same_bins(speech, speech_y, fmin, fmax):
+    f = extract(speech, fmin=fmin, fmax=fmax, bands=None)
+    S = np.abs(librosa.stft(speech_y, n_fft=2048, hop_length=512))
+    keep = _librosa_bins(16000, 2048, fmin, fmax)
+    ref = librosa.feature.spectral_flatness(S=S[keep])[0]
+    np.testing.assert_allclose(f.values["sfm"][0], ref, rtol=0, atol=1e-5)
+    crest = (S[keep] ** 2).max(axis=0) / np.maximum(S[keep] ** 2, 1e-10).mean(axis=0)
+    np.testing.assert_allclose(f.values["crest"][0], crest, rtol=1e-4)
+
+
+def test_fmax_above_nyquist_is_clipped_with_one_warning(speech):
+    with pytest.warns(UserWarning, match="above Nyquist; using 8000 Hz") as caught:
+        f = extract(speech, fmin=100.0, fmax=20000.0, bands="octave")
+    assert len([w for w in caught if "Nyquist" in str(w.message)]) == 1
+    g = extract(speech, fmin=100.0, fmax=8000.0, bands="octave")
+    np.testing.assert_array_equal(f.values["sfm"], g.values["sfm"])
+    assert f.meta.columns == g.meta.columns
+
+
+def test_band_layouts_are_clipped_to_the_range(speech):
+    f = extract(speech, fmin=500.0, fmax=4000.0, bands="third-octave")
+    assert f.meta.layout.lo_hz.min() >= 500 and f.meta.layout.hi_hz.max() <= 4000
+    full = extract(speech, bands="third-octave")
+    for name in f.meta.layout.names:  # the kept bands are the full layout's bands, unchanged
+        np.testing.assert_array_equal(f.values[f"sfm_band_{name}"],
+                                      full.values[f"sfm_band_{name}"])
+    mel = extract(speech, fmin=200.0, fmax=6000.0, bands="mel:10").meta.layout
+    edges = librosa.mel_frequencies(n_mels=11, fmin=200.0, fmax=6000.0, htk=False)
+    np.testing.assert_allclose(np.append(mel.lo_hz, mel.hi_hz[-1]), edges, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"fmin": -1.0}, "fmin=-1.0"), ({"fmax": 0.0}, "fmax=0.0"),
+     ({"fmin": 500.0, "fmax": 400.0}, "must be below fmax"),
+     ({"fmin": float("nan")}, "fmin=nan")],
+)
+def test_bad_frequency_ranges(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        ExtractOptions(**kwargs)
+
+
+def test_frequency_range_outside_the_file(speech):
+    with pytest.raises(ParameterError, match="not below Nyquist"):
+        open_features(speech, ExtractOptions(fmin=9000.0))
+    with pytest.raises(ParameterError, match="at least two"):
+        open_features(speech, ExtractOptions(fmin=1000.0, fmax=1005.0))
+    with pytest.raises(ParameterError, match="no band lies inside"):
+        open_features(speech, ExtractOptions(fmin=1000.0, fmax=1100.0, bands="octave"))
+
+
+def test_time_range_keeps_whole_file_frames(speech, speech_y):
+    f = extract(speech, start=1.0, end=2.0, bands="octave")
+    full = extract(speech, bands="octave")
+    hop_s = 512 / 16000
+    frames = np.flatnonzero((np.arange(full.times.size) * hop_s >= 1.0 - 1e-9)
+                            & (np.arange(full.times.size) * hop_s <= 2.0 + 1e-9))
+    np.testing.assert_allclose(f.times, frames * hop_s)
+    ref = librosa.feature.spectral_flatness(y=speech_y)[0][frames]
+    np.testing.assert_allclose(f.values["sfm"][0], ref, atol=1e-5)
+    for name in f.meta.columns:
+        np.testing.assert_allclose(f.values[name][0], full.values[name][0][frames], atol=1e-9)
+    # the range at the start and the end of the file (padding on both sides)
+    edge = extract(speech, start=0.0, end=0.05, bands=None)
+    np.testing.assert_allclose(edge.values["sfm"][0], full.values["sfm"][0][:2], atol=1e-9)
+    tail = extract(speech, start=3.9, bands=None)
+    n = tail.times.size
+    np.testing.assert_allclose(tail.values["sfm"][0], full.values["sfm"][0][-n:], atol=1e-9)
+
+
+def test_time_range_with_resampling_matches_the_whole_resampled_file(speech):
+    part = extract(speech, sr=22050, start=1.0, end=1.5, bands=None)
+    whole = extract(speech, sr=22050, bands=None)
+    first = round(part.times[0] * 22050 / 512)
+    np.testing.assert_allclose(part.values["sfm"][0],
+                               whole.values["sfm"][0][first : first + part.times.size],
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"start": -1.0}, "start=-1.0"), ({"start": 2.0, "end": 1.0}, "before end"),
+     ({"end": 0.0}, "end=0.0")],
+)
+def test_bad_time_ranges(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        ExtractOptions(**kwargs)
+
+
+def test_time_range_outside_the_file(speech):
+    with pytest.raises(ParameterError, match="outside the file"):
+        open_features(speech, ExtractOptions(start=10.0))
+    with pytest.raises(ParameterError, match="outside the file"):
+        open_features(speech, ExtractOptions(end=10.0))
+
+
+def test_chosen_columns(speech):
+    f = extract(speech, features="sfm_db,sfm_band,sfm", bands="octave")
+    full = extract(speech, bands="octave")
+    names = full.meta.layout.names
+    assert f.meta.columns == ["sfm", "sfm_db"] + [f"sfm_band_{n}" for n in names]
+    for name in f.meta.columns:
+        np.testing.assert_array_equal(f.values[name], full.values[name])
+    assert f.band_crest is None and f.band_sfm.shape == full.band_sfm.shape
+    assert extract(speech, features=["rms_dbfs"]).meta.layout is None
+    with pytest.raises(ParameterError, match="unknown bogus; choose from sfm"):
+        ExtractOptions(features="sfm,bogus")
+    with pytest.raises(ParameterError, match="empty"):
+        ExtractOptions(features="")
+
+
+def test_level_gating_of_summaries(tmp_path):
+    import soundfile as sf
+
+    # a pulse train: 0.1 s bursts of noise every 0.5 s, digital silence between
+    sr = 16000
+    rng = np.random.default_rng(2)
+    y = np.zeros(3 * sr)
+    for k in range(6):
+        a = k * sr // 2
+        y[a : a + sr // 10] = 0.3 * rng.standard_normal(sr // 10)
+    path = tmp_path / "pulses.wav"
+    sf.write(path, y, sr, subtype="DOUBLE")
+    opts = ExtractOptions(bands=None, min_dbfs=-60.0)
+    meta, chunks = open_features(path, opts)
+    from sfm_audio.features import summary_rows, table_schema
+
+    labels, rows = summary_rows(meta, chunks)
+    row = dict(zip([c.name for c in table_schema(meta, True)], rows[0]))
+    sfm = librosa.feature.spectral_flatness(y=y)[0]
+    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0]
+    loud = 20 * np.log10(np.maximum(rms.astype(np.float64), 1e-100)) >= -60.0
+    assert 0 < loud.sum() < loud.size
+    assert row["frames"] == sfm.size and row["frames_gated"] == (~loud).sum()
+    np.testing.assert_allclose(row["sfm_mean"], sfm[loud].mean(), atol=1e-6)
+    np.testing.assert_allclose(row["sfm_median"], np.median(sfm[loud]), atol=1e-6)
+    np.testing.assert_allclose(row["sfm_p90"], np.percentile(sfm[loud], 90), atol=1e-6)
+    np.testing.assert_allclose(row["peak_dbfs"], 20 * np.log10(np.abs(y).max()), atol=1e-9)
+    assert row["sr"] == sr and row["channels"] == 1 and row["duration_s"] == 3.0
+    # the frame table keeps every frame; silence keeps SFM 1
+    f = extract(path, bands=None, min_dbfs=-60.0)
+    assert f.values["sfm"].shape[-1] == sfm.size
+    assert np.isclose(f.values["sfm"][0][~loud], 1.0, atol=1e-5).mean() > 0.9
+    with pytest.raises(ParameterError, match="min_dbfs=nan"):
+        ExtractOptions(min_dbfs=float("nan"))
+
+
+def test_every_frame_gated_gives_empty_statistics(signals):
+    meta, chunks = open_features(signals["silence"], ExtractOptions(bands=None, min_dbfs=-100.0))
+    stats = summarize(meta, chunks)
+    assert np.isnan(stats).all()
+
+
+def test_segment_summaries(speech, speech_y):
+    from sfm_audio.features import summary_rows, table_schema
+
+    meta, chunks = open_features(speech, ExtractOptions(bands=None, segment=1.5))
+    labels, rows = summary_rows(meta, chunks)
+    names = [c.name for c in table_schema(meta, True)]
+    assert names[:4] == ["segment_start_s", "sr", "channels", "duration_s"]
+    sfm = librosa.feature.spectral_flatness(y=speech_y)[0]
+    times = np.arange(sfm.size) * 512 / 16000
+    starts = np.arange(0, times[-1] + 1e-9, 1.5)
+    assert labels == ["mix"] * starts.size
+    np.testing.assert_allclose(rows[:, 0], starts)
+    for i, s in enumerate(starts):
+        inside = (times >= s) & (times < s + 1.5)
+        row = dict(zip(names, rows[i]))
+        assert row["frames"] == inside.sum()
+        np.testing.assert_allclose(row["sfm_mean"], sfm[inside].mean(), atol=1e-6)
+        np.testing.assert_allclose(row["sfm_std"], sfm[inside].std(), atol=1e-6)
+    with pytest.raises(ParameterError, match="segment=0"):
+        ExtractOptions(segment=0)
