@@ -240,3 +240,63 @@ def test_info(speech, tmp_path):
         assert part in result.output
     bad = CliRunner().invoke(main, ["info", str(tmp_path / "absent.wav")])
     assert bad.exit_code == 1 and "no such file" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--fmin", "-1"], "--fmin -1.0 must be a non-negative"),
+     (["--fmin", "500", "--fmax", "400"], "must be below fmax"),
+     (["--fmin", "9000"], "is not below Nyquist"),
+     (["--start", "2", "--end", "1"], "must be before end"),
+     (["--start", "60"], "outside the file"),
+     (["--features", "sfm,nope"], "unknown nope"),
+     (["--min-dbfs", "nan"], "--min-dbfs nan must be a finite number"),
+     (["--segment", "0"], "--segment 0.0 must be a positive")],
+)
+def test_bad_extraction_controls(tmp_path, speech, args, message):
+    out = tmp_path / "x.csv"
+    result = run(speech, "-o", out, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and result.output.count("Error") == 1
+    assert not out.exists()
+
+
+def test_extraction_controls_match_the_library(tmp_path, speech):
+    out = tmp_path / "x.csv"
+    result = run(speech, "-o", out, "--fmin", "300", "--fmax", "20000", "--start", "1",
+                 "--end", "2", "--features", "sfm,rms_dbfs,sfm_band", "--bands", "octave")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("above Nyquist") == 1  # said once, not an error
+    rows = read_csv(out)
+    with pytest.warns(UserWarning):
+        f = extract(speech, fmin=300, fmax=20000, start=1, end=2,
+                    features="sfm,rms_dbfs,sfm_band", bands="octave")
+    assert list(rows[0]) == ["file", "channel", "frame", "time_s"] + f.meta.columns
+    assert [int(r["frame"]) for r in rows] == list(range(32, 63))
+    for name in f.meta.columns:
+        np.testing.assert_allclose([float(r[name]) for r in rows], f.values[name][0],
+                                   rtol=1e-6, atol=1e-5)
+
+
+def test_segment_summaries_and_gating_on_the_command_line(tmp_path, speech):
+    out = tmp_path / "seg.csv"
+    result = run(speech, "-o", out, "--segment", "1", "--min-dbfs", "-40", "--bands", "none",
+                 "--features", "sfm")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    f = extract(speech, bands=None)
+    keep = f.values["rms_dbfs"][0] >= -40
+    segment = np.floor(f.times + 1e-9).astype(int)
+    assert [float(r["segment_start_s"]) for r in rows] == list(range(segment[-1] + 1))
+    info = sf.info(str(speech))
+    for s, row in enumerate(rows):
+        inside = segment == s
+        assert int(row["frames"]) == inside.sum()
+        assert int(row["frames_gated"]) == (inside & ~keep).sum()
+        assert int(row["sr"]) == info.samplerate and int(row["channels"]) == info.channels
+        assert float(row["duration_s"]) == pytest.approx(info.duration, abs=1e-6)
+        kept = f.values["sfm"][0][inside & keep]
+        if kept.size:
+            assert float(row["sfm_mean"]) == pytest.approx(kept.mean(), rel=1e-6)
+        else:
+            assert row["sfm_mean"] == ""
