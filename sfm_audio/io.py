@@ -249,8 +249,8 @@ def _open_ended(head: bytes, data_bytes: int | None = None) -> bytes:
             return head  # libsndfile reads a pipe to its end whatever a nonzero size says
         new_size = 0xFFFFFFFF
     else:
-        if not (size in _PLACEHOLDER_SIZES or size > data_bytes) or data_bytes > 0xFFFFFFFF:
-            return head
+        if size not in _PLACEHOLDER_SIZES or data_bytes > 0xFFFFFFFF:
+            return head  # a real size is kept: a stream shorter than it is truncated
         new_size = data_bytes
     patched = bytearray(head)
     patched[offset : offset + 4] = struct.pack("<I", new_size)
@@ -327,6 +327,7 @@ class _Stdin:
         self.taken = False
         self.spool = None  # the anonymous copy (a file object)
         self.spool_path: str | None = None
+        self.declared: int | None = None  # the length a streamed WAV's header declares
 
     def _current(self) -> None:
         """Start afresh when sys.stdin was replaced (a test runner feeding new input)."""
@@ -368,10 +369,13 @@ class _Stdin:
         head = self._head(binary, fd)
         if not head:
             raise AudioFileError(f"{STDIN}: standard input is empty (0 bytes)")
-        if self.streaming and fd is not None and _wav_data_field(head) is not None:
+        field = _wav_data_field(head)
+        if self.streaming and fd is not None and field is not None:
             self.pump = _Pump(_open_ended(head), fd)
             try:
                 self.handle = _soundfile(self.pump.read_fd, STDIN)
+                # a real data size (not a placeholder) is a length the stream must reach
+                self.declared = None if field[1] in _PLACEHOLDER_SIZES else self.handle.frames
             except BaseException:
                 self.pump.stop()
                 os.close(self.pump.read_fd)
@@ -459,6 +463,13 @@ class _Stdin:
 
     def owns(self, handle) -> bool:
         return handle is not None and handle is self.handle
+
+    def expected(self, handle) -> tuple[bool, int | None]:
+        """``(known, declared)``: whether ``handle.frames`` is the length, else the length
+        the stream must at least reach (None when its header leaves it open)."""
+        if self.owns(handle):
+            return False, self.declared
+        return True, None
 
     def interrupt(self, handle) -> None:
         """Stop feeding a streamed handle: a reader blocked on it sees the end of the data."""
@@ -557,12 +568,13 @@ def _read(handle: sf.SoundFile, path, n: int, position: int) -> np.ndarray:
 def _raw_blocks(
     handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int,
     start: int = 0, stop: int | None = None, *, known: bool = True,
-    count: list[int] | None = None,
+    declared: int | None = None, count: list[int] | None = None,
 ) -> Iterator[np.ndarray]:
     """Blocks of shape (n_channels_out, n) in float64, checked for NaN and Inf.
 
     With ``known`` (the header's length is to be trusted), a file that ends before it is
-    refused; ``count[0]`` is kept at the number of frames read so far.
+    refused; so is a stream (not ``known``) that ends before ``declared`` samples.
+    ``count[0]`` is kept at the number of frames read so far.
     """
     n_in = handle.channels
     if known:
@@ -615,7 +627,10 @@ def _raw_blocks(
             yield np.ascontiguousarray(block.T)
         else:
             yield np.ascontiguousarray(block[:, channels])[np.newaxis]
-    if stop is not None and position < stop:
+    short = stop is not None and position < stop
+    if not known and declared is not None and (stop is None or stop > declared):
+        short = position < declared
+    if short:
         raise AudioFileError(
             f"{path}: truncated file (the header declares {handle.frames} samples, "
             f"the data ends after {position})"
@@ -765,12 +780,13 @@ def stream(
                              param="stop")
     handle = _open(path)
     try:
-        known = not _stdin.owns(handle)
+        known, declared = _stdin.expected(handle)
         native_sr = float(handle.samplerate)
         n_out = handle.channels if channels == "each" else 1
         count = [0]
         blocks: Iterator[np.ndarray] = _raw_blocks(
-            handle, path, channels, block_frames, start, stop, known=known, count=count
+            handle, path, channels, block_frames, start, stop, known=known, declared=declared,
+            count=count,
         )
         if sr is not None and sr != native_sr:
             if known:
@@ -856,8 +872,9 @@ def levels(path: str | os.PathLike, *, block_frames: int = 1 << 16) -> Levels:
         limit = full_scale(handle.subtype)
         count = [0]
         peak, clipped = 0.0, 0
-        for block in _raw_blocks(handle, path, "each", block_frames,
-                                 known=not _stdin.owns(handle), count=count):
+        known, declared = _stdin.expected(handle)
+        for block in _raw_blocks(handle, path, "each", block_frames, known=known,
+                                 declared=declared, count=count):
             magnitude = np.abs(block)
             peak = max(peak, float(magnitude.max()))
             clipped += int(np.count_nonzero(magnitude >= limit))
