@@ -158,3 +158,116 @@ def test_flac_size_streams_to_the_same_count(speech):
     sf.write(buffer, y, 16000, format="FLAC", subtype="PCM_16")
     blocks = [y[i : i + 5000] for i in range(0, y.size, 5000)]
     assert io.flac_size(blocks, 16000) == io.flac_bytes(y, 16000) == buffer.getbuffer().nbytes
+
+
+def _reader_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "sfm-audio-reader"]
+
+
+@pytest.mark.parametrize(("left", "how"), [(63, "close"), (2, "close"), (1, "close"),
+                                           (2, "throw")])
+def test_stopping_a_prefetching_consumer_early_returns(speech, left, how):
+    """close() returns whatever the reader thread was doing (issue 11: it could hang).
+
+    With 2 blocks left the queue (depth 2) is full and the reader waits to hand over "done":
+    the case that hung for ever before.
+    """
+    import threading
+
+    gen = io.stream(speech, block_frames=1000, prefetch=True)
+    for _ in range(64 - left):  # 64 blocks of 1000 samples
+        next(gen)
+    import time
+
+    time.sleep(0.3)  # let the reader fill the queue and wait to hand over more (or "done")
+
+    def stop():
+        if how == "throw":
+            with pytest.raises(KeyError):
+                gen.throw(KeyError("consumer failed"))
+        else:
+            gen.close()
+
+    closer = threading.Thread(target=stop, daemon=True)
+    closer.start()
+    closer.join(timeout=10)
+    assert not closer.is_alive(), "close() did not return"
+    deadline = time.monotonic() + 5
+    while _reader_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _reader_threads()
+
+
+def test_abandoned_prefetching_generator_stops_its_reader(speech):
+    import gc
+    import time
+
+    gen = io.stream(speech, block_frames=500, prefetch=True)
+    next(gen)
+    del gen
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _reader_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _reader_threads()
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_decoder_error_in_the_middle_is_an_audio_file_error(tmp_path, speech, prefetch):
+    """libsndfile errors after the header (a FLAC that loses sync) name the file."""
+    y, sr = sf.read(speech)
+    good = tmp_path / "good.flac"
+    sf.write(good, y, sr)
+    data = bytearray(good.read_bytes())
+    rng = np.random.default_rng(0)
+    start = len(data) // 2
+    data[start : start + 4000] = rng.integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(AudioFileError, match=r"bad\.flac: (cannot decode|truncated)"):
+        list(io.stream(bad, block_frames=4096, prefetch=prefetch))
+
+
+def test_short_data_is_refused_not_read_short(tmp_path, speech):
+    """A FLAC cut short: the samples its header promises are not all there."""
+    y, sr = sf.read(speech)
+    good = tmp_path / "good.flac"
+    sf.write(good, y, sr)
+    (tmp_path / "cut.flac").write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    with pytest.raises(AudioFileError, match=r"cut\.flac: (truncated|cannot decode)"):
+        list(io.stream(tmp_path / "cut.flac"))
+
+
+def test_fake_mp3_message_is_right(tmp_path):
+    """libsndfile says 'does not exist' of an .mp3 it cannot decode; the file does exist."""
+    (tmp_path / "fake.mp3").write_bytes(bytes([0xFF, 0xFB, 0x90, 0x64]) * 500)
+    with pytest.raises(AudioFileError) as caught:
+        io.info(tmp_path / "fake.mp3")
+    assert "fake.mp3: not a readable audio file (no audio stream libsndfile can decode)" in \
+        str(caught.value)
+    assert "exist" not in str(caught.value)
+
+
+@pytest.mark.parametrize("size", [0xFFFFFFFF, 0x7FFFF000])
+def test_placeholder_sizes_of_streamed_wav_files(tmp_path, speech, size):
+    """A WAV saved from ffmpeg's or sox's pipe output reads to the end of its data."""
+    import struct
+
+    data = bytearray(speech.read_bytes())
+    data[4:8] = struct.pack("<I", size)
+    i = data.find(b"data")
+    data[i + 4 : i + 8] = struct.pack("<I", size)
+    (tmp_path / "piped.wav").write_bytes(bytes(data))
+    a = np.concatenate(list(io.stream(tmp_path / "piped.wav")), axis=-1)
+    b = np.concatenate(list(io.stream(speech)), axis=-1)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_option_errors_name_their_parameter(speech):
+    for kwargs, param in (({"sr": 0}, "sr"), ({"channels": "left"}, "channels"),
+                          ({"block_frames": 0}, "block_frames"), ({"start": -1}, "start")):
+        with pytest.raises(ParameterError) as caught:
+            list(io.stream(speech, **kwargs))
+        assert caught.value.param == param
