@@ -31,12 +31,13 @@ def ar1_wav(tmp_path):
 
 def test_code_json_shape(ar1_wav, tmp_path):
     out = tmp_path / "report.json"
-    result = run("code", ar1_wav, "--block", "4,8,16", "--rates", "1,3", "--json", out)
+    result = run("code", ar1_wav, "--block", "4,8,16", "--rates", "1,3", "--transform",
+                 "klt,dct,pcm", "--json", out)
     assert result.exit_code == 0, result.output
     assert "coding gain" in result.output and "FLAC" in result.output
     r = json.loads(out.read_text())
     for key in ("file", "sr", "samples", "variance", "psd_sfm", "gain_bound_db", "blocks",
-                "lossless"):
+                "lossless", "frame_sfm_mean", "channels", "warnings"):
         assert key in r
     assert r["sr"] == 16000 and r["samples"] == 48000
     assert [b["block"] for b in r["blocks"]] == [4, 8, 16]
@@ -47,17 +48,53 @@ def test_code_json_shape(ar1_wav, tmp_path):
         t = b["transforms"]["pcm"]
         assert abs(t["coding_gain_db"]) < 0.05 and len(t["variances"]) == b["block"]
         assert 0 < b["transforms"]["klt"]["eigen_sfm"] < 1
+        held = b["transforms"]["klt"]["heldout_coding_gain_db"]
+        assert abs(held - b["transforms"]["klt"]["coding_gain_db"]) < 0.3  # stationary
         assert [row["rate"] for row in b["rd"]] == [1.0, 3.0]
         for row in b["rd"]:
             assert {"rate", "theta", "distortion", "snr_db", "measured"} <= set(row)
             for m in row["measured"].values():
-                assert {"bits_per_sample", "distortion", "snr_db"} <= set(m)
-                assert m["indices_match"] is True
-                assert m["bits_per_sample"] > m["shannon_bits_per_sample"]
+                assert set(m) >= {"bits_per_sample", "distortion", "snr_db",
+                                  "stationary_rate", "short_time_rate"}
+                assert m["bits_per_sample"] > m["stationary_rate"]
         assert [p["k"] for p in b["prefix"]] == list(range(1, b["block"] + 1))
     ll = r["lossless"]
-    assert 0 < ll["bound_bits_per_sample"] < ll["bound_ecsq_bits_per_sample"]
-    assert ll["flac_bits_per_sample"] > ll["bound_bits_per_sample"]
+    assert set(ll) == {"pcm_bits", "step", "source_subtype", "quantized",
+                      "estimate_bits_per_sample", "flac_bits_per_sample"}
+    assert ll["pcm_bits"] == 16 and ll["quantized"] is False and ll["source_subtype"] == "PCM_16"
+    assert 0.05 < ll["flac_bits_per_sample"] - ll["estimate_bits_per_sample"] < 0.5
+
+
+def test_code_output_is_readable(ar1_wav):
+    """The printed report: both flatness numbers, held-out gain, no column reprinting the
+    target, the R(D) columns explained, the lossless estimate named as an estimate."""
+    result = run("code", ar1_wav, "--block", "8", "--rates", "1", "--transform", "klt,dct")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "PSD 0." in out and "mean per-frame SFM 0." in out
+    assert "held out" in out and "R_stat" in out and "R_short" in out
+    header = next(line for line in out.splitlines() if "target |" in line)
+    assert "R(D)" not in header and "theta" not in header  # no column reprints the target
+    assert "lossless (16-bit): estimate" in out and "bound" not in out
+    assert "Givens angles" in out
+
+
+def test_code_help_has_a_glossary():
+    result = run("code", "--help")
+    assert result.exit_code == 0
+    for term in ("Glossary", "coding gain", "held-out gain", "PSD flatness",
+                 "mean per-frame SFM", "theta (water level)", "R(D)", "ECSQ gap",
+                 "lossless estimate"):
+        assert term in result.output
+
+
+def test_code_notes_stereo_and_few_blocks(tmp_path):
+    path = tmp_path / "st.wav"
+    sf.write(path, np.random.default_rng(0).normal(0, 0.1, (800, 2)), 16000, subtype="PCM_16")
+    result = run("code", path, "--rates", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "note: 2 channels mixed to mono" in result.output
+    assert "note: block=32: only 25 blocks" in result.output
 
 
 def test_code_defaults_on_speech_and_deterministic(tmp_path):
@@ -214,7 +251,8 @@ def test_code_several_inputs_in_parallel_equal_one_by_one(corpus, tmp_path):
 def test_code_several_inputs_with_a_bad_one(corpus, tmp_path):
     (corpus / "broken.wav").write_text("not audio")
     out = tmp_path / "r.json"
-    result = run("code", corpus, "--block", "8", "--rates", "1", "--json", out, "--jobs", "2",
+    result = run("code", corpus, "--block", "8", "--rates", "1", "--transform", "klt,dct,pcm",
+                 "--json", out, "--jobs", "2",
                  "--write-wav", tmp_path / "dec")
     assert result.exit_code == 1
     assert "broken.wav: not a readable audio file" in result.output

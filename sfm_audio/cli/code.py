@@ -12,6 +12,7 @@ import numpy as np
 
 from .._errors import AudioFileError, ParameterError, SfmError
 from .._files import atomic_path, check_output_dir
+from ..glossary import glossary_text
 from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors, split_list
 
 
@@ -21,37 +22,80 @@ def _fmt(x, spec: str = ".2f") -> str:
 
 def _print_report(report: dict) -> None:
     echo = click.echo
+    channels = report.get("channels", 1)
     echo(f"{report['file']}: {report['samples']} samples at {report['sr']} Hz, "
-         f"variance {report['variance']:.4g}")
-    echo(f"PSD flatness {report['psd_sfm']:.4f}  ->  coding-gain bound "
-         f"{_fmt(report['gain_bound_db'])} dB (Kolmogorov-Szego)")
+         f"{channels} channel{'s' if channels != 1 else ''}, variance {report['variance']:.4g}")
+    echo(f"flatness: PSD {report['psd_sfm']:.4f} (long-term spectrum; coding-gain limit "
+         f"{_fmt(report['gain_bound_db'])} dB), mean per-frame SFM "
+         f"{_fmt(report.get('frame_sfm_mean'), '.4f')} (as `extract` reports it)")
+    echo("  (the PSD is the spectrum averaged over the whole file; each frame's SFM sees only "
+         "that frame: they can differ a lot either way)")
+    for warning in report.get("warnings", []):
+        echo(f"note: {warning}")
     for entry in report["blocks"]:
         n = entry["block"]
         echo("")
-        echo(f"block N = {n}")
-        gains = "  ".join(
-            f"{t.upper()} {_fmt(v['coding_gain_db'])} dB" for t, v in entry["transforms"].items()
-        )
-        echo(f"  coding gain: {gains}  (bound {_fmt(report['gain_bound_db'])} dB)")
+        echo(f"block N = {n} ({entry.get('blocks_count', report['samples'] // n)} blocks)")
+        gains = []
+        for t, v in entry["transforms"].items():
+            held = v.get("heldout_coding_gain_db")
+            held_out = held is not None and t == "klt"  # the DCT and PCM are not fitted
+            gains.append(f"{t.upper()} {_fmt(v['coding_gain_db'])}"
+                         + (f" (held out {held:.2f})" if held_out else ""))
+        echo(f"  coding gain, dB: {'  '.join(gains)}  limit {_fmt(report['gain_bound_db'])}")
         transforms = list(entry["transforms"])
-        head = f"  {'rate':>5} {'theta':>10} {'R(D)':>6} {'SNR':>6} |"
+        head = f"  {'target':>6} |"
         for t in transforms:
-            head += f" {t.upper() + ' bits':>9} {'SNR':>6} |"
+            head += f" {t.upper() + ' bits':>9} {'SNR':>6} {'R_stat':>6} {'R_short':>7} |"
         echo(head)
+        basis = set()
         for row in entry["rd"]:
-            line = (f"  {row['rate']:5.2f} {row['theta']:10.4g} {row['rate']:6.3f} "
-                    f"{_fmt(row['snr_db'], '6.2f')} |")
+            line = f"  {row['rate']:6.2f} |"
             for t in transforms:
                 m = row["measured"][t]
-                line += f" {m['bits_per_sample']:9.3f} {_fmt(m['snr_db'], '6.2f')} |"
+                line += (f" {m['bits_per_sample']:9.3f} {_fmt(m['snr_db'], '6.2f')}"
+                         f" {_fmt(m.get('stationary_rate'), '6.3f')}"
+                         f" {_fmt(m.get('short_time_rate'), '7.3f')} |")
+                if m.get("angle_bits") is not None:
+                    basis.add((m["basis_bits_per_sample"], m["angle_bits"]))
             echo(line)
-        echo("  (theory: KLT water-filling on the block covariance; measured: range-coded bits "
-             "per sample, side information included; SNR in dB)")
+        echo("  bits: measured bits per sample, side information included; SNR in dB at the "
+             "measured distortion; R_stat, R_short: Gaussian R(D) of the source (stationary, "
+             "short-time) at that distortion")
+        if basis:
+            costs = ", ".join(f"{b:.3f} ({a}-bit angles)" for b, a in sorted(basis))
+            echo(f"  KLT basis sent as Givens angles: {costs} bit/sample")
+    _print_roads(report)
     ll = report["lossless"]
     echo("")
-    echo(f"lossless: bound {ll['bound_bits_per_sample']:.3f} bit/sample, with ECSQ gap "
-         f"{ll['bound_ecsq_bits_per_sample']:.3f}; FLAC spends "
+    width = f"{ll['pcm_bits']}-bit" + (" (quantized)" if ll.get("quantized") else "")
+    echo(f"lossless ({width}): estimate {ll['estimate_bits_per_sample']:.3f} bit/sample "
+         f"(Gaussian entropy rate from the short-time spectrum); FLAC spends "
          f"{ll['flac_bits_per_sample']:.3f} bit/sample")
+
+
+def _print_roads(report: dict) -> None:
+    """The prediction road to the same limit, and bits against flatness frame by frame."""
+    echo = click.echo
+    prediction = report.get("prediction") or []
+    if prediction:
+        echo("")
+        gains = "  ".join(f"p={p['order']} {_fmt(p['gain_db'])}" for p in prediction)
+        echo(f"linear prediction gain (dB): {gains}  (limit {_fmt(report['gain_bound_db'])})")
+        flat = "  ".join(f"p={p['order']} {p['residual_sfm']:.3f}" for p in prediction)
+        echo(f"  residual flatness: {flat}")
+    d = report.get("duality")
+    if d:
+        echo("")
+        echo(f"per-frame duality: {d['blocks']} DCT blocks of {d['block']}, one water level "
+             f"(theta {d['theta']:.4g}) for {d['rate']:g} bit/sample of water-filling")
+        echo(f"  adaptive coder: {d['bits_per_sample']:.3f} bit/sample (blocks spread "
+             f"{d['bits_std']:.3f}), SNR {_fmt(d['snr_db'])} dB")
+        r2 = _fmt(d["r2_predicted"], ".3f")
+        echo(f"  R^2 of block bits against per-frame water-filling: {r2}")
+        echo(f"  bits ~ {_fmt(d['intercept'])} + {_fmt(d['energy_coef'])} * 1/2 log2(E/theta) "
+             f"+ {_fmt(d['flatness_coef'])} * 1/2 log2(SFM): R^2 {_fmt(d['r2_fit'], '.3f')} "
+             "(SFM of the extractor's frame)")
 
 
 def _json_safe(value):
@@ -138,9 +182,10 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
          errors_out):
     """Transform-coding experiment on INPUTS: KLT, DCT and PCM over blocks of N samples.
 
-    Prints, per block size, the coding gain of each transform beside the PSD bound; per rate,
-    the theoretical water level, rate and SNR beside the bits per sample a real quantizer and
-    range coder spend and the SNR they reach; then the lossless bound beside FLAC.
+    Prints the file's two flatness numbers; per block size, the coding gain of each transform
+    (the KLT's also held out) beside the PSD limit; per target rate, the bits per sample a real
+    quantizer and range coder spend, the SNR they reach and two Gaussian R(D) at that SNR;
+    then the lossless estimate beside FLAC. Stereo is mixed to mono (the report says so).
 
     With one input file the JSON is that file's report. Several inputs (files, folders or
     globs) are coded in parallel and reported in path order; the JSON is then
@@ -152,6 +197,10 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
       sfm-audio code data/arctic_a0007.wav
       sfm-audio code song.wav --block 8,16,32,64 --rates 1,2 --json report.json
       sfm-audio code corpus/ --block 32 --json corpus.json --jobs 2
+
+    \b
+    Glossary:
+    {glossary}
     """
     from ..batch import Failure, default_jobs, expand_inputs, process_pool, write_errors
     from ..coding.experiment import validate_options
@@ -219,6 +268,9 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
     if failed:
         all_usage = not reports and all(f["usage"] for f in failed)
         raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
+
+
+code.help = code.help.replace("{glossary}", glossary_text())
 
 
 @click.command()

@@ -8,8 +8,24 @@ from __future__ import annotations
 
 from .coder import BlockCoder, CodingResult, code_signal, run_coders
 from .entropy import CoefficientModel
-from .experiment import Experiment, lossless_file, prefix_curve, run_experiment
-from .lossless import LosslessBound, LosslessResult, lossless_bound, to_int16
+from .experiment import (
+    Experiment,
+    frame_sfm_mean,
+    lossless_file,
+    prefix_curve,
+    run_experiment,
+)
+from .givens import SentBasis, basis_from_angles, givens_angles, send_klt_basis
+from .lossless import (
+    LosslessEstimate,
+    LosslessResult,
+    exponential_log_bias,
+    lossless_estimate,
+    pcm_width,
+    periodogram,
+    spectral_rate,
+    to_pcm,
+)
 from .quantize import (
     ECSQ_GAP_BITS,
     dequantize,
@@ -17,6 +33,7 @@ from .quantize import (
     step_for_theta,
     uniform_quantizer_entropy,
 )
+from .shorttime import ShortTimeRD
 from .spectra import (
     WelchPSD,
     coding_gain,
@@ -24,6 +41,7 @@ from .spectra import (
     coding_rate,
     eigen_flatness,
     gaussian_entropy,
+    heldout_coding_gain_db,
     log_spectrum_variance,
     psd_flatness,
     singular_value_flatness,
@@ -76,10 +94,21 @@ __all__ = [
     "CodingResult",
     "code_signal",
     "run_coders",
-    "lossless_bound",
-    "LosslessBound",
+    "lossless_estimate",
+    "LosslessEstimate",
     "LosslessResult",
-    "to_int16",
+    "exponential_log_bias",
+    "pcm_width",
+    "periodogram",
+    "spectral_rate",
+    "to_pcm",
+    "heldout_coding_gain_db",
+    "ShortTimeRD",
+    "SentBasis",
+    "send_klt_basis",
+    "givens_angles",
+    "basis_from_angles",
+    "frame_sfm_mean",
     "prefix_curve",
     "run_experiment",
     "lossless_file",

@@ -10,21 +10,24 @@ decoded at once; working memory stays bounded whatever the length.
 
 Everything the decoder needs is counted in the bits: a header (sample count, block size,
 transform, reconstruction, chunk size, mean, step, length of the code), the basis for the KLT
-(``n * n`` float32 numbers), one active flag per coefficient, each active coefficient's model
-(:data:`.entropy.MODEL_SIDE_BITS`), for centroid reconstruction its offset, and the length of
-every range-coded segment.
+(its Givens angles at the precision the encoder picks, :mod:`.givens`; the coder uses the
+basis the decoder rebuilds from them), one active flag per coefficient, each active
+coefficient's model (:data:`.entropy.MODEL_SIDE_BITS`), for centroid reconstruction its
+offset, and the length of every range-coded segment.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._errors import ParameterError, SfmError
+from ..threads import one_blas_thread
+from ..validate import finite_float, positive_int
 from .entropy import IndexStats, fit_models, new_decoder, new_encoder
+from .givens import BasisQuantizer, SentBasis
 from .quantize import (
     OFFSET_BITS,
     centroid_offsets,
@@ -66,17 +69,21 @@ SEGMENT_LENGTH_BITS = 32
 
 def validate_rate(rate: float) -> float:
     """Check a target rate: a number in (0, 16] bits per sample."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
-        raise ParameterError(f"{rate=} must be a number of bits per sample in (0, 16]")
-    if not np.isfinite(rate) or not 0 < rate <= MAX_RATE:
-        raise ParameterError(f"{rate=} must be a number of bits per sample in (0, 16]")
-    return float(rate)
+    message = f"{rate=} must be a number of bits per sample in (0, 16]"
+    try:
+        value = finite_float(rate, "rate")
+    except ParameterError:
+        raise ParameterError(message, param="rate") from None
+    if not 0 < value <= MAX_RATE:
+        raise ParameterError(message, param="rate")
+    return value
 
 
 def validate_transform(transform: str) -> str:
     """Check a transform name: "klt", "dct" or "pcm"."""
     if transform not in TRANSFORMS:
-        raise ParameterError(f"{transform=} must be one of {', '.join(TRANSFORMS)}")
+        raise ParameterError(f"{transform=} must be one of {', '.join(TRANSFORMS)}",
+                             param="transform")
     return transform
 
 
@@ -86,10 +93,12 @@ class BlockCoder:
     Parameters
     ----------
     basis : np.ndarray [shape=(n, n)]
-        Orthonormal transform, basis vectors as rows. A KLT basis is rounded to float32, the
-        precision at which it is sent.
+        Orthonormal transform, basis vectors as rows. A KLT basis is sent as quantized Givens
+        angles (:func:`.givens.send_klt_basis`) and the coder uses the basis the decoder
+        rebuilds from them.
     variances : np.ndarray [shape=(n,)]
-        Coefficient variances used for the allocation.
+        Coefficient variances used for the allocation; for the KLT, the eigenvalues that go
+        with ``basis`` (the allocation then uses the variances of the decoded basis).
     rate : float
         Target bits per sample.
     transform : {"klt", "dct", "pcm"}
@@ -97,19 +106,32 @@ class BlockCoder:
     reconstruction : {"midpoint", "centroid"}
         Midpoint ``i * step``; or each non-zero index pulled toward zero by a per-coefficient
         offset (the least-squares centroid of its non-zero cells, sent with 8 bits).
+    samples : int or None
+        Signal length; needed for the KLT, whose angle precision is chosen for it.
+    quantizer : BasisQuantizer or None
+        For the KLT: the factorisation of ``basis`` (pass one to coders of several rates to
+        factorise once); made here when not given.
     """
 
     def __init__(
         self, basis: np.ndarray, variances: np.ndarray, *, rate: float, transform: str,
-        reconstruction: str = "midpoint",
+        reconstruction: str = "midpoint", samples: int | None = None,
+        quantizer: BasisQuantizer | None = None,
     ) -> None:
         self.transform = validate_transform(transform)
         self.reconstruction = validate_reconstruction(reconstruction)
         self.rate_target = validate_rate(rate)
         basis = np.asarray(basis, dtype=np.float64)
         self.n = basis.shape[0]
+        self.sent: SentBasis | None = None
         if transform == "klt":
-            basis = basis.astype(np.float32).astype(np.float64)
+            if samples is None:
+                raise ParameterError("samples= is needed to choose the KLT angle precision",
+                                     param="samples")
+            quantizer = quantizer or BasisQuantizer(basis, variances)
+            self.sent = quantizer.send(rate=self.rate_target,
+                                       samples=positive_int(samples, "samples"))
+            basis, variances = self.sent.basis, self.sent.variances
         self.basis = basis
         self.allocation: WaterFilling = reverse_waterfill(variances, rate=self.rate_target)
         self.active = self.allocation.active
@@ -175,8 +197,7 @@ class BlockCoder:
     def side_bits(self) -> int:
         """Every bit of side information the decoder needs besides the range code."""
         bits = HEADER_BITS + self.n  # one active flag per coefficient
-        if self.transform == "klt":
-            bits += 32 * self.n * self.n
+        bits += self.basis_bits
         if self.models is not None:
             bits += sum(m.side_bits for m in self.models)
         if self.reconstruction == "centroid":
@@ -184,6 +205,11 @@ class BlockCoder:
         # each segment's length in words, so a decoder can find where the next one starts
         bits += SEGMENT_LENGTH_BITS * self.segments
         return bits
+
+    @property
+    def basis_bits(self) -> int:
+        """Bits of the basis (the KLT's Givens angles and their precision; 0 otherwise)."""
+        return 0 if self.sent is None else self.sent.side_bits
 
     @property
     def payload_bits(self) -> int:
@@ -235,13 +261,15 @@ class CodingResult:
         Bits per sample asked for.
     theta, predicted_distortion : float
         Water level and Gaussian distortion ``D(theta)`` of the allocation.
-    bits, side_bits : int
-        Total bits (side information + range code) and the side-information part.
+    bits, side_bits, basis_bits : int
+        Total bits (side information + range code), the side-information part, and the part
+        of that which sends the basis (KLT only).
+    angle_bits : int or None
+        Precision of the KLT's Givens angles.
     samples : int
     distortion : float
-        Measured mean squared error per sample.
-    indices_match : bool
-        Decoded indices equal the encoded ones, bit for bit.
+        Measured mean squared error per sample (the decoder's indices are checked equal to
+        the encoder's; a mismatch raises).
     """
 
     transform: str
@@ -253,8 +281,9 @@ class CodingResult:
     samples: int
     bits: int
     side_bits: int
+    basis_bits: int
+    angle_bits: int | None
     distortion: float
-    indices_match: bool
 
     @property
     def bits_per_sample(self) -> float:
@@ -263,18 +292,6 @@ class CodingResult:
     @property
     def side_bits_per_sample(self) -> float:
         return self.side_bits / self.samples
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """The products here are (4096, n) @ (n, n): BLAS threads only fight each other."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1):
-        yield
 
 
 def run_coders(
@@ -316,7 +333,8 @@ def run_coders(
     results : list of CodingResult
     indices : list of (encoded, decoded) or None
     """
-    with _one_blas_thread():
+    # the products here are (4096, n) @ (n, n): BLAS threads would only fight each other
+    with one_blas_thread():
         return _run_coders(pieces, block, mean, coders, samples=samples,
                            chunk_blocks=chunk_blocks, on_decoded=on_decoded,
                            keep_indices=keep_indices)
@@ -367,8 +385,9 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
             transform=coder.transform, block=coder.n, rate_target=coder.rate_target,
             theta=coder.allocation.theta, predicted_distortion=coder.allocation.distortion,
             active=int(coder.active.sum()), samples=samples, bits=coder.total_bits,
-            side_bits=coder.side_bits, distortion=float(sq_error[k] / samples),
-            indices_match=bool(match[k]),
+            side_bits=coder.side_bits, basis_bits=coder.basis_bits,
+            angle_bits=None if coder.sent is None else coder.sent.angle_bits,
+            distortion=float(sq_error[k] / samples),
         ))
     pairs = None
     if keep_indices:
@@ -433,7 +452,7 @@ def code_signal(
     if not (variances > 0).any():
         raise ParameterError("every coefficient variance is zero (silence): nothing to code")
     coder = BlockCoder(basis, variances, rate=rate, transform=transform,
-                       reconstruction=reconstruction)
+                       reconstruction=reconstruction, samples=y.size)
     mean = float(y.mean())
     pieces_out: list[np.ndarray] = []
     results, pairs = run_coders(

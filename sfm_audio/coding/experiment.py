@@ -3,10 +3,19 @@
 Passes over the file (each reads it block by block, so memory stays bounded by the block size,
 apart from the decoded audio when it is asked for):
 
-1. mean, variance check, lossless bound, and the 16-bit samples streamed through libFLAC;
-2. block covariance for every block size and the Welch PSD;
-3. for every block size, the two passes of the operational coder (statistics; then coding
-   and decoding segment by segment) for every transform and rate at once.
+1. mean, variance check, the lossless estimate, and the integer samples (at the file's own
+   width: 8, 16 or 24 bits; anything else quantized to 16) streamed through libFLAC;
+2. block covariance for every block size (of all blocks and of each half, for the held-out
+   KLT gain) and the Welch PSD; the extractor's per-frame SFM (its own pass);
+3. for every block size, the local DCT spectra of the short-time R(D), then the two passes of
+   the operational coder (statistics; then coding and decoding segment by segment) for every
+   transform and rate at once.
+
+Every measured point carries two Gaussian rates at its measured distortion, properties of the
+source that are the same whatever the transform: ``stationary_rate`` (reverse water-filling on
+the block covariance's eigenvalues; the worst case for that covariance, which non-stationary,
+heavy-tailed audio can beat) and ``short_time_rate`` (one water level over the local DCT
+spectra of groups of 8 blocks, :mod:`.shorttime`; what an adaptive coder can approach).
 """
 
 from __future__ import annotations
@@ -21,17 +30,20 @@ import numpy as np
 from .. import io
 from .._errors import ParameterError, SfmError
 from ..flatness import flatness
+from ..threads import one_blas_thread
 from .coder import (
     CHUNK_BLOCKS,
     BlockCoder,
-    _one_blas_thread,
+    group_blocks,
     validate_rate,
     validate_transform,
 )
-from .lossless import LosslessBound, to_int16
+from .givens import BasisQuantizer
+from .lossless import LosslessEstimate, pcm_width, to_pcm
 from .mdct import dct4_matrix, mdct_variances, run_transform_coders, validate_mdct_block
-from .quantize import ECSQ_GAP_BITS, validate_reconstruction
-from .spectra import WelchPSD, coding_gain_db
+from .quantize import validate_reconstruction
+from .shorttime import GROUP_BLOCKS, ShortTimeRD
+from .spectra import WelchPSD, coding_gain_db, heldout_coding_gain_db
 from .transforms import (
     TRANSFORMS,
     BlockCovariance,
@@ -54,6 +66,10 @@ __all__ = [
 DEFAULT_BLOCKS = (32,)
 DEFAULT_RATES = (0.5, 1.0, 2.0, 4.0)
 _READ = 1 << 16
+#: fewer blocks than this many times the block size: the report warns
+FEW_BLOCKS_PER_DIMENSION = 8
+#: points of the theory curves stored per block size
+CURVE_POINTS = 40
 
 
 def _finite(x: float) -> float | None:
@@ -140,14 +156,16 @@ class _FirstPass:
     lossless: dict
 
 
-def _first_pass(path: str | os.PathLike, samplerate: float, n_samples: int) -> _FirstPass:
-    """Mean and range of the mono mix, its lossless bound and what libFLAC spends on it.
+def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
+    """Mean and range of the mono mix, its lossless estimate and what libFLAC spends on it.
 
-    One streamed read: the 16-bit samples go to the bound and to the FLAC encoder block by
-    block and are not kept.
+    One streamed read: the integer samples go to the estimate and to the FLAC encoder block
+    by block and are not kept.
     """
-    stats = {"total": 0.0, "lo": np.inf, "hi": -np.inf}
-    bound = LosslessBound()
+    bits, quantized = pcm_width(meta.subtype)
+    scale = float(1 << (bits - 1))
+    stats = {"total": 0.0, "lo": np.inf, "hi": -np.inf, "changed": False}
+    estimate = LosslessEstimate()
 
     def pcm_blocks():
         for chunk in io.stream(path, block_frames=_READ, prefetch=True):
@@ -155,21 +173,23 @@ def _first_pass(path: str | os.PathLike, samplerate: float, n_samples: int) -> _
             stats["total"] += float(x.sum())
             stats["lo"] = min(stats["lo"], float(x.min()))
             stats["hi"] = max(stats["hi"], float(x.max()))
-            q = to_int16(x)
-            bound.update(q)
+            q = to_pcm(x, bits)
+            # a channel mix (or out-of-range float) is not integer PCM of that width
+            if not stats["changed"]:
+                stats["changed"] = not np.array_equal(q, x * scale)
+            estimate.update(q)
             yield q
 
-    flac_bits = 8.0 * io.flac_size(pcm_blocks(), samplerate)
-    result = bound.result()
+    flac_bits = 8.0 * io.flac_size(pcm_blocks(), meta.samplerate, bits=bits)
     lossless = {
-        "bound_bits_per_sample": result.bound_bits_per_sample,
-        "bound_ecsq_bits_per_sample": result.bound_ecsq_bits_per_sample,
-        "flac_bits_per_sample": flac_bits / n_samples,
-        "active_fraction": result.active_fraction,
-        "frames": result.frames,
-        "ecsq_gap_bits": ECSQ_GAP_BITS,
+        "pcm_bits": bits,
+        "step": 1.0 / scale,
+        "source_subtype": meta.subtype,
+        "quantized": bool(quantized or stats["changed"]),
+        "estimate_bits_per_sample": estimate.result().estimate_bits_per_sample,
+        "flac_bits_per_sample": flac_bits / meta.frames,
     }
-    return _FirstPass(stats["total"] / n_samples, stats["lo"], stats["hi"], lossless)
+    return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], lossless)
 
 
 def lossless_file(path: str | os.PathLike) -> dict:
@@ -178,12 +198,43 @@ def lossless_file(path: str | os.PathLike) -> dict:
     Returns
     -------
     dict
-        ``bound_bits_per_sample`` (spectral water-filling at one LSB),
-        ``bound_ecsq_bits_per_sample`` (plus the ECSQ gap on active bins) and
-        ``flac_bits_per_sample`` (what libFLAC spends on the same 16-bit samples).
+        ``pcm_bits`` (8, 16 or 24: the file's own width; 16 for float, 32-bit and lossy
+        input), ``step`` (one integer step in full-scale units), ``source_subtype``,
+        ``quantized`` (True when the mono mix is not integer PCM of that width),
+        ``estimate_bits_per_sample`` (the Gaussian entropy-rate estimate from the
+        short-time spectrum, :mod:`.lossless`) and ``flac_bits_per_sample`` (what libFLAC
+        spends on the same integers).
     """
-    meta = io.info(path)
-    return _first_pass(path, meta.samplerate, meta.frames).lossless
+    return _first_pass(path, io.info(path)).lossless
+
+
+def frame_sfm_mean(path: str | os.PathLike) -> float:
+    """Mean per-frame spectral flatness of the mono mix, as ``sfm-audio extract`` computes it.
+
+    librosa's defaults (``n_fft=2048``, hop 512, Hann, power spectrum), streamed. Unlike the
+    flatness of the long-term PSD, which sees every spectral difference between loud and
+    quiet moments as colour, each frame's SFM sees only that frame's spectrum, so it is far
+    higher on speech and music.
+    """
+    from ..features import ExtractOptions, open_features
+
+    fmeta, chunks = open_features(path, ExtractOptions(bands=None))
+    total = 0.0
+    for chunk in chunks:
+        total += float(chunk.values[0, :, 0].sum())
+    return total / fmeta.n_frames
+
+
+def _theory_curves(variance: float, eigenvalues: np.ndarray, short: ShortTimeRD,
+                   lowest: float) -> dict:
+    """Stationary and short-time Gaussian R(D) on a log grid of distortions."""
+    top = float(min(variance, eigenvalues.mean()))
+    grid = np.geomspace(max(lowest, top * 1e-9), top, CURVE_POINTS)
+    return {
+        "distortion": [float(d) for d in grid],
+        "stationary_rate": [reverse_waterfill(eigenvalues, distortion=d).rate for d in grid],
+        "short_time_rate": [short.rate(d) for d in grid],
+    }
 
 
 def _single_blas_thread(func):
@@ -193,7 +244,7 @@ def _single_blas_thread(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with _one_blas_thread():
+        with one_blas_thread():
             return func(*args, **kwargs)
 
     return wrapper
@@ -265,9 +316,9 @@ def run_experiment(
         for chunk in io.stream(path, block_frames=_READ, prefetch=True):
             yield chunk[0]
 
-    # pass 1: mean, range, lossless bound; the 16-bit samples stream into libFLAC
-    note("mean and lossless bound")
-    first = _first_pass(path, meta.samplerate, n_samples)
+    # pass 1: mean, range, lossless estimate; the integer samples stream into libFLAC
+    note("mean and lossless estimate")
+    first = _first_pass(path, meta)
     mean = first.mean
     if first.lo == first.hi:
         raise SfmError(
@@ -282,6 +333,10 @@ def run_experiment(
     seg = max(seg, 2)
     welch = WelchPSD(seg, mean=mean)
     accumulators = {b: BlockCovariance(b, mean=mean) for b in blocks}
+    # the two halves of the blocks (split at a block boundary) for the held-out gains
+    halves = {b: (BlockCovariance(b, mean=mean), BlockCovariance(b, mean=mean), b * (
+        n_samples // b // 2)) for b in blocks if n_samples // b >= 2 * b}
+    position = 0
     # MDCT frames: 2N samples at hop N
     lapped = {b: BlockCovariance(2 * b, hop=b, mean=mean) for b in blocks
               if "mdct" in transforms}
@@ -292,6 +347,13 @@ def run_experiment(
         welch.update(x)
         for acc in [*accumulators.values(), *lapped.values()]:
             acc.update(x)
+        for first_half, second_half, boundary in halves.values():
+            cut = min(max(boundary - position, 0), x.size)
+            if cut:
+                first_half.update(x[:cut])
+            if cut < x.size:
+                second_half.update(x[cut:])
+        position += x.size
     variance = sum_sq / n_samples
     psd_sfm = float(flatness(welch.psd()))
 
@@ -304,15 +366,33 @@ def run_experiment(
         "psd_sfm": psd_sfm,
         "gain_bound_db": _finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
         "nperseg": seg,
+        "frame_sfm_mean": frame_sfm_mean(path),
+        "channels": meta.channels,
         "reconstruction": reconstruction,
         "blocks": [],
         "lossless": dict(lossless),
+        "warnings": [],
     }
+    if meta.channels > 1:
+        report["warnings"].append(
+            f"{meta.channels} channels mixed to mono (their mean) before coding")
+    if lossless["quantized"]:
+        report["warnings"].append(
+            f"the lossless estimate and FLAC use the samples quantized to "
+            f"{lossless['pcm_bits']} bits (the file is {meta.subtype}"
+            f"{', mixed to mono' if meta.channels > 1 else ''})")
     decoded: dict = {}
     for b in blocks:
         cov = accumulators[b].covariance()
         eigenvalues = klt(cov)[0]
-        entry: dict = {"block": b, "transforms": {}, "rd": [], "prefix": prefix_curve(eigenvalues)}
+        entry: dict = {"block": b, "blocks_count": n_samples // b, "transforms": {}, "rd": [],
+                       "prefix": prefix_curve(eigenvalues)}
+        if n_samples // b < FEW_BLOCKS_PER_DIMENSION * b:
+            report["warnings"].append(
+                f"block={b}: only {n_samples // b} blocks (fewer than "
+                f"{FEW_BLOCKS_PER_DIMENSION} x {b}): the in-sample KLT overfits, "
+                + ("no held-out gain is possible, " if b not in halves else "")
+                + "and side information weighs heavily on the bits per sample")
         coders: list[BlockCoder] = []
         keys: list[tuple[str, float]] = []
         for t in transforms:
@@ -328,13 +408,26 @@ def run_experiment(
             gain = coding_gain_db(v)
             entry["transforms"][t] = {
                 "coding_gain_db": _finite(gain),
+                "heldout_coding_gain_db": None,
                 "eigen_sfm": float(flatness(v)),
                 "variances": [float(x) for x in v],
             }
+            if b in halves and t != "mdct":
+                first_half, second_half, _ = halves[b]
+                held = heldout_coding_gain_db(first_half.covariance(),
+                                              second_half.covariance(), t)
+                entry["transforms"][t]["heldout_coding_gain_db"] = _finite(held[0])
+                entry["transforms"][t]["heldout_each_db"] = [_finite(g) for g in held[1:]]
+            quantizer = BasisQuantizer(basis, v) if t == "klt" else None
             for r in rates:
                 coders.append(BlockCoder(basis, v, rate=r, transform=t,
-                                         reconstruction=reconstruction))
+                                         reconstruction=reconstruction, samples=n_samples,
+                                         quantizer=quantizer))
                 keys.append((t, r))
+        note(f"local spectra with block {b}")
+        short = ShortTimeRD(b, group=GROUP_BLOCKS)
+        for group, _ in group_blocks(pieces(), b, mean=mean, chunk_blocks=CHUNK_BLOCKS):
+            short.update(group)
         note(f"coding with block {b}")
         chunks: dict[int, list[np.ndarray]] = {}
         on_decoded = None
@@ -362,15 +455,24 @@ def run_experiment(
                     "theta": res.theta,
                     "predicted_distortion": res.predicted_distortion,
                     "predicted_snr_db": _snr_db(variance, res.predicted_distortion),
-                    "shannon_bits_per_sample": (
+                    "stationary_rate": (
                         reverse_waterfill(eigenvalues, distortion=res.distortion).rate
                         if res.distortion > 0 else None
                     ),
+                    "short_time_rate": (
+                        short.rate(res.distortion) if res.distortion > 0 else None
+                    ),
+                    "basis_bits_per_sample": res.basis_bits / n_samples,
+                    "angle_bits": res.angle_bits,
                     "active": res.active,
-                    "indices_match": res.indices_match,
                 }
                 if keep_decoded:
                     decoded[(b, t, r)] = np.concatenate(chunks.pop(k))
             entry["rd"].append(row)
+        measured = [m["distortion"] for row in entry["rd"] for m in row["measured"].values()
+                    if m["distortion"] > 0]
+        entry["theory"] = _theory_curves(variance, eigenvalues, short,
+                                         min(measured, default=variance * 1e-4) / 2)
+        entry["theory"]["short_time_group_blocks"] = GROUP_BLOCKS
         report["blocks"].append(entry)
     return Experiment(report=report, decoded=decoded)

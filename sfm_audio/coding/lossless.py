@@ -1,11 +1,34 @@
-"""The lossless bound: short-time spectral reverse water-filling at one LSB of distortion.
+"""Lossless coding estimate: the Gaussian entropy rate of integer PCM from its short-time spectrum.
 
-Integer PCM samples carry quantization noise of ``Delta**2 / 12`` (``Delta`` = one LSB). Coding
-them without further loss needs, for a locally Gaussian source, at least the rate of reverse
-water-filling on the short-time spectrum at ``theta = Delta**2 / 12``: per Hann frame (4096
-samples, hop 2048, periodogram normalised by ``sum(w**2)``), the mean over all frequency bins of
-``max(0, 1/2 log2(P / theta))``, averaged over frames. Entropy-coded scalar quantization pays
-about ``ECSQ_GAP_BITS`` more on every active bin.
+Integer samples (step ``Delta``) of a locally Gaussian source need, to be coded without loss,
+about their entropy rate. At high resolution that is the differential entropy rate of the
+source plus ``-log2 Delta``; per frequency bin of a short-time spectrum ``S`` it is
+``1/2 log2(2 pi e S / Delta**2)``. This module estimates, per frame and rfft bin,
+
+    ``1/2 log2(1 + S / theta) + 1/2 log2(2 pi e / 12)``,   ``theta = Delta**2 / 12``,
+
+which equals reverse water-filling at ``theta`` plus the ECSQ gap where ``S >> theta`` and stays
+sensible (it tends to the gap, not to minus infinity) where the spectrum falls below the
+quantization noise. It is an *estimate*, not a bound: it is calibrated on Gaussian sources of
+known entropy rate (``tests/test_coding_lossless.py``) and compared with what libFLAC spends.
+
+The step is the file's own: integers of its sample width, and within each frame the largest
+power of two that divides every sample (the "wasted bits" FLAC also detects, so a 16-bit
+recording stored as 24 bits is estimated as the 16-bit recording it is). A frame of digital
+silence (every sample zero) costs 0 bits, as FLAC's constant subframes nearly do.
+
+The spectrum ``S`` is a raw Hann periodogram (frames of 4096 samples, libFLAC's default block,
+hop 2048, normalised by ``sum(w**2)``). Its bins are exponentially distributed around the true spectrum, so
+``log(1 + P / theta)`` is biased low; the exact bias of an exponential bin,
+:func:`exponential_log_bias`, is added back, evaluated at a local average of the periodogram
+over 17 neighbouring bins (the plug-in value of the bin itself would leave up to 0.05 bit of
+bias where ``S`` is 3 to 100 times ``theta``; the local average leaves under 0.015 bit). A
+multitaper estimate is deliberately not used: its sidelobes leak on tonal audio.
+
+On non-stationary audio the number depends on the frame: a longer frame averages spectra that
+change within it and, by concavity of the logarithm, gives a higher estimate (on the bundled
+speech 8.28, 8.81, 9.29 and 9.96 bit/sample for frames of 512, 2048, 4096 and 8192 samples).
+Only for a source that is Gaussian and stationary within a frame is it the entropy rate.
 """
 
 from __future__ import annotations
@@ -13,82 +36,179 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.special import exp1
 
 from .._errors import ParameterError
+from ..validate import int_at_least, positive_int
 from .quantize import ECSQ_GAP_BITS
 
-__all__ = ["LosslessBound", "LosslessResult", "lossless_bound", "to_int16"]
+__all__ = [
+    "LosslessEstimate",
+    "LosslessResult",
+    "lossless_estimate",
+    "exponential_log_bias",
+    "periodogram",
+    "spectral_rate",
+    "PCM_WIDTHS",
+    "pcm_width",
+    "to_pcm",
+]
 
 FRAME = 4096
 HOP = 2048
+#: bins in the local average at which the bias correction is evaluated
+SMOOTH_BINS = 17
+
+#: sample width in bits of the integer PCM subtypes (libsndfile names)
+PCM_WIDTHS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24}
+#: width used for every other input (float, 32-bit, lossy-decoded)
+DEFAULT_PCM_BITS = 16
 
 
-def to_int16(y: np.ndarray) -> np.ndarray:
-    """Quantize float samples in [-1, 1) to 16-bit PCM (``round(y * 32768)``, clipped).
+def pcm_width(subtype: str) -> tuple[int, bool]:
+    """Sample width a file is estimated and FLAC-coded at, and whether it had to be quantized.
 
-    Samples read from a 16-bit file come back exactly.
+    8-, 16- and 24-bit integer PCM keep their own width; anything else (float, 32-bit
+    integer, MP3, Vorbis, ...) is quantized to 16 bits.
+
+    Returns
+    -------
+    bits : int
+    quantized : bool
+        True when the file is not integer PCM of that width.
     """
+    if subtype in PCM_WIDTHS:
+        return PCM_WIDTHS[subtype], False
+    return DEFAULT_PCM_BITS, True
+
+
+def to_pcm(y: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Quantize float samples in [-1, 1) to ``bits``-bit integers, ``round(y * 2**(bits-1))``.
+
+    Clipped to the integer range. Samples read from a PCM file of that width come back
+    exactly.
+
+    Returns
+    -------
+    q : np.ndarray [shape=y.shape, dtype=int32]
+    """
+    if bits not in (8, 16, 24):
+        raise ParameterError(f"{bits=} must be 8, 16 or 24", param="bits")
+    scale = float(1 << (bits - 1))
     y = np.asarray(y, dtype=np.float64)
-    return np.clip(np.rint(y * 32768.0), -32768, 32767).astype(np.int16)
+    return np.clip(np.rint(y * scale), -scale, scale - 1).astype(np.int32)
+
+
+def exponential_log_bias(a: np.ndarray) -> np.ndarray:
+    """``log2(1 + a) / 2 - E[log2(1 + a X)] / 2`` for ``X`` exponential with mean 1, in bits.
+
+    The amount by which ``1/2 log2(1 + P / theta)`` of a periodogram bin ``P`` (exponential
+    around its mean ``S``, ``a = S / theta``) falls short on average:
+    ``1/2 [ln(1 + a) - e^(1/a) E1(1/a)] / ln 2``. It rises from 0 (``a -> 0``) to
+    ``gamma / (2 ln 2) = 0.4163`` bit (``a -> inf``).
+
+    Parameters
+    ----------
+    a : np.ndarray
+        Non-negative ratios ``S / theta``.
+
+    Returns
+    -------
+    bias : np.ndarray [shape=a.shape]
+    """
+    a = np.asarray(a, dtype=np.float64)
+    z = 1.0 / np.maximum(a, 1e-300)
+    # e^z E1(z): direct below z = 50; its asymptotic series above (relative error < 1e-8)
+    small = z <= 50.0
+    zs = np.where(small, z, 1.0)
+    zl = np.where(small, 50.0, np.minimum(z, 1e30))
+    scaled = np.where(
+        small,
+        np.exp(zs) * exp1(zs),
+        (1.0 - 1.0 / zl + 2.0 / zl**2 - 6.0 / zl**3 + 24.0 / zl**4) / zl,
+    )
+    return 0.5 * (np.log1p(a) - scaled) / np.log(2.0)
+
+
+def periodogram(frames: np.ndarray) -> np.ndarray:
+    """Hann periodograms ``|rfft(w x)|**2 / sum(w**2)`` of frames, shape (m, k) -> (m, k//2+1).
+
+    For a stationary signal of spectrum ``S`` each bin's mean is (the window-smoothed) ``S``.
+    """
+    k = frames.shape[-1]
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(k) / k)
+    spectra = np.fft.rfft(frames * window, axis=-1)
+    return (spectra.real**2 + spectra.imag**2) / float((window**2).sum())
+
+
+def spectral_rate(a: np.ndarray, *, n_fft: int | None = None) -> np.ndarray:
+    """Per-frame mean over frequency of ``1/2 log2(1 + S / theta)``, estimated without bias.
+
+    Parameters
+    ----------
+    a : np.ndarray [shape=(n_frames, k // 2 + 1)]
+        Periodograms of frames of ``k`` samples over ``theta`` (rfft bins).
+    n_fft : int or None
+        The frame length ``k``; default ``2 * (a.shape[-1] - 1)`` (even frames).
+
+    Returns
+    -------
+    bits : np.ndarray [shape=(n_frames,)]
+        ``1/2 log2(1 + a)`` plus :func:`exponential_log_bias` at a local average of ``a`` over
+        ``SMOOTH_BINS`` bins, averaged over all ``k`` bins of the full spectrum.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    k = 2 * (a.shape[-1] - 1) if n_fft is None else int(n_fft)
+    local = uniform_filter1d(a, min(SMOOTH_BINS, a.shape[-1]), axis=-1, mode="nearest")
+    bits = 0.5 * np.log1p(a) / np.log(2.0) + exponential_log_bias(local)
+    weights = np.full(a.shape[-1], 2.0)
+    weights[0] = 1.0
+    if k % 2 == 0:
+        weights[-1] = 1.0  # Nyquist
+    return bits @ (weights / k)
 
 
 @dataclass(frozen=True)
 class LosslessResult:
-    """Bits per sample of the lossless bound, with and without the ECSQ gap."""
+    """The lossless estimate in bits per sample and how many frames it averages."""
 
-    bound_bits_per_sample: float
-    bound_ecsq_bits_per_sample: float
-    active_fraction: float
+    estimate_bits_per_sample: float
     frames: int
 
 
-class LosslessBound:
-    """Accumulate the lossless bound over integer samples given in pieces.
+class LosslessEstimate:
+    """Accumulate the lossless estimate over integer samples given in pieces.
 
     Parameters
     ----------
-    step : float
-        Quantizer step ``Delta`` in the units of the samples (1.0 for integer PCM).
     frame, hop : int
         Hann frame length and hop.
     """
 
-    def __init__(self, *, step: float = 1.0, frame: int = FRAME, hop: int = HOP) -> None:
-        if not np.isfinite(step) or step <= 0:
-            raise ParameterError(f"{step=} must be a positive finite number")
-        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or frame < 2:
-            raise ParameterError(f"{frame=} must be an integer >= 2")
-        if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1:
-            raise ParameterError(f"{hop=} must be a positive integer")
-        self.theta = step**2 / 12.0
-        self.frame, self.hop = int(frame), int(hop)
-        n = np.arange(self.frame)
-        self.window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / self.frame)
-        self._norm = float((self.window**2).sum())
-        # weight of each rfft bin in the mean over all `frame` bins of the full spectrum
-        w = np.full(self.frame // 2 + 1, 2.0)
-        w[0] = 1.0
-        if self.frame % 2 == 0:
-            w[-1] = 1.0
-        self._weights = w / self.frame
-        self._rate = 0.0
-        self._active = 0.0
+    def __init__(self, *, frame: int = FRAME, hop: int = HOP) -> None:
+        self.frame = int_at_least(frame, "frame", 2)
+        self.hop = positive_int(hop, "hop")
+        self._sum = 0.0
         self.frames = 0
         self.samples = 0
         self._carry = np.zeros(0)
 
     def _add(self, frames: np.ndarray) -> None:
-        spectra = np.fft.rfft(frames * self.window, axis=-1)
-        P = (spectra.real**2 + spectra.imag**2) / self._norm
-        with np.errstate(divide="ignore"):
-            r = np.maximum(0.0, 0.5 * np.log2(P / self.theta))
-        self._rate += float((r @ self._weights).sum())
-        self._active += float(((P > self.theta) @ self._weights).sum())
+        # each frame's integer step: the largest power of two dividing all its samples
+        common = np.bitwise_or.reduce(np.abs(frames.astype(np.int64)), axis=-1)
+        silent = common == 0
+        theta = np.where(silent, 1, common & -common).astype(np.float64) ** 2 / 12.0
+        a = periodogram(frames) / theta[:, None]
+        bits = spectral_rate(a, n_fft=frames.shape[-1]) + ECSQ_GAP_BITS
+        self._sum += float(np.where(silent, 0.0, bits).sum())
         self.frames += frames.shape[0]
 
     def update(self, samples: np.ndarray) -> None:
         """Add the next piece of samples (shape (n,), integer-valued)."""
         s = np.asarray(samples, dtype=np.float64)
+        if s.size and not np.array_equal(s, np.rint(s)):
+            raise ParameterError("the lossless estimate needs integer samples")
         self.samples += s.size
         x = np.concatenate([self._carry, s])
         if x.size < self.frame:
@@ -99,38 +219,31 @@ class LosslessBound:
         self._carry = x[frames.shape[0] * self.hop:].copy()
 
     def result(self) -> LosslessResult:
-        """The bound. A signal shorter than one frame is zero-padded to one frame."""
-        if self.samples == 0:
-            raise ParameterError("the lossless bound needs at least one sample")
-        rate, active, frames = self._rate, self._active, self.frames
+        """The estimate. A signal shorter than one frame is taken as one frame of its length."""
+        if self.samples < 2:
+            raise ParameterError(
+                f"the lossless estimate needs at least 2 samples, got {self.samples}")
+        total, frames = self._sum, self.frames
         if frames == 0:
-            padded = np.zeros(self.frame)
-            padded[: self._carry.size] = self._carry
-            self._add(padded[None, :])
-            rate, active, frames = self._rate, self._active, self.frames
-            self._rate = self._active = 0.0
-            self.frames = 0
-        bound = rate / frames
-        fraction = active / frames
+            self._add(self._carry[None, :])
+            total, frames = self._sum, self.frames
+            self._sum, self.frames = 0.0, 0
         return LosslessResult(
-            bound_bits_per_sample=bound,
-            bound_ecsq_bits_per_sample=float(bound + ECSQ_GAP_BITS * fraction),
-            active_fraction=fraction,
-            frames=frames,
+            estimate_bits_per_sample=float(total / frames), frames=frames,
         )
 
 
-def lossless_bound(samples: np.ndarray, *, step: float = 1.0) -> LosslessResult:
-    """Lossless bound of integer samples (shape (n,)) in bits per sample.
+def lossless_estimate(samples: np.ndarray) -> LosslessResult:
+    """Lossless estimate of integer samples (shape (n,)) in bits per sample.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> x = np.rint(rng.normal(0, 1000, 1 << 16))
-    >>> r = lossless_bound(x)   # white: 1/2 log2(1000^2 * 12) + E[log] bias of a periodogram
-    >>> 11.0 < r.bound_bits_per_sample < 11.6
+    >>> x = np.rint(rng.normal(0, 1000, 1 << 17))
+    >>> truth = 0.5 * np.log2(2 * np.pi * np.e * 1000**2)   # 12.0129 bit
+    >>> abs(lossless_estimate(x).estimate_bits_per_sample - truth) < 0.02
     True
     """
-    acc = LosslessBound(step=step)
+    acc = LosslessEstimate()
     acc.update(samples)
     return acc.result()

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .._errors import ParameterError
+from ..validate import positive_float
 
 __all__ = [
     "Reconstruction",
@@ -38,15 +39,14 @@ OFFSET_BITS = 8
 
 def validate_reconstruction(reconstruction: str) -> str:
     if reconstruction not in RECONSTRUCTIONS:
-        raise ParameterError(f"{reconstruction=} must be 'midpoint' or 'centroid'")
+        raise ParameterError(f"{reconstruction=} must be 'midpoint' or 'centroid'",
+                             param="reconstruction")
     return reconstruction
 
 
 def step_for_theta(theta: float) -> float:
     """Quantizer step whose uniform-noise distortion ``step**2 / 12`` equals ``theta``."""
-    if isinstance(theta, bool) or not np.isfinite(theta) or theta <= 0:
-        raise ParameterError(f"{theta=} must be a positive finite number")
-    return float(np.sqrt(12.0 * theta))
+    return float(np.sqrt(12.0 * positive_float(theta, "theta")))
 
 
 def quantize(coefficients: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -128,10 +128,8 @@ def uniform_quantizer_entropy(std: float, step: float) -> float:
     >>> round(uniform_quantizer_entropy(1.0, 1.0), 4)
     2.1048
     """
-    if not np.isfinite(std) or std <= 0:
-        raise ParameterError(f"{std=} must be a positive finite number")
-    if not np.isfinite(step) or step <= 0:
-        raise ParameterError(f"{step=} must be a positive finite number")
+    std = positive_float(std, "std")
+    step = positive_float(step, "step")
     k_max = int(np.ceil(40.0 * std / step)) + 1
     k = np.arange(-k_max, k_max + 1)
     p = ndtr((k + 0.5) * step / std) - ndtr((k - 0.5) * step / std)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import ParameterError
+from ..validate import nonnegative_float, positive_float
 
 __all__ = ["WaterFilling", "reverse_waterfill"]
 
@@ -64,36 +65,37 @@ def _variances(variances: np.ndarray) -> np.ndarray:
     return v
 
 
-def _solution(v: np.ndarray, theta: float) -> WaterFilling:
+def _solution(v: np.ndarray, theta: float, w: np.ndarray) -> WaterFilling:
     with np.errstate(divide="ignore", over="ignore"):
         gap = np.log2(np.where(v > 0, v, 1.0)) - np.log2(theta) if theta > 0 else np.inf
         rates = np.where(v > theta, 0.5 * gap, 0.0)
     distortions = np.minimum(theta, v)
+    total = w.sum()
     return WaterFilling(
-        theta=float(theta), rate=float(rates.mean()), distortion=float(distortions.mean()),
-        rates=rates, distortions=distortions,
+        theta=float(theta), rate=float(rates @ w / total),
+        distortion=float(distortions @ w / total), rates=rates, distortions=distortions,
     )
 
 
-def _theta_for_distortion(a: np.ndarray, distortion: float) -> float:
-    """``a`` ascending; ``0 < distortion < mean(a)``."""
-    n = a.size
-    prefix = np.concatenate([[0.0], np.cumsum(a)])
-    k = np.arange(n)
-    theta = (n * distortion - prefix[:-1]) / (n - k)
+def _theta_for_distortion(a: np.ndarray, w: np.ndarray, distortion: float) -> float:
+    """``a`` ascending with weights ``w``; ``0 < distortion < weighted mean(a)``."""
+    total = w.sum()
+    prefix_wa = np.concatenate([[0.0], np.cumsum(w * a)])
+    prefix_w = np.concatenate([[0.0], np.cumsum(w)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = (total * distortion - prefix_wa[:-1]) / (total - prefix_w[:-1])
     lower = np.concatenate([[-np.inf], a[:-1]])
     valid = (lower <= theta) & (theta <= a)
     return float(theta[np.argmax(valid)]) if valid.any() else float(a[-1])
 
 
-def _theta_for_rate(a: np.ndarray, rate: float) -> float:
-    """``a`` ascending with at least one positive value; ``rate > 0``."""
-    n = a.size
+def _theta_for_rate(a: np.ndarray, w: np.ndarray, rate: float) -> float:
+    """``a`` ascending with weights ``w``, at least one positive value; ``rate > 0``."""
     positive = a > 0
     logs = np.where(positive, np.log2(np.where(positive, a, 1.0)), 0.0)
-    suffix = np.cumsum(logs[::-1])[::-1]  # sum of log2 a[i] for i >= k
-    k = np.arange(n)
-    log_theta = (suffix - 2.0 * n * rate) / (n - k)
+    suffix_wlog = np.cumsum((w * logs)[::-1])[::-1]  # sum of w log2 a[i] for i >= k
+    suffix_w = np.cumsum(w[::-1])[::-1]
+    log_theta = (suffix_wlog - 2.0 * w.sum() * rate) / suffix_w
     theta = np.exp2(log_theta)
     lower = np.concatenate([[-np.inf], a[:-1]])
     valid = positive & (lower <= theta) & (theta < a)
@@ -104,7 +106,8 @@ def _theta_for_rate(a: np.ndarray, rate: float) -> float:
 
 
 def reverse_waterfill(
-    variances: np.ndarray, *, distortion: float | None = None, rate: float | None = None
+    variances: np.ndarray, *, distortion: float | None = None, rate: float | None = None,
+    weights: np.ndarray | None = None,
 ) -> WaterFilling:
     """Allocate bits to independent Gaussian components by reverse water-filling.
 
@@ -121,6 +124,10 @@ def reverse_waterfill(
         (and the returned distortion is ``mean(variances)``).
     rate : float >= 0, optional
         Target bits per sample.
+    weights : np.ndarray [shape=(n,)] or None
+        Positive multiplicity of each component (default 1): ``D`` and ``R`` become weighted
+        means, as if component ``i`` appeared ``weights[i]`` times. Lets a histogram of
+        many variances stand for the variances themselves.
 
     Returns
     -------
@@ -143,20 +150,26 @@ def reverse_waterfill(
     (0.649243, 0.126148, 4)
     """
     v = _variances(variances)
+    if weights is None:
+        w = np.ones_like(v)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != v.shape or not np.isfinite(w).all() or (w <= 0).any():
+            raise ParameterError("weights must be positive and finite, one per variance")
     if (distortion is None) == (rate is None):
         raise ParameterError("give exactly one of distortion= and rate=")
-    a = np.sort(v)
+    order = np.argsort(v, kind="stable")
+    a, wa = v[order], w[order]
     if distortion is not None:
-        if isinstance(distortion, bool) or not np.isfinite(distortion) or distortion <= 0:
-            raise ParameterError(f"{distortion=} must be a positive finite number")
+        distortion = positive_float(distortion, "distortion")
         # at the mean (to rounding: sums in another order differ by ulps) no bits are needed
-        if distortion >= min(a.mean(), v.mean()) * (1.0 - 1e-12):
-            return _solution(v, float(a[-1]))
-        return _solution(v, _theta_for_distortion(a, float(distortion)))
-    if isinstance(rate, bool) or not np.isfinite(rate) or rate < 0:
-        raise ParameterError(f"{rate=} must be a finite number >= 0")
+        mean = min(a @ wa / wa.sum(), v @ w / w.sum())
+        if distortion >= mean * (1.0 - 1e-12):
+            return _solution(v, float(a[-1]), w)
+        return _solution(v, _theta_for_distortion(a, wa, float(distortion)), w)
+    rate = nonnegative_float(rate, "rate")
     if rate == 0:
-        return _solution(v, float(a[-1]))
+        return _solution(v, float(a[-1]), w)
     if not (a > 0).any():
         raise ParameterError(f"{rate=} cannot be spent: every variance is zero")
-    return _solution(v, _theta_for_rate(a, float(rate)))
+    return _solution(v, _theta_for_rate(a, wa, float(rate)), w)

@@ -1,0 +1,57 @@
+"""Plain-language glossary of the words in the coding report (``sfm-audio code``).
+
+Kept free of imports so that ``--help`` can show it without loading the coding modules; the
+Markdown report (:mod:`sfm_audio.report`) prints the same entries.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+__all__ = ["CODING_GLOSSARY", "glossary_text"]
+
+#: (term, explanation) in the order a reader meets them in the report
+CODING_GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("block N", "the audio is cut into blocks of N consecutive samples; each block is "
+                "transformed and coded on its own"),
+    ("KLT, DCT, PCM", "the transforms: KLT = the block covariance's eigenvectors (fitted to "
+                      "this file, so its basis must be sent); DCT = the fixed cosine transform "
+                      "of MP3/AAC/JPEG; PCM = no transform"),
+    ("coding gain", "how much a transform packs the energy into few coefficients: arithmetic "
+                    "over geometric mean of its coefficient variances, in dB (0 dB for PCM)"),
+    ("held-out gain", "the KLT fitted on one half of the file and measured on the other; the "
+                      "in-sample gain flatters the KLT because it is fitted to the very blocks "
+                      "it is measured on"),
+    ("PSD flatness", "flatness (geometric / arithmetic mean) of the file's long-term average "
+                     "spectrum; 1 / flatness is the largest coding gain any transform can "
+                     "reach on a stationary model (Kolmogorov-Szego)"),
+    ("mean per-frame SFM", "the flatness of each short frame's own spectrum, averaged over "
+                           "frames, as `sfm-audio extract` reports it; it differs from the PSD "
+                           "flatness because averaging spectra first blurs moving harmonics "
+                           "and weights loud passages most"),
+    ("rate, bits", "bits per sample; measured bits include everything a decoder needs"),
+    ("distortion D, SNR", "mean squared error per sample between original and decoded audio; "
+                          "SNR = 10 log10(variance / D) in dB"),
+    ("theta (water level)", "the error every coded coefficient gets; coefficients quieter "
+                            "than theta get no bits at all (reverse water-filling)"),
+    ("R(D)", "rate-distortion function: the fewest bits per sample any coder needs for "
+             "distortion D, here for a Gaussian model of the audio"),
+    ("R_stat (stationary R(D))", "R(D) of one Gaussian model for the whole file (the block "
+                                 "covariance); audio that changes over time can beat it"),
+    ("R_short (short-time R(D))", "R(D) when every 8 blocks get their own spectrum, one water "
+                                  "level for all: what an adaptive coder can approach"),
+    ("ECSQ gap", "0.2546 bit/sample (1.53 dB): what a uniform quantizer with an ideal entropy "
+                 "coder spends above R(D) at high rate"),
+    ("lossless estimate", "bits per sample a lossless coder needs if the integer samples are "
+                          "locally Gaussian: their entropy rate estimated from the short-time "
+                          "spectrum; FLAC's real size is printed beside it"),
+)
+
+
+def glossary_text(*, indent: int = 26, width: int = 79) -> str:
+    """The glossary as plain text: each term, then its explanation wrapped beside it."""
+    return "\n".join(
+        textwrap.fill(text, width, initial_indent=f"{term:<{indent}}",
+                      subsequent_indent=" " * indent)
+        for term, text in CODING_GLOSSARY
+    )

@@ -1,0 +1,146 @@
+"""sfm_audio.coding.lossless: the Gaussian entropy-rate estimate, calibrated on sources of
+known entropy rate, and FLAC at each sample width beside it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.signal import lfilter
+
+from sfm_audio import io
+from sfm_audio._errors import ParameterError
+from sfm_audio.coding import (
+    LosslessEstimate,
+    exponential_log_bias,
+    lossless_estimate,
+    pcm_width,
+    periodogram,
+    spectral_rate,
+    to_pcm,
+)
+
+N = 1 << 17
+
+
+def gaussian_integers(rho: float, sigma_w: float, seed: int = 1) -> np.ndarray:
+    """Rounded AR(1) (white for rho = 0) with innovation sigma_w, integer step 1."""
+    w = np.random.default_rng(seed).normal(0.0, sigma_w, N + 2000)
+    return np.rint(lfilter([1.0], [1.0, -rho], w)[2000:]).astype(np.int64)
+
+
+def entropy_rate(sigma_w: float) -> float:
+    """1/2 log2(2 pi e sigma_w^2): docs/definitions.md (closed form; at this resolution the
+    entropy rate of the rounded process)."""
+    return 0.5 * np.log2(2 * np.pi * np.e * sigma_w**2)
+
+
+@pytest.mark.parametrize("bits, rho, sigma_w, tolerance", [
+    (16, 0.0, 1000.0, 0.02),    # white, 12.0129 bit
+    (16, 0.95, 300.0, 0.02),    # AR(1), 10.2759 bit
+    (8, 0.0, 4.0, 0.05),        # 8-bit, 4.0471 bit
+    (24, 0.95, 76800.0, 0.02),  # 24-bit, 18.2759 bit
+])
+def test_calibrated_on_known_entropy_rate(bits, rho, sigma_w, tolerance):
+    q = gaussian_integers(rho, sigma_w)
+    assert np.abs(q).max() < 2 ** (bits - 1)  # the source fits the width
+    truth = entropy_rate(sigma_w)
+    assert lossless_estimate(q).estimate_bits_per_sample == pytest.approx(truth, abs=tolerance)
+    flac = 8 * io.flac_bytes(q, 16000, bits=bits) / q.size
+    assert 0.05 <= flac - truth <= 0.25
+
+
+@pytest.mark.parametrize("a", [1e-4, 0.3, 1.0, 10.0, 1e3, 1e5])
+def test_exponential_bias_is_the_exact_expectation(a):
+    """1/2 log2(1+a) - E[1/2 log2(1 + a X)], X ~ Exp(1), by numerical integration."""
+    expected, _ = quad(lambda x: 0.5 * np.log2(1 + a * x) * np.exp(-x), 0, np.inf, limit=400)
+    assert exponential_log_bias(np.array(a)) == pytest.approx(
+        0.5 * np.log2(1 + a) - expected, abs=1e-8)
+
+
+def test_exponential_bias_limits():
+    # gamma / (2 ln 2) for a periodogram's log at high resolution; 0 without signal
+    assert exponential_log_bias(np.array(1e12)) == pytest.approx(
+        np.euler_gamma / (2 * np.log(2)), abs=1e-9)
+    assert exponential_log_bias(np.array(0.0)) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("ratio", [0.3, 1.0, 3.0, 10.0, 30.0, 100.0])
+def test_unbiased_where_the_spectrum_nears_the_step(ratio):
+    """White Gaussian noise of variance ratio * theta: the spectral term must equal
+    1/2 log2(1 + ratio) (known exactly here) within 0.015 bit, where a plug-in correction at
+    the bin's own value would be off by up to 0.05."""
+    x = np.random.default_rng(2).normal(0, np.sqrt(ratio), 1 << 18)
+    frames = np.lib.stride_tricks.sliding_window_view(x, 4096)[::2048]
+    assert spectral_rate(periodogram(frames)).mean() == pytest.approx(
+        0.5 * np.log2(1 + ratio), abs=0.015)
+
+
+def test_periodogram_odd_frame_weights():
+    """An odd frame has no Nyquist bin: a flat spectrum of ratio r gives 1/2 log2(1 + r) plus
+    the bias correction, whatever the parity."""
+    a = np.full((1, 8), 3.0)  # rfft of 14 or 15 samples
+    assert spectral_rate(a, n_fft=14)[0] == pytest.approx(spectral_rate(a, n_fft=15)[0])
+
+
+def test_wasted_bits_and_silence():
+    q = gaussian_integers(0.95, 300.0)[:20000]
+    e16 = lossless_estimate(q).estimate_bits_per_sample
+    # the same recording stored with 8 zero low bits (16-bit audio in a 24-bit file)
+    assert lossless_estimate(q * 256).estimate_bits_per_sample == pytest.approx(e16, abs=1e-9)
+    # digital silence costs nothing
+    assert lossless_estimate(np.zeros(10000)).estimate_bits_per_sample == 0.0
+    padded = np.concatenate([q, np.zeros(q.size, dtype=q.dtype)])
+    assert lossless_estimate(padded).estimate_bits_per_sample < 0.6 * e16
+
+
+def test_streams_in_pieces():
+    q = gaussian_integers(0.0, 50.0)[:30000]
+    acc = LosslessEstimate()
+    for piece in np.array_split(q, [5, 4096, 4097, 20000]):
+        acc.update(piece)
+    assert acc.result() == lossless_estimate(q)
+
+
+def test_short_signal_is_one_frame():
+    q = gaussian_integers(0.0, 1000.0)[:1000]
+    r = lossless_estimate(q)
+    assert r.frames == 1
+    assert r.estimate_bits_per_sample == pytest.approx(entropy_rate(1000.0), abs=0.3)
+
+
+@pytest.mark.parametrize("subtype, bits, quantized", [
+    ("PCM_U8", 8, False), ("PCM_S8", 8, False), ("PCM_16", 16, False), ("PCM_24", 24, False),
+    ("PCM_32", 16, True), ("FLOAT", 16, True), ("DOUBLE", 16, True),
+    ("MPEG_LAYER_III", 16, True), ("VORBIS", 16, True),
+])
+def test_pcm_width(subtype, bits, quantized):
+    assert pcm_width(subtype) == (bits, quantized)
+
+
+@pytest.mark.parametrize("bits", [8, 16, 24])
+def test_to_pcm_reads_back_the_integers(tmp_path, bits):
+    import soundfile as sf
+
+    q = gaussian_integers(0.0, 2.0 ** (bits - 4))[:5000]
+    path = tmp_path / "x.wav"
+    sf.write(path, q / 2.0 ** (bits - 1), 8000,
+             subtype={8: "PCM_U8", 16: "PCM_16", 24: "PCM_24"}[bits])
+    y = sf.read(path, dtype="float64")[0]
+    np.testing.assert_array_equal(to_pcm(y, bits), q)
+    assert to_pcm(np.array([1.5, -2.0]), bits).tolist() == [2 ** (bits - 1) - 1,
+                                                            -(2 ** (bits - 1))]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: lossless_estimate(np.zeros(1)), "at least 2 samples"),
+    (lambda: lossless_estimate(np.array([0.5, 1.0, 2.0])), "integer samples"),
+    (lambda: LosslessEstimate(frame=1), "frame=1 must be an integer >= 2"),
+    (lambda: LosslessEstimate(hop=0), "hop=0 must be a positive integer"),
+    (lambda: to_pcm(np.zeros(3), 12), "bits=12 must be 8, 16 or 24"),
+    (lambda: io.flac_bytes(np.zeros(3, dtype=np.int32), 8000, bits=12), "bits=12 must be"),
+    (lambda: io.flac_bytes(np.array([300]), 8000, bits=8), "do not fit in 8 bits"),
+])
+def test_bad_inputs(call, message):
+    with pytest.raises(ParameterError, match=message):
+        call()
