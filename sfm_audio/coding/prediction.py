@@ -10,6 +10,7 @@ The flatness of a residual is measured with the estimator of the PSD bound
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ __all__ = [
     "predict",
     "predict_stream",
     "prediction_section",
+    "predict_file",
     "validate_orders",
 ]
 
@@ -320,3 +322,38 @@ def prediction_section(
     if not usable or samples < nperseg:
         return []
     return predict_stream(pieces, mean=mean, orders=usable, nperseg=nperseg)
+
+
+def predict_file(
+    path: str | os.PathLike, *, orders: Sequence[int] = DEFAULT_ORDERS, nperseg: int = 1024
+) -> tuple[np.ndarray, list[Prediction]]:
+    """Linear prediction of the mono mix of an audio file, streamed, with the signal's PSD.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    orders : sequence of int >= 1
+    nperseg : int
+        Welch segment length of both spectra.
+
+    Returns
+    -------
+    psd : np.ndarray [shape=(nperseg,)]
+        Two-sided Welch PSD of the signal (the estimator of the PSD bound).
+    predictions : list of Prediction
+    """
+    from .. import io
+
+    def pieces():
+        for chunk in io.stream(path, block_frames=1 << 16):
+            yield chunk[0]
+
+    total = count = 0
+    for x in pieces():
+        total += float(x.sum())
+        count += x.size
+    mean = total / max(count, 1)
+    welch = WelchPSD(nperseg, mean=mean)
+    for x in pieces():
+        welch.update(x)
+    return welch.psd(), predict_stream(pieces, mean=mean, orders=orders, nperseg=nperseg)
