@@ -1,4 +1,4 @@
-"""Transform-coding experiments: KLT/DCT/PCM over blocks, reverse water-filling, real bits.
+"""Transform-coding experiments: KLT/DCT/MDCT/PCM, reverse water-filling, real bits, prediction.
 
 Pure numpy/scipy plus ``constriction`` for range coding; files are read only through
 :mod:`sfm_audio.io` (in :func:`run_experiment`).
@@ -7,6 +7,7 @@ Pure numpy/scipy plus ``constriction`` for range coding; files are read only thr
 from __future__ import annotations
 
 from .coder import BlockCoder, CodingResult, code_signal, run_coders
+from .duality import FrameDuality, duality_file, duality_signal, write_frames
 from .entropy import CoefficientModel
 from .experiment import (
     Experiment,
@@ -26,6 +27,8 @@ from .lossless import (
     spectral_rate,
     to_pcm,
 )
+from .mdct import imdct, mdct, mdct_matrix, mdct_variances, run_mdct_coders
+from .prediction import Prediction, levinson, lpc, predict, prediction_residual
 from .quantize import (
     ECSQ_GAP_BITS,
     dequantize,
@@ -62,6 +65,20 @@ from .transforms import (
 from .waterfill import WaterFilling, reverse_waterfill
 
 __all__ = [
+    "FrameDuality",
+    "duality_file",
+    "duality_signal",
+    "write_frames",
+    "mdct",
+    "imdct",
+    "mdct_matrix",
+    "mdct_variances",
+    "run_mdct_coders",
+    "Prediction",
+    "levinson",
+    "lpc",
+    "predict",
+    "prediction_residual",
     "TRANSFORMS",
     "ECSQ_GAP_BITS",
     "ar1_covariance",

@@ -38,9 +38,13 @@ from .coder import (
     validate_rate,
     validate_transform,
 )
+from .duality import DEFAULT_BLOCK as DEFAULT_DUALITY_BLOCK
+from .duality import DEFAULT_RATE as DEFAULT_DUALITY_RATE
+from .duality import FrameDuality, duality_section, validate_duality_options
 from .givens import BasisQuantizer
 from .lossless import LosslessEstimate, pcm_width, to_pcm
 from .mdct import dct4_matrix, mdct_variances, run_transform_coders, validate_mdct_block
+from .prediction import DEFAULT_ORDERS, prediction_section, validate_orders
 from .quantize import validate_reconstruction
 from .shorttime import GROUP_BLOCKS, ShortTimeRD
 from .spectra import WelchPSD, coding_gain_db, heldout_coding_gain_db
@@ -125,10 +129,19 @@ class Experiment:
         JSON-ready (finite floats or ``None``), shape documented in the CLI.
     decoded : dict
         ``(block, transform, rate) -> decoded signal`` (shape (n_samples,)), only when asked.
+    psd : np.ndarray [shape=(nperseg,)] or None
+        The signal's two-sided Welch PSD (the estimator of the PSD bound).
+    prediction : list of :class:`~sfm_audio.coding.prediction.Prediction`
+        Linear prediction at each order (empty when the signal is too short).
+    duality : :class:`~sfm_audio.coding.duality.FrameDuality` or None
+        The per-frame duality (None when the signal is shorter than one duality block).
     """
 
     report: dict
     decoded: dict = field(default_factory=dict)
+    psd: np.ndarray | None = None
+    prediction: list = field(default_factory=list)
+    duality: FrameDuality | None = None
 
 
 def validate_options(
@@ -260,6 +273,9 @@ def run_experiment(
     reconstruction: str = "midpoint",
     nperseg: int = 1024,
     keep_decoded: bool = False,
+    orders: Sequence[int] = DEFAULT_ORDERS,
+    duality_block: int = DEFAULT_DUALITY_BLOCK,
+    duality_rate: float = DEFAULT_DUALITY_RATE,
     progress: Callable[[str], None] | None = None,
 ) -> Experiment:
     """Transform-coding experiment on the mono mix of an audio file.
@@ -278,6 +294,10 @@ def run_experiment(
         Welch segment length for the PSD flatness (shortened to the signal if needed).
     keep_decoded : bool
         Keep the decoded signals (``Experiment.decoded``), e.g. to write them as WAV.
+    orders : sequence of int >= 1
+        Linear-prediction orders (``"prediction"`` in the report).
+    duality_block, duality_rate : int, float
+        Block size and target rate of the per-frame duality (``"duality"``).
     progress : callable or None
         Called with a short message before each stage.
 
@@ -297,6 +317,8 @@ def run_experiment(
     blocks, rates, transforms, reconstruction = validate_options(
         blocks, rates, transforms, reconstruction
     )
+    orders = validate_orders(orders)
+    duality_block, duality_rate = validate_duality_options(duality_block, duality_rate)
     note = progress or (lambda message: None)
     meta = io.info(path)
     n_samples = meta.frames
@@ -475,4 +497,11 @@ def run_experiment(
                                          min(measured, default=variance * 1e-4) / 2)
         entry["theory"]["short_time_group_blocks"] = GROUP_BLOCKS
         report["blocks"].append(entry)
-    return Experiment(report=report, decoded=decoded)
+    note("linear prediction and the per-frame duality")
+    predictions = prediction_section(pieces, mean=mean, orders=orders, nperseg=seg,
+                                     samples=n_samples)
+    report["prediction"] = [p.summary() for p in predictions]
+    duality = duality_section(path, block=duality_block, rate=duality_rate, mean=mean)
+    report["duality"] = duality.summary() if duality is not None else None
+    return Experiment(report=report, decoded=decoded, psd=welch.psd(), prediction=predictions,
+                      duality=duality)
