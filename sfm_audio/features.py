@@ -287,7 +287,7 @@ def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: S
 
 
 def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
-            frames_per_chunk: int = 512) -> Iterator[FrameChunk]:
+            frames_per_chunk: int = 256) -> Iterator[FrameChunk]:
     params = options.stft_params()
     if isinstance(source, np.ndarray):
         y = source

@@ -7,7 +7,7 @@ crest over the bins of the chosen frequency range), the band features (through
 :class:`~sfm_audio.bands.BandReducer`) and, from the samples themselves, the frame level.
 
 The costly part of the SFM besides the FFT is the logarithm of every bin. :func:`log_sum`
-takes it of products of up to eight floored bins instead (fewer logs, the same sum up to
+takes it of products of up to sixteen floored bins instead (fewer logs, the same sum up to
 rounding), choosing how many bins to multiply from ``amin`` and the chunk's largest value so
 that no product can overflow or underflow float64.
 """
@@ -42,26 +42,31 @@ LEVEL_FLOOR_DBFS = -200.0
 _LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
 #: |ln| of a product of floored bins stays below this (ln of float64's largest is 709.8)
 _LOG_RANGE = 690.0
-_MAX_FOLDS = 3  # products of up to 2**3 = 8 bins
+_MAX_FOLDS = 4  # products of up to 2**4 = 16 bins
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def log_sum(P: np.ndarray, *, amin: float, peak: float, work: dict | None = None) -> np.ndarray:
-    """``np.log(P).sum(axis=-1)`` for values in ``[amin, peak]``, with fewer logarithms.
+def log_sum(
+    P: np.ndarray, *, amin: float, peak: float | None = None, work: dict | None = None
+) -> np.ndarray:
+    """``np.log(P).sum(axis=-1)`` for values ``>= amin``, with fewer logarithms.
 
-    The last axis is folded in halves (``P[..., :h] * P[..., h:2h]``) up to three times, so
-    each logarithm is that of a product of up to eight values; the fold count is the largest
-    for which ``2**folds * max(|ln amin|, |ln peak|)`` stays inside float64's range. The
-    result equals the plain sum of logs up to a few ulps per product.
+    The last axis is folded in halves (``P[..., :h] * P[..., h:2h]``) up to four times, so
+    each logarithm is that of a product of up to sixteen values; the fold count is the
+    largest for which ``2**folds * max(|ln amin|, |ln peak|)`` stays inside float64's range
+    (``peak=None``: the bound is checked afterwards, and rows whose products overflowed are
+    summed again bin by bin). The result equals the plain sum of logs up to a few ulps per
+    product.
 
     Parameters
     ----------
     P : np.ndarray [shape=(..., n)]
-        Values in ``[amin, peak]``, ``amin > 0``.
-    amin, peak : float
-        Bounds of the values.
+        Values ``>= amin > 0``.
+    amin : float
+    peak : float, optional
+        An upper bound of the values, when known.
     work : dict, optional
         Scratch arrays of the calling thread.
 
@@ -69,7 +74,7 @@ def log_sum(P: np.ndarray, *, amin: float, peak: float, work: dict | None = None
     -------
     total : np.ndarray [shape=P.shape[:-1]]
     """
-    scale = max(abs(math.log(amin)), abs(math.log(peak)), 1.0)
+    scale = max(abs(math.log(amin)), 1.0 if peak is None else abs(math.log(peak)), 1.0)
     folds = 0
     while folds < _MAX_FOLDS and 2 ** (folds + 1) * scale < _LOG_RANGE:
         folds += 1
@@ -83,11 +88,15 @@ def log_sum(P: np.ndarray, *, amin: float, peak: float, work: dict | None = None
         if m % 2:
             total += np.log(a[..., m - 1])
         folded = scratch(work, f"fold{d}", a.shape[:-1] + (half,))
-        np.multiply(a[..., :half], a[..., half : 2 * half], out=folded)
+        with np.errstate(over="ignore"):  # caught below, when peak is not known
+            np.multiply(a[..., :half], a[..., half : 2 * half], out=folded)
         a = folded
     logs = scratch(work, "fold_log", a.shape)
     np.log(a, out=logs)
     total += logs.sum(axis=-1)
+    if a is not P and not np.isfinite(total).all():  # a product overflowed: huge values
+        bad = ~np.isfinite(total)
+        total[bad] = np.log(P[bad]).sum(axis=-1)
     return total
 
 
@@ -112,11 +121,10 @@ def floored_power(
     Pf[..., n_freq] = 0.0
     P = Pf[..., :n_freq]
     if power == 2.0:
-        # squares of the interleaved (re, im) pairs, contiguous, then the pairs added
-        flat = spectrum.view(np.float64)
-        squares = scratch(work, "squares", flat.shape)
-        np.multiply(flat, flat, out=squares)
-        np.add(squares[..., 0::2], squares[..., 1::2], out=P)
+        np.square(spectrum.real, out=P)
+        imag2 = scratch(work, "imag2", P.shape)
+        np.square(spectrum.imag, out=imag2)
+        P += imag2
     else:
         np.abs(spectrum, out=P)
         if power != 1.0:
@@ -229,8 +237,7 @@ class ChunkKernel:
         Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
         lo, hi = self.bins
         P = Pf[..., lo:hi]
-        peak = float(P.max(initial=self.amin))
-        logs = log_sum(P, amin=self.amin, peak=peak, work=work)
+        logs = log_sum(P, amin=self.amin, work=work)
         return np.exp(logs / (hi - lo)) / (P.sum(axis=-1) / (hi - lo))
 
     def __call__(self, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +281,7 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], threads: int) -> Ite
 
 def signal_flatness(
     y: np.ndarray, params: StftParams, *, power: float, amin: float, threads: int = 2,
-    frames_per_chunk: int = 512,
+    frames_per_chunk: int = 256,
 ) -> np.ndarray:
     """Per-frame SFM of a signal, streamed in chunks of frames (the STFT is never held).
 

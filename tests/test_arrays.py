@@ -132,12 +132,17 @@ def test_a_one_sample_window_is_scipys():
     assert np.abs(ours).max() > 0  # not silently zero
 
 
-@pytest.mark.parametrize(("amin", "scale"), [(1e-10, 1.0), (1e-10, 1e30), (1e-300, 1.0)])
-def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale):
+@pytest.mark.parametrize(("amin", "scale"), [(1e-10, 1.0), (1e-10, 1e30), (1e-300, 1.0),
+                                           (1e-10, 1e200)])
+@pytest.mark.parametrize("known_peak", [True, False])
+def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale, known_peak):
     rng = np.random.default_rng(1)
     P = np.maximum(amin, scale * rng.exponential(size=(3, 7, 1025)) ** 4)
+    P[0, 0] = amin  # a silent frame
     expected = np.log(P).sum(axis=-1)
-    got = log_sum(P, amin=amin, peak=float(P.max()), work={})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = log_sum(P, amin=amin, peak=float(P.max()) if known_peak else None, work={})
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-9)
 
 
