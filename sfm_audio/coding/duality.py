@@ -217,8 +217,8 @@ def block_rates(c2: np.ndarray, theta: float, *, smooth: int = 0) -> np.ndarray:
     """
     theta = positive_float(theta, "theta")
     c2 = np.asarray(c2, dtype=np.float64)
-    if smooth > 1:
-        c2 = uniform_filter1d(c2, size=int(smooth), axis=-1, mode="nearest")
+    if smooth > 1:  # (a running mean can round a little below zero next to zeros)
+        c2 = np.maximum(uniform_filter1d(c2, size=int(smooth), axis=-1, mode="nearest"), 0.0)
     with np.errstate(divide="ignore"):
         gap = 0.5 * (np.log2(c2) - np.log2(theta))
     return np.maximum(gap, 0.0).mean(axis=-1)
