@@ -180,9 +180,11 @@ def test_band_layouts_are_clipped_to_the_range(speech):
     ("kwargs", "message"),
     [({"fmin": -1.0}, "fmin=-1.0"), ({"fmax": 0.0}, "fmax=0.0"),
      ({"fmin": 500.0, "fmax": 400.0}, "must be below fmax"),
-     ({"fmin": float("nan")}, "fmin=nan")],
+     ({"fmin": float("nan")}, "fmin=nan"),
+     ({"start": -1.0}, "start=-1.0"), ({"start": 2.0, "end": 1.0}, "before end"),
+     ({"end": 0.0}, "end=0.0")],
 )
-def test_bad_frequency_ranges(kwargs, message):
+def test_bad_frequency_and_time_ranges(kwargs, message):
     with pytest.raises(ParameterError, match=message):
         ExtractOptions(**kwargs)
 
@@ -222,16 +224,6 @@ def test_time_range_with_resampling_matches_the_whole_resampled_file(speech):
     np.testing.assert_allclose(part.values["sfm"][0],
                                whole.values["sfm"][0][first : first + part.times.size],
                                atol=1e-9)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [({"start": -1.0}, "start=-1.0"), ({"start": 2.0, "end": 1.0}, "before end"),
-     ({"end": 0.0}, "end=0.0")],
-)
-def test_bad_time_ranges(kwargs, message):
-    with pytest.raises(ParameterError, match=message):
-        ExtractOptions(**kwargs)
 
 
 def test_time_range_outside_the_file(speech):
