@@ -210,25 +210,28 @@ class _TextWriter:
 
 
 class _NpzWriter:
-    """Spool each column to a temporary file; zip them as .npy members on close."""
+    """Spool each column (in memory while small, then in a temporary file); zip them as .npy
+    members on close. The columns share :attr:`MEMORY` bytes of memory, so a summary (a few
+    rows of hundreds of columns) never touches the disk and a long frame table stays bounded.
+    """
+
+    MEMORY = 16 << 20
 
     def __init__(self, path: Path, schema: list[Column]):
         self.path, self.schema = path, schema
-        self._tmp = tempfile.TemporaryDirectory(prefix="sfm-audio-npz-")
-        self._spools = {
-            name: open(Path(self._tmp.name) / f"{i}.bin", "wb", buffering=1 << 18)
-            for i, name in enumerate(["channel"] + [c.name for c in schema])
-        }
+        names = ["file_index", "channel"] + [c.name for c in schema]
+        size = max(1 << 16, self.MEMORY // len(names))
+        self._spools = {name: tempfile.SpooledTemporaryFile(size, prefix="sfm-audio-npz-")
+                        for name in names}
         self._files: list[str] = []
-        self._file_index = open(Path(self._tmp.name) / "file_index.bin", "wb", buffering=1 << 18)
         self.rows = 0
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
         if not self._files or self._files[-1] != file:
             self._files.append(file)
         n = numeric.shape[0]
-        # buffered writes: ndarray.tofile flushes on every call, 30 us each
-        self._file_index.write(np.full(n, len(self._files) - 1, dtype=np.int32).tobytes())
+        self._spools["file_index"].write(
+            np.full(n, len(self._files) - 1, dtype=np.int32).tobytes())
         self._spools["channel"].write(np.asarray(channel, dtype=_CHANNEL_DTYPE).tobytes())
         for j, column in enumerate(self.schema):
             self._spools[column.name].write(
@@ -236,25 +239,23 @@ class _NpzWriter:
         self.rows += n
 
     def close(self) -> None:
-        members = {"file_index": (self._file_index, np.dtype(np.int32))}
-        members["channel"] = (self._spools["channel"], _CHANNEL_DTYPE)
-        for column in self.schema:
-            members[column.name] = (self._spools[column.name], np.dtype(_NUMPY_DTYPE[column.kind]))
-        with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED) as zf:
-            _write_member(zf, "files", np.asarray(self._files, dtype=str))
-            for name, (spool, dtype) in members.items():
-                spool.close()
-                with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
-                    _write_header(out, dtype, self.rows)
-                    with open(spool.name, "rb") as src:
-                        shutil.copyfileobj(src, out, 1 << 20)
-        self._tmp.cleanup()
+        dtypes = {"file_index": np.dtype(np.int32), "channel": _CHANNEL_DTYPE}
+        dtypes.update({c.name: np.dtype(_NUMPY_DTYPE[c.kind]) for c in self.schema})
+        try:
+            with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED) as zf:
+                _write_member(zf, "files", np.asarray(self._files, dtype=str))
+                for name, spool in self._spools.items():
+                    with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                        _write_header(out, dtypes[name], self.rows)
+                        spool.seek(0)
+                        shutil.copyfileobj(spool, out, 1 << 20)
+                    spool.close()
+        finally:
+            self.abort()
 
     def abort(self) -> None:
         for spool in self._spools.values():
             spool.close()
-        self._file_index.close()
-        self._tmp.cleanup()
 
 
 def _write_header(out: IO[bytes], dtype: np.dtype, rows: int) -> None:
@@ -406,6 +407,28 @@ def _npz_members(path: Path) -> dict[str, tuple[zipfile.ZipInfo, np.dtype, int]]
         return out
 
 
+def _copy_npy_data(part: Path, member: zipfile.ZipInfo, out: IO[bytes]) -> None:
+    """Copy the array data (after the .npy header) of a stored member of ``part``.
+
+    Read straight from the file at the member's offset: opening the part as a ZipFile for
+    every column would parse its whole central directory once per column.
+    """
+    with open(part, "rb") as fh:
+        fh.seek(member.header_offset)
+        local = fh.read(30)  # the local file header: its name and extra field lengths
+        start = member.header_offset + 30 + int.from_bytes(local[26:28], "little") + \
+            int.from_bytes(local[28:30], "little")
+        fh.seek(start)
+        _read_npy_header(fh)
+        left = member.compress_size - (fh.tell() - start)
+        while left > 0:
+            block = fh.read(min(left, 1 << 20))
+            if not block:
+                raise OSError(f"{part}: truncated part")
+            out.write(block)
+            left -= len(block)
+
+
 def concatenate_parts(fmt: str, parts: Sequence[Path], target: Path, schema: list[Column]) -> None:
     """Join per-file parts (written with ``header=False``) into one output, streaming.
 
@@ -452,8 +475,6 @@ def concatenate_parts(fmt: str, parts: Sequence[Path], target: Path, schema: lis
                         if name == "file_index":
                             out.write(np.full(rows[k], k, dtype=np.int32).tobytes())
                             continue
-                        with zipfile.ZipFile(part) as src_zip, src_zip.open(info[name][0]) as src:
-                            _read_npy_header(src)
-                            shutil.copyfileobj(src, out, 1 << 20)
+                        _copy_npy_data(part, info[name][0], out)
         return
     raise ParameterError(f"unknown output format {fmt!r}")

@@ -83,8 +83,8 @@ def read_table(path: Path, fmt: str) -> tuple[list[str], dict[str, list[dict]]]:
     elif fmt == "npz":
         data = np.load(path)
         columns = ["file", *[n for n in data.files if n not in ("files", "file_index")]]
-        files = data["files"]
-        rows = [{"file": str(files[i]), **{c: value(data[c][k]) for c in columns[1:]}}
+        files, arrays = data["files"], {c: data[c] for c in columns[1:]}  # read each once
+        rows = [{"file": str(files[i]), **{c: value(a[k]) for c, a in arrays.items()}}
                 for k, i in enumerate(data["file_index"])]
     else:
         table = pq.read_table(path)
