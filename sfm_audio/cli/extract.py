@@ -149,8 +149,11 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
             hidden, quiet, **controls):
     """Spectral flatness per frame and per band of audio files.
 
-    INPUTS are files, folders (searched recursively for audio) or glob patterns. Rows are
-    ordered by file path, then frame, then channel.
+    INPUTS are files, folders (searched recursively for audio) or glob patterns, or - for
+    standard input. Rows are ordered by file path, then frame, then channel. Folders skip
+    hidden files and macOS ._ sidecars; files of unknown formats are listed, not opened.
+    Files at different sampling rates share one table: a band above a file's Nyquist
+    frequency is left empty for it (mel:N and linear:N bands need --sr).
 
     \b
     Examples:
