@@ -217,8 +217,10 @@ def bin_range(
     """FFT bins ``k`` whose frequency ``k * sr / n_fft`` lies in ``[fmin, fmax]`` Hz.
 
     ``fmin=None`` starts at 0 Hz (DC) and ``fmax=None`` ends at Nyquist. An ``fmax`` above
-    Nyquist is clipped to it with a :class:`UserWarning` naming ``path`` (so one range can
-    serve files of several rates); every other impossible range is an error.
+    Nyquist is clipped to it with a :class:`UserWarning` (naming ``path`` if given; without
+    it the message is the same for every file of one rate, so a warnings filter says it once
+    per rate), so one range can serve files of several rates; every other impossible range is
+    an error.
 
     Returns
     -------
@@ -242,8 +244,8 @@ def bin_range(
         raise ParameterError(f"{where}fmin={lo_hz:g} Hz is not below Nyquist ({nyquist:g} Hz)",
                              param="fmin")
     if hi_hz > nyquist:
-        warnings.warn(f"{where}fmax={hi_hz:g} Hz is above Nyquist; using {nyquist:g} Hz",
-                      UserWarning, stacklevel=2)
+        warnings.warn(f"{where}fmax={hi_hz:g} Hz is above Nyquist at sr={sr:g} Hz; using "
+                      f"{nyquist:g} Hz there", UserWarning, stacklevel=2)
         hi_hz = nyquist
     df = sr / n_fft
     eps = 1e-9
