@@ -45,3 +45,14 @@ def stereo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("stereo") / "stereo.wav"
     sf.write(path, np.stack([left, right], axis=-1), sr, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A Dask LocalCluster of two single-threaded worker processes on 127.0.0.1 (its
+    scheduler's address), shared by the corpus tests."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        yield cluster.scheduler_address

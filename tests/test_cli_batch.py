@@ -88,15 +88,6 @@ def local(tmp_path_factory, corpus) -> dict[str, Path]:
     return refs
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
-        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        yield cluster.scheduler_address
-
-
 # --------------------------------------------------------------------------- --jobs
 
 
