@@ -36,7 +36,6 @@ from ._errors import ParameterError
 __all__ = [
     "Column",
     "frame_schema",
-    "summary_schema",
     "union_schema",
     "format_of",
     "open_writer",
@@ -61,13 +60,6 @@ def frame_schema(value_columns: Sequence[str]) -> list[Column]:
     """Numeric columns of the frame table after ``file`` and ``channel``."""
     return [Column("frame", "int"), Column("time_s", "time")] + [
         Column(name, "value") for name in value_columns
-    ]
-
-
-def summary_schema(stat_columns: Sequence[str]) -> list[Column]:
-    """Numeric columns of the per-file summary after ``file`` and ``channel``."""
-    return [Column("duration_s", "time"), Column("frames", "int")] + [
-        Column(name, "value") for name in stat_columns
     ]
 
 

@@ -203,25 +203,6 @@ def test_rate_dependent_bands_over_mixed_rates_need_sr(mixed, tmp_path):
     assert all(v is not None for r in rows.values() for row in r for v in row.values())
 
 
-def test_a_text_row_with_a_nan_in_one_row_only(tmp_path):
-    """NaN in some rows of a block (a gated statistic) is written row by row."""
-    from sfm_audio.writers import frame_schema, open_writer
-
-    schema = frame_schema(["a", "b"])
-    numeric = np.array([[0, 0.0, 1.5, np.nan], [1, 0.1, np.nan, 2.5]])
-    for fmt in ("csv", "jsonl"):
-        target = tmp_path / f"t.{fmt}"
-        writer = open_writer(fmt, target, schema)
-        writer.write("x.wav", ["mix", "mix"], numeric)
-        writer.close()
-        _, rows = read_table(target, fmt)
-        got = [(r["a"], r["b"]) for r in rows["x.wav"]]
-        if fmt == "csv":
-            assert got == [("1.5", None), (None, "2.5")]
-        else:
-            assert got == [(1.5, None), (None, 2.5)]
-
-
 # --------------------------------------------------------------------------- inputs
 
 

@@ -7,7 +7,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from sfm_audio import ParameterError
-from sfm_audio.writers import concatenate_parts, format_of, frame_schema, open_writer
+from sfm_audio.writers import (
+    Column,
+    concatenate_parts,
+    format_of,
+    frame_schema,
+    open_writer,
+    union_schema,
+)
 
 SCHEMA = frame_schema(["sfm", "sfm_db"])
 
@@ -100,3 +107,88 @@ def test_unknown_extension(name):
 
 def test_stdout_is_csv():
     assert format_of("-") == "csv"
+
+
+# --------------------------------------------------------------------------- several files
+
+
+def _names(schema):
+    return [c.name for c in schema]
+
+
+def test_union_keeps_each_files_order_and_puts_bands_in_frequency_order():
+    low = frame_schema(["sfm", "sfm_band_62_88", "sfm_band_125_177", "crest_band_62_88",
+                        "crest_band_125_177"])
+    high = frame_schema(["sfm", "sfm_band_62_88", "sfm_band_125_177", "sfm_band_1000_1414",
+                         "crest_band_62_88", "crest_band_125_177", "crest_band_1000_1414"])
+    # the same top band clipped at two Nyquist frequencies: two columns, lower edge first
+    clipped = frame_schema(["sfm", "sfm_band_62_88", "sfm_band_125_150", "crest_band_62_88",
+                            "crest_band_125_150"])
+    for order in ([low, high, clipped], [clipped, high, low], [high, clipped, low]):
+        assert _names(union_schema(order)) == [
+            "frame", "time_s", "sfm", "sfm_band_62_88", "sfm_band_125_150", "sfm_band_125_177",
+            "sfm_band_1000_1414", "crest_band_62_88", "crest_band_125_150",
+            "crest_band_125_177", "crest_band_1000_1414"]
+    assert union_schema([low]) == low and union_schema([low, low]) == low
+    assert union_schema([]) == []
+
+
+def test_union_refuses_a_column_of_two_types():
+    with pytest.raises(ParameterError, match="column 'x' is int in one file and value"):
+        union_schema([[Column("x", "int")], [Column("x", "value")]])
+
+
+def test_union_of_schemas_that_disagree_on_order_keeps_every_column_once():
+    a = [Column("p", "value"), Column("q", "value")]
+    b = [Column("q", "value"), Column("p", "value"), Column("r", "value")]
+    assert _names(union_schema([a, b])) == ["p", "q", "r"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "npz", "parquet"])
+def test_rows_of_fewer_columns_leave_the_others_empty(tmp_path, fmt):
+    wide = frame_schema(["sfm", "sfm_band_1", "sfm_band_2"])
+    narrow = frame_schema(["sfm", "sfm_band_1"])
+    path = tmp_path / f"t.{fmt}"
+    w = open_writer(fmt, path, wide, row_schema=narrow)
+    w.write("a.wav", ["mix", "mix"], np.array([[0, 0.0, 0.5, 0.25], [1, 0.032, 0.75, 0.125]]))
+    w.close()
+    if fmt == "csv":
+        assert path.read_text().splitlines()[1:] == [
+            "a.wav,mix,0,0.000000,0.5,0.25,", "a.wav,mix,1,0.032000,0.75,0.125,"]
+    elif fmt == "jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [r["sfm_band_2"] for r in rows] == [None, None]
+        assert [r["sfm_band_1"] for r in rows] == [0.25, 0.125]
+    elif fmt == "npz":
+        d = np.load(path)
+        assert np.isnan(d["sfm_band_2"]).all() and d["sfm_band_1"].tolist() == [0.25, 0.125]
+    else:
+        t = pq.read_table(path).to_pydict()
+        assert all(np.isnan(t["sfm_band_2"])) and t["sfm_band_1"] == [0.25, 0.125]
+
+
+def test_rows_with_columns_the_table_lacks_are_refused(tmp_path):
+    with pytest.raises(ParameterError, match="column 'crest' is not among the table's"):
+        open_writer("csv", tmp_path / "t.csv", frame_schema(["sfm"]),
+                    row_schema=frame_schema(["sfm", "crest"]))
+    with pytest.raises(ParameterError, match="integer column 'frame' cannot be left empty"):
+        open_writer("npz", tmp_path / "t.npz", frame_schema(["sfm"]),
+                    row_schema=[Column("time_s", "time"), Column("sfm", "value")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_nan_in_some_rows_only(tmp_path):
+    """NaN in some rows of a block (a statistic of a gated segment) is written row by row:
+    an empty CSV field, a JSON null, never 'nan'."""
+    schema = frame_schema(["a", "b"])
+    numeric = np.array([[0, 0.0, 1.5, np.nan], [1, 0.1, np.nan, 2.5]])
+    text = {}
+    for fmt in ("csv", "jsonl"):
+        buffer = stdio.StringIO()
+        w = open_writer(fmt, buffer, schema, header=False)
+        w.write("x.wav", ["mix", "mix"], numeric)
+        w.close()
+        text[fmt] = buffer.getvalue()
+    assert text["csv"] == "x.wav,mix,0,0.000000,1.5,\nx.wav,mix,1,0.100000,,2.5\n"
+    rows = [json.loads(line) for line in text["jsonl"].splitlines()]
+    assert [(r["a"], r["b"]) for r in rows] == [(1.5, None), (None, 2.5)]
