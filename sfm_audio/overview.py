@@ -23,13 +23,19 @@ pixels wide. :func:`overview` reads a time range of a file block by block, frame
 
 Memory is ``O(n_freq · width)`` for the pooled picture plus one block of samples and one
 chunk of frames, whatever the file length. The numbers per frame are those of
-:func:`sfm_audio.features.open_features` (same framing, floor and formulas); only the mono mix
-at the file's own rate is drawn.
+:func:`sfm_audio.features.open_features` (same framing, floor and formulas), for the mix of the
+channels or one channel, at the file's own rate, over all bins or those of ``[fmin, fmax]``.
+
+Levels: :attr:`Overview.spec_dbfs` is the spectrogram in **dBFS, 0 dBFS being the power a
+full-scale sine (amplitude 1, peak at digital full scale) puts in the FFT bin of its frequency
+when that frequency is a bin centre**: ``(A · Σw / 2)²`` for a window ``w`` (see
+:func:`full_scale_db`). A full-scale square wave reads ``20·log10(4/π) = +2.1 dBFS`` at its
+fundamental; a sine between two bins reads lower by the window's scalloping loss (1.4 dB for
+Hann).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,13 +44,21 @@ import numpy as np
 
 from . import io
 from ._errors import ParameterError
-from .bands import BandLayout, BandReducer, band_layout
-from .features import chunk_values, floored_power
+from .bands import BandLayout, band_layout
 from .flatness import validate_amin
-from .stft import FrameStream, StftParams, n_frames
-from .validate import finite_float, positive_int
+from .kernel import ChunkKernel, floored_power
+from .stft import FrameStream, StftParams, bin_range, frame_range
+from .validate import positive_int
 
-__all__ = ["Overview", "overview", "frame_range", "pool_columns", "log_frequency_rows"]
+__all__ = [
+    "Overview",
+    "overview",
+    "frame_range",
+    "pool_columns",
+    "frequency_rows",
+    "log_frequency_rows",
+    "full_scale_db",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,10 @@ class Overview:
         Flatness per band (column means when pooled); None without a band layout.
     layout : BandLayout or None
         The band layout; ``layout.edges_hz`` gives the nominal edges, shape (n_bands, 2).
+    channels : "mix" or int
+        What was drawn: the mean of the channels or one channel (0-based).
+    n_channels : int
+        Channels of the file.
     """
 
     path: str
@@ -102,6 +120,14 @@ class Overview:
     tonality: np.ndarray
     band_sfm: np.ndarray | None
     layout: BandLayout | None
+    channels: str | int = "mix"
+    n_channels: int = 1
+
+    @property
+    def spec_dbfs(self) -> np.ndarray:
+        """:attr:`spec_db` in dBFS (0 dBFS: a full-scale sine at a bin centre; see
+        :func:`full_scale_db`)."""
+        return self.spec_db - full_scale_db(self.params)
 
     @property
     def start(self) -> float:
@@ -124,75 +150,6 @@ class Overview:
         return self.times
 
 
-def frame_range(
-    n_samples: int,
-    sr: float,
-    params: StftParams,
-    *,
-    start: float | None = None,
-    end: float | None = None,
-    path: str = "",
-) -> tuple[int, int]:
-    """Frames whose time ``f * hop_length / sr`` lies in ``[start, end]`` seconds.
-
-    Parameters
-    ----------
-    n_samples : int
-        Length of the file in samples.
-    sr : float
-    params : StftParams
-    start, end : float or None
-        Range in seconds; ``None`` means the beginning / the end of the file.
-    path : str
-        Named in error messages.
-
-    Returns
-    -------
-    first, stop : int
-        Frame indices ``first`` (inclusive) to ``stop`` (exclusive) in the whole file.
-
-    Raises
-    ------
-    ParameterError
-        ``start >= end``, a negative start, a range reaching outside the file, or a range so
-        short that it holds no frame.
-    """
-    where = f"{path}: " if path else ""
-    duration = n_samples / sr
-    total = n_frames(n_samples, params)
-    if total == 0:
-        raise ParameterError(
-            f"{where}{n_samples} samples are too few for n_fft={params.n_fft} with center=False"
-        )
-    if start is not None:
-        start = finite_float(start, "start")
-    if end is not None:
-        end = finite_float(end, "end")
-    if start is not None and end is not None and start >= end:
-        raise ParameterError(f"start={start:g} s must be before end={end:g} s")
-    if start is not None and start < 0:
-        raise ParameterError(f"start={start:g} s must not be negative")
-    if start is not None and start >= duration:
-        raise ParameterError(
-            f"{where}start={start:g} s is outside the file (it lasts {duration:g} s)"
-        )
-    # half a sample of slack so that "--end <duration as printed>" is accepted
-    if end is not None and end > duration + 0.5 / sr:
-        raise ParameterError(f"{where}end={end:g} s is outside the file (it lasts {duration:g} s)")
-    if end is not None and end <= 0:
-        raise ParameterError(f"end={end:g} s must be positive")
-    hop = params.hop_length
-    eps = 1e-9
-    first = 0 if start is None else max(0, math.ceil(start * sr / hop - eps))
-    last = total - 1 if end is None else min(total - 1, math.floor(end * sr / hop + eps))
-    if last < first:
-        raise ParameterError(
-            f"{where}the range {start or 0:g}–{end if end is not None else duration:g} s holds "
-            f"no frame (frames are every {hop / sr:g} s); widen it"
-        )
-    return first, last + 1
-
-
 def pool_columns(first: int, count: int, n_total: int, n_cols: int) -> np.ndarray:
     """Column of each of the frames ``first … first + count - 1`` of a range of ``n_total``.
 
@@ -205,6 +162,58 @@ def pool_columns(first: int, count: int, n_total: int, n_cols: int) -> np.ndarra
     """
     i = np.arange(first, first + count, dtype=np.int64)
     return (i * n_cols) // n_total
+
+
+def full_scale_db(params: StftParams) -> float:
+    """Power in dB (``10·log10``, reference 1) of a full-scale sine in the bin of its frequency.
+
+    A sine ``A·cos(2π k₀ n / n_fft)`` whose frequency is the centre of bin ``k₀`` gives
+    ``|X[k₀]| = A · Σw / 2`` under the STFT window ``w`` (zero-padded to ``n_fft``); with
+    ``A = 1`` (full scale) this is ``20·log10(Σw / 2)``, the reference of dBFS. For the
+    default Hann window of 2048 samples it is 54.2 dB.
+    """
+    return float(20.0 * np.log10(np.sum(params.fft_window()) / 2.0))
+
+
+def frequency_rows(lo: int, hi: int, n_rows: int, *, scale: str = "log") -> np.ndarray:
+    """First bin of each row when bins ``lo … hi - 1`` are pooled to ``n_rows`` rows.
+
+    ``scale="log"``: bin 0 (DC), if in the range, is a row of its own; bin ``k >= k₀ =
+    max(lo, 1)`` goes to row ``floor(n_rows · ln(k / k₀) / ln((hi - 1) / k₀))`` (the last bin
+    into the top row). ``scale="linear"``: bin ``k`` goes to row
+    ``floor(n_rows · (k - lo) / (hi - lo))``. Rows that receive no bin are dropped, so bins
+    wider than a row stay single.
+
+    Parameters
+    ----------
+    lo, hi : int
+        First bin and one past the last bin of the range.
+    n_rows : int
+        Rows of the grid (about the picture's height in pixels).
+    scale : {"log", "linear"}
+
+    Returns
+    -------
+    starts : np.ndarray [shape=(n_out,), dtype=intp]
+        Index of the first bin of each output row, increasing, starting at ``lo``;
+        ``n_out <= min(hi - lo, n_rows + 1)``. Use with ``np.add.reduceat`` on
+        ``x[..., lo:hi]`` after subtracting ``lo``.
+    """
+    n_rows = positive_int(n_rows, "n_rows")
+    k = np.arange(lo, hi)
+    if scale == "linear":
+        rows = (n_rows * (k - lo)) // max(hi - lo, 1)
+    elif scale == "log":
+        k0, last = max(lo, 1), hi - 1
+        if last <= k0:
+            return k.astype(np.intp)
+        with np.errstate(divide="ignore"):
+            ratio = np.log(np.maximum(k, k0) / k0) / np.log(last / k0)
+        rows = np.minimum((n_rows * ratio).astype(np.int64), n_rows - 1)
+        rows = np.where(k == 0, -1, rows)  # DC alone
+    else:
+        raise ParameterError(f"{scale=} must be 'log' or 'linear'", param="scale")
+    return k[np.flatnonzero(np.diff(rows, prepend=-2))].astype(np.intp)
 
 
 def log_frequency_rows(n_freq: int, n_rows: int) -> np.ndarray:
@@ -228,24 +237,18 @@ def log_frequency_rows(n_freq: int, n_rows: int) -> np.ndarray:
         Index of the first bin of each output row, increasing, starting at 0;
         ``n_out <= min(n_freq, n_rows + 1)``. Use with ``np.add.reduceat``.
     """
-    n_rows = positive_int(n_rows, "n_rows")
-    if n_freq <= 2:
-        return np.arange(n_freq, dtype=np.intp)
-    k = np.arange(1, n_freq)
-    rows = np.minimum((n_rows * np.log(k) / np.log(n_freq - 1)).astype(np.int64), n_rows - 1)
-    row = np.concatenate(([-1], rows))
-    return np.flatnonzero(np.diff(row, prepend=-2)).astype(np.intp)
+    return frequency_rows(0, n_freq, n_rows, scale="log")
 
 
 def _padded_blocks(
-    path: str, lo: int, hi: int, n_samples: int, block_frames: int
+    path: str, lo: int, hi: int, n_samples: int, block_frames: int, channels: str | int
 ) -> Iterator[np.ndarray]:
-    """Mono samples ``lo … hi - 1`` of the file, zeros where the range leaves the file."""
+    """Samples ``lo … hi - 1`` of one channel or the mix, zeros where the range leaves the file."""
     if lo < 0:
         yield np.zeros((1, -lo))
     read_lo, read_hi = max(lo, 0), min(hi, n_samples)
     if read_hi > read_lo:
-        yield from io.stream(path, channels="mix", block_frames=block_frames,
+        yield from io.stream(path, channels=channels, block_frames=block_frames,
                              start=read_lo, stop=read_hi)
     if hi > n_samples:
         yield np.zeros((1, hi - n_samples))
@@ -281,6 +284,10 @@ def overview(
     center: bool = True,
     bands: str | BandLayout | None = "mpeg7",
     amin: float = 1e-10,
+    channels: str | int = "mix",
+    freq_scale: str = "log",
+    fmin: float | None = None,
+    fmax: float | None = None,
     block_frames: int = 1 << 16,
 ) -> Overview:
     """Stream a time range of a file into a pooled spectrogram and its flatness.
@@ -288,15 +295,15 @@ def overview(
     Parameters
     ----------
     path : str or os.PathLike
-        Any audio file libsndfile reads; channels are mixed to mono.
+        Any audio file libsndfile reads.
     start, end : float or None
         Range in seconds (frames whose time lies in ``[start, end]``); ``None`` for the
         beginning / the end of the file.
     width : int
         Maximum number of spectrogram columns (the picture's width in pixels).
     height : int or None
-        Pool the frequency bins to about this many rows of a log-frequency grid (see
-        :func:`log_frequency_rows`); ``None`` keeps every bin.
+        Pool the frequency bins to about this many rows of a log- or linear-frequency grid
+        (see :func:`frequency_rows`); ``None`` keeps every bin.
     n_fft, hop_length, win_length, window, center
         STFT parameters, librosa's names and defaults (except ``hop_length=512``, the
         extractor's default).
@@ -305,6 +312,14 @@ def overview(
         ``"mel:40"``, ...); ``None`` or ``"none"`` skips band flatness.
     amin : float
         Floor of the power spectrum (in both means of the SFM and before the dB).
+    channels : "mix" or int
+        The mean of the channels (librosa's ``mono=True``) or one channel (0-based).
+    freq_scale : {"log", "linear"}
+        Grid on which ``height`` pools the bins.
+    fmin, fmax : float or None
+        Frequency range in Hz (:func:`sfm_audio.stft.bin_range`): the spectrogram rows and the
+        frame flatness use only the bins in ``[fmin, fmax]``, and the band layout is clipped
+        to it. An ``fmax`` above Nyquist is clipped to it with a warning.
     block_frames : int
         Samples read per block; memory does not grow with the file's length.
 
@@ -331,19 +346,31 @@ def overview(
         height = positive_int(height, "height")
     amin = validate_amin(amin)
     params = StftParams(n_fft, hop_length, win_length, window, center)
-    starts = None if height is None else log_frequency_rows(params.n_freq, height)
+    channels = io.validate_channels(channels)
+    if channels == "each":
+        raise ParameterError("channels='each': an overview draws one channel or the mix; "
+                             "call it once per channel", param="channels")
+    if freq_scale not in ("log", "linear"):
+        raise ParameterError(f"{freq_scale=} must be 'log' or 'linear'", param="freq_scale")
     window_values = params.fft_window()  # unknown windows fail before the file is read
     del window_values
     path = str(path)
     audio = io.info(path)
+    if isinstance(channels, int) and channels >= audio.channels:
+        raise ParameterError(
+            f"channels={channels} is out of range: {path} has {audio.channels} channel(s)",
+            param="channels")
     sr = float(audio.samplerate)
-    layout = band_layout(bands, sr=sr, n_fft=params.n_fft)
+    b_lo, b_hi = bin_range(sr, params.n_fft, fmin=fmin, fmax=fmax, path=path)
+    layout = band_layout(bands, sr=sr, n_fft=params.n_fft, fmin=fmin,
+                         fmax=None if fmax is None else min(float(fmax), sr / 2))
+    starts = None if height is None else frequency_rows(b_lo, b_hi, height, scale=freq_scale)
     first, stop = frame_range(audio.frames, sr, params, start=start, end=end, path=path)
     count = stop - first
     n_cols = min(int(width), count)
     pooled = n_cols < count
 
-    hop, n_freq = params.hop_length, params.n_freq
+    hop = params.hop_length
     pad = n_fft // 2 if params.center else 0
     lo = first * hop - pad
     hi = (stop - 1) * hop - pad + n_fft
@@ -351,21 +378,21 @@ def overview(
     # without further centring
     frames = FrameStream(StftParams(n_fft, hop, params.win_length, window, False), 1)
     n_bands = layout.n_bands if layout is not None else 0
-    reducer = BandReducer(layout) if layout is not None else None
-    spec_pool = _Pool(n_cols, n_freq)
+    kernel = ChunkKernel(params, amin=amin, bins=(b_lo, b_hi), layout=layout)
+    spec_pool = _Pool(n_cols, b_hi - b_lo)
     feat_pool = _Pool(n_cols, 3 + n_bands) if pooled else None
     feats = None if pooled else np.empty((count, 3 + n_bands))
     work: dict = {}
-    drawn = np.r_[0:3, 4 : 4 + n_bands]  # columns of chunk_values the figures use
+    drawn = np.r_[0:3, 4 : 4 + n_bands]  # columns of kernel.spectral_values the figures use
     done = 0
-    blocks = _padded_blocks(path, lo, hi, audio.frames, int(block_frames))
+    blocks = _padded_blocks(path, lo, hi, audio.frames, int(block_frames), channels)
     for segment in frames.segments(blocks):
         spectrum = frames.transform(segment, work=work)[0]  # (k, n_freq)
         k = spectrum.shape[0]
-        Pf, logPf = floored_power(spectrum, power=2.0, amin=amin, work=work)
-        P = Pf[:, :n_freq]
+        Pf = floored_power(spectrum, power=2.0, amin=amin, work=work)
+        P = Pf[:, b_lo:b_hi]
         # sfm, sfm_db, tonality and the band SFMs (crest columns are not drawn)
-        values = chunk_values(Pf, logPf, n_freq, reducer)[:, drawn]
+        values = kernel.spectral_values(Pf, work)[:, drawn]
         cols = pool_columns(done, k, count, n_cols)
         spec_pool.add(cols, P)
         if feat_pool is not None:
@@ -378,16 +405,16 @@ def overview(
 
     first_of_col = -((-np.arange(n_cols + 1, dtype=np.int64) * count) // n_cols)
     col_edges = (first + first_of_col - 0.5) * hop / sr
-    power = spec_pool.means()  # (n_cols, n_freq)
-    bin_freqs = np.arange(n_freq) * sr / n_fft
+    power = spec_pool.means()  # (n_cols, b_hi - b_lo)
+    bin_freqs = np.arange(b_lo, b_hi) * sr / n_fft
     if starts is None:
         freqs = bin_freqs
-        freq_edges = (np.arange(n_freq + 1) - 0.5) * sr / n_fft
+        freq_edges = (np.arange(b_lo, b_hi + 1) - 0.5) * sr / n_fft
     else:
-        sizes = np.diff(np.append(starts, n_freq))
-        power = np.add.reduceat(power, starts, axis=1) / sizes
-        freqs = np.add.reduceat(bin_freqs, starts) / sizes
-        freq_edges = (np.append(starts, n_freq) - 0.5) * sr / n_fft
+        sizes = np.diff(np.append(starts, b_hi))
+        power = np.add.reduceat(power, starts - b_lo, axis=1) / sizes
+        freqs = np.add.reduceat(bin_freqs, starts - b_lo) / sizes
+        freq_edges = (np.append(starts, b_hi) - 0.5) * sr / n_fft
     spec_db = 10.0 * np.log10(np.maximum(power, amin)).T
     if feat_pool is not None:
         table = feat_pool.means()
@@ -412,4 +439,6 @@ def overview(
         tonality=table[:, 2].copy(),
         band_sfm=np.ascontiguousarray(table[:, 3:].T) if layout is not None else None,
         layout=layout,
+        channels=channels,
+        n_channels=audio.channels,
     )

@@ -16,6 +16,8 @@ import contextlib
 import functools
 import math
 import os
+import textwrap
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,17 +26,28 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from ._errors import ParameterError
 from ._files import atomic_path
 from .coding.quantize import ECSQ_GAP_BITS
-from .validate import finite_float, nonnegative_float, positive_float
+from .flatness import TONALITY_DB
+from .validate import finite_float, positive_float, positive_int
 
 __all__ = [
-    "flatness", "bands", "eigen", "rd", "gain", "lossless",
+    "flatness", "bands", "eigen", "rd", "gain", "lossless", "prediction", "duality",
     "save", "output_format", "ECSQ_GAP_BITS",
+    "fit_text", "stacked", "check_cmap", "check_choice", "value_range", "DB_RANGE",
+    "FREQ_SCALES",
 ]
+
+#: Default limits of the flatness-dB axis: Johnston tonality runs from 1 at -60 dB to 0 at 0 dB.
+DB_RANGE = (TONALITY_DB, 0.0)
+#: Frequency axes of the spectrogram.
+FREQ_SCALES = ("log", "linear")
+_CMAP_EXAMPLES = ("magma", "viridis", "inferno", "gray_r", "Greys")
+_SHRINK = 0.85
 
 
 # One house style for every figure (applied while artists are created).
@@ -110,6 +123,179 @@ def _single_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure,
     return fig, fig.add_subplot()
 
 
+def _new_figure(subfigure: Any, figsize: tuple[float, float]) -> Figure | SubFigure:
+    """A new constrained-layout figure, or the caller's (sub)figure to draw in."""
+    if subfigure is None:
+        return Figure(figsize=figsize, layout="constrained")
+    if not isinstance(subfigure, Figure | SubFigure):
+        raise ParameterError(f"subfigure={subfigure!r} must be a matplotlib Figure or SubFigure")
+    return subfigure
+
+
+def stacked(n: int, figsize: tuple[float, float]) -> tuple[Figure, list[Figure | SubFigure]]:
+    """A new figure split into ``n`` rows, one (sub)figure each, to pass as ``subfigure=``.
+
+    With ``n == 1`` the single row is the figure itself, so the result is the same figure a
+    plain call draws.
+    """
+    n = positive_int(n, "n")
+    fig = Figure(figsize=figsize, layout="constrained")
+    if n == 1:
+        return fig, [fig]
+    return fig, list(np.ravel(fig.subfigures(n, 1)))
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """``value`` stripped and lower-cased if it is one of ``choices``, else ParameterError."""
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ParameterError(f"{name}={value!r} must be one of {', '.join(choices)}", param=name)
+    return text
+
+
+def value_range(value: Any, name: str) -> tuple[float, float]:
+    """``value`` as a pair ``(low, high)`` of finite numbers with ``low < high``.
+
+    Raises
+    ------
+    ParameterError
+        Not two numbers, not finite, or ``low >= high``; the message names ``name``.
+    """
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}={value!r} must be two numbers LOW,HIGH", param=name) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ParameterError(f"{name}={lo:g},{hi:g} must be finite with LOW < HIGH", param=name)
+    return lo, hi
+
+
+def check_cmap(name: Any) -> str:
+    """``name`` if matplotlib's colour-map registry has it, else ParameterError naming a few."""
+    if isinstance(name, str) and name in mpl.colormaps:
+        return name
+    known = sorted(n for n in mpl.colormaps if not n.endswith("_r"))
+    raise ParameterError(
+        f"cmap={name!r} is not a matplotlib colour map; e.g. {', '.join(_CMAP_EXAMPLES)} "
+        f"({len(known)} names, each also reversed with _r)", param="cmap"
+    )
+
+
+def fit_text(fig: Figure, *, min_scale: float = 0.4) -> float:
+    """Wrap long titles and shrink the type until every text lies inside the canvas.
+
+    Constrained layout keeps texts from overlapping, but it cannot make a title wider than the
+    figure, or an axis label longer than its panel, fit. This draws the figure (without
+    rendering pixels), wraps titles wider than the figure at word boundaries, shrinks the type
+    of each axis label longer than its axis (down to 5 pt), and while anything still reaches
+    outside the canvas, scales every font by 0.85 (at most down to ``min_scale``). Sizes are
+    in inches and points, so the result does not depend on the dpi.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    min_scale : float
+        Smallest factor the fonts are scaled by.
+
+    Returns
+    -------
+    scale : float
+        The factor the fonts were scaled by (1.0 when everything fitted as drawn).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig, Figure):
+        raise ParameterError(f"fig={fig!r} must be a matplotlib Figure")
+    min_scale = positive_float(min_scale, "min_scale")
+    old_canvas = fig.canvas
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    scale = 1.0
+    try:
+        with warnings.catch_warnings():
+            # a layout that does not fit yet may warn "axes sizes collapsed to zero"; it is
+            # measured below and the type shrunk until it fits
+            warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
+            while True:
+                fig.draw_without_rendering()
+                if _wrap_titles(fig, renderer) | _shorten_labels(fig, renderer):
+                    fig.draw_without_rendering()
+                # labels still too long at the smallest type are left: they overlap a little,
+                # but nothing is cut off
+                if _inside(fig, renderer) or scale * _SHRINK < min_scale:
+                    return scale
+                _scale_fonts(fig, _SHRINK)
+                scale *= _SHRINK
+    finally:
+        fig.set_canvas(old_canvas)
+
+
+def _inside(fig: Figure, renderer: Any) -> bool:
+    """True when everything drawn lies within the figure (half a pixel of slack)."""
+    box = fig.get_tightbbox(renderer)  # inches
+    w, h = fig.get_size_inches()
+    slack = 0.5 / fig.dpi
+    return box.x0 >= -slack and box.y0 >= -slack and box.x1 <= w + slack and box.y1 <= h + slack
+
+
+def _long_labels(fig: Figure, renderer: Any) -> list[tuple[Text, float]]:
+    """Axis labels longer than their axis (they would run into the next panel), each with
+    the ratio axis length / label length."""
+    out = []
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        for label, length, vertical in ((ax.xaxis.label, frame.width, False),
+                                        (ax.yaxis.label, frame.height, True)):
+            if label.get_visible() and label.get_text():
+                extent = label.get_window_extent(renderer)
+                along = extent.height if vertical else extent.width
+                if along > length + 0.5 and along > 0:
+                    out.append((label, max(length, 1.0) / along))
+    return out
+
+
+def _shorten_labels(fig: Figure, renderer: Any) -> bool:
+    """Shrink the type of each axis label longer than its axis to fit it (not below 5 pt)."""
+    long = _long_labels(fig, renderer)
+    for label, ratio in long:
+        label.set_fontsize(max(5.0, label.get_fontsize() * ratio * 0.97))
+    return bool(long)
+
+
+def _wrap_titles(fig: Figure, renderer: Any) -> bool:
+    """Re-wrap figure and axes titles wider than the figure; True if any changed."""
+    width = fig.bbox.width
+    texts = list(fig.texts) + [t for f in fig.subfigs for t in f.texts]
+    texts += [ax.title for ax in fig.axes]
+    changed = False
+    for t in texts:
+        text = t.get_text()
+        extent = t.get_window_extent(renderer).width if text else 0.0
+        if extent <= 0.98 * width:
+            continue
+        lines = text.splitlines()
+        chars = max(len(line) for line in lines)
+        fit = max(12, int(chars * 0.95 * width / extent))
+        wrapped = "\n".join(textwrap.fill(line, fit) for line in lines)
+        if wrapped != text:
+            t.set_text(wrapped)
+            changed = True
+    return changed
+
+
+def _scale_fonts(fig: Figure, factor: float) -> None:
+    """Multiply the size of every text in the figure (tick labels included) by ``factor``."""
+    ticks = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = axis.get_ticklabels(which="both")
+            ticks.update(id(t) for t in labels)
+            if labels:
+                axis.set_tick_params(which="both", labelsize=labels[0].get_fontsize() * factor)
+    for t in fig.findobj(Text):
+        if id(t) not in ticks:
+            t.set_fontsize(t.get_fontsize() * factor)
+
+
 def _set_title(fig: Figure, axes: list[Axes], title: str, created: bool) -> None:
     """Title a multi-panel figure: suptitle on a figure we made, top panel on the caller's."""
     if created:
@@ -180,19 +366,23 @@ def flatness(
     tonality: np.ndarray | None = None,
     title: str = "Spectrogram and spectral flatness",
     top_db: float | None = 80.0,
+    db_range: tuple[float, float] | None = DB_RANGE,
+    freq_scale: str = "log",
     cmap: str = "magma",
+    colorbar_label: str = "Power (dB)",
     axes: Sequence[Axes] | None = None,
+    subfigure: Figure | SubFigure | None = None,
     figsize: tuple[float, float] = (10.0, 7.0),
 ) -> Figure:
-    """Spectrogram in dB on a log-frequency axis, with the per-frame flatness beneath it.
+    """Spectrogram in dB on a log (or linear) frequency axis, with the per-frame flatness beneath.
 
     Parameters
     ----------
     spec_db : np.ndarray [shape=(n_freq, n_cols)]
         Power spectrogram in dB, already pooled to the picture's width by the caller.
     freqs : np.ndarray [shape=(n_freq,) or (n_freq + 1,)]
-        Bin centre frequencies in Hz, or bin edges. A row whose centre is at or below 0 Hz
-        (the DC bin) cannot sit on a log axis and is left out; a non-positive lowest *edge* is
+        Bin centre frequencies in Hz, or bin edges. On a log axis a row whose centre is at or
+        below 0 Hz (the DC bin) cannot sit and is left out; a non-positive lowest *edge* is
         replaced by half the row's upper edge.
     times : np.ndarray [shape=(n_cols,) or (n_cols + 1,)]
         Column centre times in seconds, or column edges.
@@ -210,11 +400,22 @@ def flatness(
     top_db : float or None
         Colour range: values more than ``top_db`` below the maximum show as the lowest colour
         (the data are not changed). ``None`` spans the full range.
+    db_range : (float, float) or None
+        Limits of the flatness-dB axis; the default -60..0 dB is the range over which Johnston
+        tonality goes from 1 to 0, so a steady file is not magnified into noise. ``None``
+        scales the axis to the data.
+    freq_scale : {"log", "linear"}
+        Frequency axis of the spectrogram.
     cmap : str
-        Colour map of the spectrogram.
+        Colour map of the spectrogram (a name in matplotlib's colour-map registry).
+    colorbar_label : str
+        Label of the colour bar, saying the unit of ``spec_db`` (e.g. ``"Power (dBFS)"``).
     axes : sequence of Axes, optional
         Two Axes (three when ``sfm_db`` or ``tonality`` is given) to draw on, top to bottom;
         their time axes are shared. By default a new figure is made.
+    subfigure : Figure or SubFigure, optional
+        Draw the panels, colour bar and title in this (sub)figure instead of a new figure
+        (e.g. one subfigure per channel); not with ``axes``.
     figsize : (float, float)
         Size in inches of a new figure.
 
@@ -236,24 +437,31 @@ def flatness(
             extra[name] = _vector(name, val, y.shape[0], what=" like sfm")
     if top_db is not None:
         top_db = positive_float(top_db, "top_db")
+    db_lim = None if db_range is None else value_range(db_range, "db_range")
+    log_freq = check_choice(freq_scale, "freq_scale", FREQ_SCALES) == "log"
+    cmap = check_cmap(cmap)
+    if axes is not None and subfigure is not None:
+        raise ParameterError("give axes or subfigure, not both")
 
-    # Rows that fit a log-frequency axis.
-    if f.shape[0] == n_freq:
-        keep = f > 0
+    if log_freq:  # rows that fit a log-frequency axis
+        if f.shape[0] == n_freq:
+            keep = f > 0
+        else:
+            keep = f_edges[1:] > 0
+        if not keep.any():
+            raise ParameterError("freqs has no positive frequency to draw on a log axis")
+        first = int(np.argmax(keep))
     else:
-        keep = f_edges[1:] > 0
-    if not keep.any():
-        raise ParameterError("freqs has no positive frequency to draw on a log axis")
-    first = int(np.argmax(keep))
+        first = 0
     S_draw = S[first:]
     f_draw = f_edges[first:].copy()
-    if f_draw[0] <= 0:
+    if log_freq and f_draw[0] <= 0:
         f_draw[0] = 0.5 * f_draw[1]
 
     n_panels = 3 if extra else 2
     created = axes is None
     if created:
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = _new_figure(subfigure, figsize)
         ratios = [3.0, 1.2, 1.2][:n_panels]
         gs = fig.add_gridspec(n_panels, 2, height_ratios=ratios, width_ratios=[1.0, 0.022])
         ax0 = fig.add_subplot(gs[0, 0])
@@ -278,8 +486,11 @@ def flatness(
         t_edges, f_draw, S_draw, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat",
         rasterized=True,
     )
-    ax_spec.set_yscale("log")
-    ax_spec.set_ylim(f_draw[0], f_draw[-1])
+    if log_freq:
+        ax_spec.set_yscale("log")
+        ax_spec.set_ylim(f_draw[0], f_draw[-1])
+    else:
+        ax_spec.set_ylim(max(f_draw[0], 0.0), f_draw[-1])
     ax_spec.set_xlim(t_edges[0], t_edges[-1])
     ax_spec.set_ylabel("Frequency (Hz)")
     ax_spec.grid(False)
@@ -287,39 +498,38 @@ def flatness(
         cbar = fig.colorbar(mesh, cax=cax)
     else:
         cbar = fig.colorbar(mesh, ax=ax_spec, fraction=0.03, pad=0.01)
-    cbar.set_label("Power (dB)")
+    cbar.set_label(colorbar_label)
 
     ax_sfm.plot(ft, y, color="C0", label="SFM")
     ax_sfm.set_ylim(0.0, 1.0)
-    ax_sfm.set_ylabel("SFM (ratio, 0–1)")
+    ax_sfm.set_ylabel("SFM")
 
     bottom = ax_sfm
     if extra:
         ax3 = panels[2]
         bottom = ax3
-        handles = []
+        # no legend (it would take room from the panels): each axis label is in its line's
+        # colour
         if "sfm_db" in extra:
-            handles += ax3.plot(ft, extra["sfm_db"], color="C1", label="Flatness (dB)")
-            ax3.set_ylabel("Flatness (dB)")
+            ax3.plot(ft, extra["sfm_db"], color="C1", label="Flatness (dB)")
+            ax3.set_ylabel("SFM (dB)", color="C1")
+            if db_lim is not None:
+                ax3.set_ylim(*db_lim)
             ax_t = ax3.twinx() if "tonality" in extra else None
         else:
             ax_t = ax3
         if ax_t is not None:
-            handles += ax_t.plot(ft, extra["tonality"], color="C2", label="Tonality")
+            ax_t.plot(ft, extra["tonality"], color="C2", label="Tonality")
             ax_t.set_ylim(0.0, 1.0)
-            ax_t.set_ylabel("Tonality (Johnston, 0–1)")
+            ax_t.set_ylabel("Tonality", color="C2")
             if ax_t is not ax3:
                 ax_t.spines["right"].set_visible(True)
                 ax_t.grid(False)
-        ax3.legend(
-            handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=len(handles),
-            frameon=False, borderaxespad=0.1,
-        )
     for a in panels:
         a.set_xlabel("")
     bottom.set_xlabel("Time (s)")
     _set_title(fig, panels, title, created)
-    return fig
+    return _root_figure(panels[0])
 
 
 @_styled
@@ -331,6 +541,7 @@ def bands(
     title: str = "Band flatness",
     cmap: str = "viridis",
     axes: Sequence[Axes] | None = None,
+    subfigure: Figure | SubFigure | None = None,
     figsize: tuple[float, float] = (10.0, 5.0),
 ) -> Figure:
     """Heat map of flatness per band over time, with the mean flatness of each band beside it.
@@ -347,10 +558,13 @@ def bands(
     title : str
         Figure title; the caller names the file and the key parameters.
     cmap : str
-        Colour map of the heat map (fixed to the range 0..1).
+        Colour map of the heat map (fixed to the range 0..1), a name in matplotlib's registry.
     axes : sequence of 2 Axes, optional
         Heat map axes and mean-flatness axes (their band axes are shared). By default a new
         figure is made.
+    subfigure : Figure or SubFigure, optional
+        Draw the panels and title in this (sub)figure instead of a new figure; not with
+        ``axes``.
     figsize : (float, float)
         Size in inches of a new figure.
 
@@ -373,10 +587,13 @@ def bands(
     if not (np.all(np.isfinite(e)) and np.all(hi > lo) and np.all(lo >= 0)):
         raise ParameterError("band_edges must be finite, non-negative and have high > low")
     t_edges = _edges("frame_times", _vector("frame_times", frame_times), n_frames, "s")
+    cmap = check_cmap(cmap)
+    if axes is not None and subfigure is not None:
+        raise ParameterError("give axes or subfigure, not both")
 
     created = axes is None
     if created:
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = _new_figure(subfigure, figsize)
         gs = fig.add_gridspec(1, 2, width_ratios=[5.0, 1.0])
         ax_map = fig.add_subplot(gs[0, 0])
         ax_mean = fig.add_subplot(gs[0, 1], sharey=ax_map)
@@ -558,26 +775,25 @@ def rd(
     theory: Mapping[str, tuple[np.ndarray, np.ndarray]],
     measured: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
     *,
-    ecsq_gap_bits: float | None = ECSQ_GAP_BITS,
-    ecsq_reference: str | None = None,
+    caption: str | None = None,
     title: str = "Rate–distortion",
     ax: Axes | None = None,
     figsize: tuple[float, float] = (7.0, 5.0),
 ) -> Figure:
-    """Rate–distortion curves: SNR against bits per sample, theory as lines, measurements as marks.
+    """Rate–distortion: SNR against bits per sample, theory as lines, measurements as marks.
 
     Parameters
     ----------
     theory : mapping str -> (np.ndarray [shape=(n,)], np.ndarray [shape=(n,)])
-        Transform name -> (rate in bit/sample, SNR in dB) of the Gaussian theory.
+        Line name -> (rate in bit/sample, SNR in dB), e.g. the stationary and short-time
+        Gaussian R(D) of the source (:func:`sfm_audio.coding.theory.rd_curves`); each line
+        gets its own style, in grey tones, so it is not mistaken for a transform.
     measured : mapping str -> (np.ndarray [shape=(m,)], np.ndarray [shape=(m,)]), optional
-        Transform name -> (measured bit/sample, measured SNR in dB) of the operational coder;
-        drawn as markers in the colour of the same transform's theory line.
-    ecsq_gap_bits : float or None
-        The reference theory curve is drawn again shifted right by this many bits (dashed):
-        where entropy-coded scalar quantization lands at high rate. ``None`` or 0 omits it.
-    ecsq_reference : str, optional
-        Theory curve to shift; by default the one named ``KLT`` (any case), else the first.
+        Transform name -> (measured bit/sample, measured SNR in dB) of the operational coder,
+        each point at the rate it spent and the SNR it reached; drawn as coloured markers.
+    caption : str, optional
+        A sentence or two under the axes (only on a figure this function makes, at least
+        4 x 3 inches), e.g. why points may sit left of a line.
     title : str
         Axes title; the caller names the file and the key parameters.
     ax : Axes, optional
@@ -593,35 +809,27 @@ def rd(
     ms = _pairs("measured", measured)
     if not th and not ms:
         raise ParameterError("rd needs at least one theory or measured curve")
-    if ecsq_gap_bits is not None:
-        ecsq_gap_bits = nonnegative_float(ecsq_gap_bits, "ecsq_gap_bits")
-    if ecsq_reference is not None and ecsq_reference not in th:
-        raise ParameterError(f"{ecsq_reference=} is not one of the theory curves {list(th)}")
+    created = ax is None
     fig, ax = _single_axes(ax, figsize)
 
-    names = list(th) + [k for k in ms if k not in th]
-    colour = {k: f"C{i % 10}" for i, k in enumerate(names)}
-    for k, (x, y) in th.items():
-        ax.plot(x, y, "-", color=colour[k], label=f"{k} theory")
-    if ecsq_gap_bits and th:
-        ref = ecsq_reference
-        if ref is None:
-            ref = next((k for k in th if k.lower() == "klt"), next(iter(th)))
-        x, y = th[ref]
+    styles = [("-", "0.15"), ("-.", "0.35"), ("--", "0.55"), (":", "0.3")]
+    for i, (k, (x, y)) in enumerate(th.items()):
+        style, grey = styles[i % len(styles)]
+        ax.plot(x, y, style, color=grey, linewidth=1.6, label=k)
+    markers = "osD^vP*X"
+    for i, (k, (x, y)) in enumerate(ms.items()):
         ax.plot(
-            x + ecsq_gap_bits, y, "--", color=colour[ref],
-            label=f"{ref} theory, ECSQ +{ecsq_gap_bits:.4f} bit",
-        )
-    for k, (x, y) in ms.items():
-        ax.plot(
-            x, y, "o", linestyle="none", color=colour[k], markeredgecolor="k",
-            markeredgewidth=0.5, label=f"{k} measured", zorder=3,
+            x, y, markers[i % len(markers)], linestyle="none", color=f"C{i % 10}",
+            markeredgecolor="k", markeredgewidth=0.5, label=f"{k} measured", zorder=3,
         )
     ax.set_xlabel("Rate (bit/sample)")
     ax.set_ylabel("SNR (dB)")
     ax.set_xlim(left=0.0)
     ax.legend(loc="lower right")
     ax.set_title(title)
+    width, height = fig.get_size_inches()
+    if caption and created and width >= 4.0 and height >= 3.0:  # no room on a thumbnail
+        fig.supxlabel(textwrap.fill(caption, int(14 * width)), fontsize=7.5, ha="left", x=0.02)
     return fig
 
 
@@ -631,6 +839,7 @@ def gain(
     gains_db: Mapping[str, np.ndarray],
     bound_db: float | None,
     *,
+    heldout_db: Mapping[str, np.ndarray] | None = None,
     title: str = "Coding gain",
     ax: Axes | None = None,
     figsize: tuple[float, float] = (7.0, 5.0),
@@ -642,10 +851,14 @@ def gain(
     blocks : np.ndarray [shape=(n_sizes,)]
         Block sizes N (positive); the x axis is logarithmic in base 2.
     gains_db : mapping str -> np.ndarray [shape=(n_sizes,)]
-        Transform name (e.g. KLT, DCT, PCM) -> coding gain in dB at each block size.
+        Transform name (e.g. KLT, DCT, PCM) -> in-sample coding gain in dB at each block
+        size (NaN or inf where undefined: not drawn).
     bound_db : float or None
         ``10·log10(1/SFM)`` of the power spectral density, the limit of the gain as N grows;
         drawn as a horizontal line. ``None`` omits it.
+    heldout_db : mapping str -> np.ndarray [shape=(n_sizes,)], optional
+        Transform name -> held-out gain (fitted on one half of the blocks, measured on the
+        other), drawn dashed in the colour of the same transform (NaN where none).
     title : str
         Axes title; the caller names the file and the key parameters.
     ax : Axes, optional
@@ -662,22 +875,36 @@ def gain(
         raise ParameterError("blocks must be a non-empty array of positive block sizes")
     if not isinstance(gains_db, Mapping) or not gains_db:
         raise ParameterError("gains_db must be a non-empty mapping name -> gains in dB")
-    curves = {
-        str(k): _vector(f"gains_db[{k!r}]", v, N.shape[0], what=" like blocks")
-        for k, v in gains_db.items()
-    }
+
+    def _curves(name: str, mapping: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        return {
+            str(k): _vector(f"{name}[{k!r}]", np.asarray(v, dtype=float), N.shape[0],
+                            what=" like blocks")
+            for k, v in mapping.items()
+        }
+
+    curves = _curves("gains_db", gains_db)
+    if heldout_db is not None and not isinstance(heldout_db, Mapping):
+        raise ParameterError("heldout_db must be a mapping name -> gains in dB, or None")
+    held = _curves("heldout_db", heldout_db or {})
     if bound_db is not None:
         bound_db = finite_float(bound_db, "bound_db")
     fig, ax = _single_axes(ax, figsize)
 
-    for i, (k, g) in enumerate(curves.items()):
-        ax.plot(N, g, "o-", color=f"C{i % 10}", label=k)
+    colour = {k: f"C{i % 10}" for i, k in enumerate(list(curves) + [
+        k for k in held if k not in curves])}
+    for k, g in curves.items():
+        label = f"{k} (in-sample)" if k in held else k
+        ax.plot(N, np.where(np.isfinite(g), g, np.nan), "o-", color=colour[k], label=label)
+    for k, g in held.items():
+        ax.plot(N, np.where(np.isfinite(g), g, np.nan), "s--", color=colour[k],
+                markerfacecolor="white", label=f"{k} held out (other half)")
     if bound_db is not None:
         ax.axhline(
             bound_db, color="0.3", linestyle="--", linewidth=1.2,
             label=f"1/SFM bound ({bound_db:.2f} dB)",
         )
-    values = np.concatenate([g[np.isfinite(g)] for g in curves.values()] + [
+    values = np.concatenate([g[np.isfinite(g)] for g in [*curves.values(), *held.values()]] + [
         np.array([0.0] if bound_db is None else [0.0, bound_db])
     ])
     lo, hi = float(values.min()), float(values.max())
@@ -696,24 +923,29 @@ def gain(
 
 @_styled
 def lossless(
-    bound_bits: np.ndarray,
+    estimate_bits: np.ndarray,
     flac_bits: np.ndarray,
     labels: Sequence[str] | None = None,
     *,
-    title: str = "Lossless coding: FLAC against the flatness bound",
+    title: str = "Lossless coding: FLAC against the Gaussian estimate",
     ax: Axes | None = None,
     figsize: tuple[float, float] = (6.0, 6.0),
 ) -> Figure:
-    """FLAC's bits per sample against the flatness-based lower bound, one point per file.
+    """FLAC's bits per sample against the lossless estimate, one point per file.
+
+    The estimate is the Gaussian entropy rate of the integer samples from their short-time
+    spectrum (:mod:`sfm_audio.coding.lossless`), not a bound: a file may sit on either side
+    of the diagonal.
 
     Parameters
     ----------
-    bound_bits : np.ndarray [shape=(n_files,)]
-        Predicted lower bound in bit/sample of each file.
+    estimate_bits : np.ndarray [shape=(n_files,)]
+        Lossless estimate in bit/sample of each file.
     flac_bits : np.ndarray [shape=(n_files,)]
         Bits per sample FLAC spends on each file.
     labels : sequence of str [length n_files], optional
-        Names annotating the points (e.g. file names).
+        File names. Points are numbered and the legend gives each number's name, so names
+        never overlap however close the points are (only the first 30 are listed).
     title : str
         Axes title.
     ax : Axes, optional
@@ -725,18 +957,19 @@ def lossless(
     -------
     fig : matplotlib.figure.Figure
     """
-    x = _vector("bound_bits", bound_bits)
+    x = _vector("estimate_bits", estimate_bits)
     if x.shape[0] == 0:
-        raise ParameterError("bound_bits must not be empty")
-    y = _vector("flac_bits", flac_bits, x.shape[0], what=" like bound_bits")
+        raise ParameterError("estimate_bits must not be empty")
+    y = _vector("flac_bits", flac_bits, x.shape[0], what=" like estimate_bits")
     if labels is not None:
         if isinstance(labels, str):
             raise ParameterError("labels must be a sequence of strings, one per file")
         labels = [str(s) for s in labels]
         if len(labels) != x.shape[0]:
             raise ParameterError(
-                f"labels has {len(labels)} names; expected {x.shape[0]} like bound_bits"
+                f"labels has {len(labels)} names; expected {x.shape[0]} like estimate_bits"
             )
+    created = ax is None
     fig, ax = _single_axes(ax, figsize)
 
     both = np.concatenate((x, y))
@@ -744,23 +977,237 @@ def lossless(
     lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
     pad = max(0.08 * (hi - lo), 0.25)
     lo, hi = max(0.0, lo - pad), hi + pad
-    ax.plot([lo, hi], [lo, hi], "--", color="0.4", linewidth=1.0, label="y = x (FLAC = bound)")
+    ax.plot([lo, hi], [lo, hi], "--", color="0.4", linewidth=1.0,
+            label="FLAC = estimate")
     ax.plot(x, y, "o", linestyle="none", color="C0", markeredgecolor="k",
-            markeredgewidth=0.5, label="files", zorder=3)
+            markeredgewidth=0.5, label="files" if labels is None else None, zorder=3)
     if labels is not None:
-        for xi, yi, s in zip(x, y, labels, strict=True):
-            ax.annotate(s, (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
+        listed = min(len(labels), 30)
+        # one number label per group of points that would overlap (within 2 % of the axis),
+        # turning around the points so that neighbouring groups do not collide
+        groups: list[list[int]] = []
+        for i in range(listed):
+            for g in groups:
+                if abs(x[g[0]] - x[i]) < 0.02 * (hi - lo) and abs(y[g[0]] - y[i]) < 0.02 * (
+                        hi - lo):
+                    g.append(i)
+                    break
+            else:
+                groups.append([i])
+        offsets = [(5, 5), (5, -11), (-13, 5), (-13, -11)]
+        for j, g in enumerate(groups):
+            ax.annotate(", ".join(str(i + 1) for i in g), (x[g[0]], y[g[0]]),
+                        xytext=offsets[j % 4], textcoords="offset points", fontsize=7.5)
+        for i in range(listed):
+            ax.plot([], [], linestyle="none", label=f"{i + 1}: {labels[i]}")
+        if listed < len(labels):
+            ax.plot([], [], linestyle="none", label=f"... {len(labels) - listed} more files")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel("Flatness bound (bit/sample)")
+    ax.set_xlabel("Lossless estimate: Gaussian entropy rate (bit/sample)")
     ax.set_ylabel("FLAC (bit/sample)")
-    ax.legend(loc="upper left")
-    ax.set_title(title)
+    if labels is None:
+        ax.legend(loc="upper left")
+    else:  # the names beside the axes, where they cover no point
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7.5)
+    _set_title(fig, [ax], title, created)  # over the figure: the legend widens it
     return fig
 
 
 # --------------------------------------------------------------------------- output
+
+
+def _two_panels(axes: Sequence[Axes] | None, figsize: tuple[float, float],
+                func: str) -> tuple[Figure, list[Axes], bool]:
+    """Two side-by-side panels: a new figure, or the caller's two Axes."""
+    if axes is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, list(fig.subplots(1, 2)), True
+    panels = _check_axes(axes, 2, func)
+    return _root_figure(panels[0]), panels, False
+
+
+@_styled
+def prediction(
+    orders: np.ndarray | Sequence[int],
+    gains_db: np.ndarray | Sequence[float],
+    blocks: np.ndarray | Sequence[int],
+    coding_gains_db: Mapping[str, np.ndarray],
+    bound_db: float | None,
+    freqs: np.ndarray,
+    psd: np.ndarray,
+    residual_psd: np.ndarray,
+    *,
+    residual_order: int,
+    title: str = "Two roads to one limit",
+    axes: Sequence[Axes] | None = None,
+    figsize: tuple[float, float] = (11.0, 4.6),
+) -> Figure:
+    """Prediction gain against order beside coding gains against block size, and the spectra.
+
+    Left: the linear-prediction gain ``10 log10(r0 / E_p)`` at each order ``p`` and the coding
+    gain of each transform at each block size ``N``, on one log-2 axis, with the
+    ``1/SFM`` limit of the PSD both approach. Right: the signal's PSD and the residual's,
+    each divided by its mean (0 dB = the mean power), so a flat residual lies on 0 dB.
+
+    Parameters
+    ----------
+    orders : np.ndarray [shape=(n_orders,)]
+        Prediction orders (positive).
+    gains_db : np.ndarray [shape=(n_orders,)]
+        Prediction gain at each order, dB.
+    blocks : np.ndarray [shape=(n_sizes,)]
+        Block sizes N (positive).
+    coding_gains_db : mapping str -> np.ndarray [shape=(n_sizes,)]
+        Transform name -> coding gain in dB at each block size.
+    bound_db : float or None
+        ``10 log10(1/SFM)`` of the PSD; ``None`` omits the line.
+    freqs : np.ndarray [shape=(n_freq,)]
+        Frequencies in Hz of the spectra.
+    psd, residual_psd : np.ndarray [shape=(n_freq,)]
+        Power spectral densities (non-negative) of the signal and of the residual.
+    residual_order : int
+        Order of the predictor whose residual is drawn (named in the legend).
+    title : str
+        Figure title; the caller names the file.
+    axes : sequence of two Axes, optional
+        Where to draw; by default a new figure.
+    figsize : (float, float)
+        Size in inches of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    p = _vector("orders", orders)
+    g = _vector("gains_db", gains_db, p.shape[0], what=" like orders")
+    N = _vector("blocks", blocks)
+    if p.size == 0 or np.any(p <= 0) or N.size == 0 or np.any(N <= 0):
+        raise ParameterError("orders and blocks must be non-empty and positive")
+    curves = {str(k): _vector(f"coding_gains_db[{k!r}]", v, N.shape[0], what=" like blocks")
+              for k, v in coding_gains_db.items()}
+    if bound_db is not None:
+        bound_db = finite_float(bound_db, "bound_db")
+    f = _vector("freqs", freqs)
+    spectra = {}
+    for name, x in (("psd", psd), ("residual_psd", residual_psd)):
+        v = _vector(name, x, f.shape[0], what=" like freqs")
+        if not np.all(np.isfinite(v)) or np.any(v < 0) or not v.mean() > 0:
+            raise ParameterError(f"{name} must be finite, non-negative and not all zero")
+        spectra[name] = v
+    order = positive_int(residual_order, "residual_order")
+    fig, (ax_g, ax_s), created = _two_panels(axes, figsize, "prediction")
+
+    ok = np.isfinite(g)
+    ax_g.plot(p[ok], g[ok], "s-", color="k", label="linear prediction, order p")
+    for i, (k, v) in enumerate(curves.items()):
+        ax_g.plot(N, v, "o-", color=f"C{i % 10}", label=f"{k}, block N")
+    if bound_db is not None:
+        ax_g.axhline(bound_db, color="0.3", linestyle="--", linewidth=1.2,
+                     label=f"1/SFM of the PSD ({bound_db:.2f} dB)")
+    ticks = np.unique(np.concatenate([p, N]))
+    ax_g.set_xscale("log", base=2)
+    ax_g.xaxis.set_major_locator(FixedLocator(ticks))
+    ax_g.xaxis.set_minor_locator(NullLocator())
+    ax_g.set_xticklabels([f"{v:g}" for v in ticks])
+    ax_g.set_xlabel("Prediction order p  /  block size N")
+    ax_g.set_ylabel("Gain (dB)")
+    ax_g.legend(loc="lower right")
+    ax_g.set_title("Gain")
+
+    for name, colour, label in (("psd", "C0", "signal"),
+                                ("residual_psd", "C3", f"residual, order {order}")):
+        v = spectra[name]
+        sfm = float(np.exp(np.mean(np.log(np.maximum(v, 1e-300)))) / v.mean())
+        with np.errstate(divide="ignore"):
+            ax_s.plot(f, 10 * np.log10(v / v.mean()), color=colour,
+                      label=f"{label} (SFM {sfm:.3f})")
+    ax_s.axhline(0.0, color="0.3", linewidth=0.8)
+    ax_s.set_xlabel("Frequency (Hz)")
+    ax_s.set_ylabel("PSD / mean power (dB)")
+    ax_s.legend(loc="lower left")
+    ax_s.set_title("Spectra: the residual is what becomes flat")
+    _set_title(fig, [ax_g, ax_s], title, created)
+    return fig
+
+
+@_styled
+def duality(
+    predicted_bits: np.ndarray,
+    bits: np.ndarray,
+    energy_term: np.ndarray,
+    flatness_term: np.ndarray,
+    *,
+    fit: Mapping[str, float],
+    r2_predicted: float | None,
+    title: str = "Bits against flatness, frame by frame",
+    axes: Sequence[Axes] | None = None,
+    figsize: tuple[float, float] = (11.0, 4.6),
+) -> Figure:
+    """Per-block bits of an adaptive coder against water-filling and against flatness.
+
+    Left: measured bits per sample of each block against the bits per-frame reverse
+    water-filling predicts, with the line ``y = x``. Right: measured bits against
+    ``1/2 log2(SFM)`` of the frame, coloured by the energy term ``1/2 log2(E / theta)``.
+
+    Parameters
+    ----------
+    predicted_bits, bits : np.ndarray [shape=(n_blocks,)]
+        Bits per sample, predicted and measured.
+    energy_term, flatness_term : np.ndarray [shape=(n_blocks,)]
+        ``1/2 log2(E / theta)`` and ``1/2 log2(SFM)`` of each block (non-finite ones, blocks
+        of zeros, are not drawn on the right).
+    fit : mapping
+        ``intercept``, ``energy_coef``, ``flatness_coef``, ``r2`` of the least-squares fit
+        ``bits = c0 + c_E x_E + c_F x_F``; shown in the right panel's title.
+    r2_predicted : float or None
+        R² of the measured bits against the predicted bits.
+    title : str
+        Figure title; the caller names the file, block size and rate.
+    axes : sequence of two Axes, optional
+        Where to draw; by default a new figure.
+    figsize : (float, float)
+        Size in inches of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    pred = _vector("predicted_bits", predicted_bits)
+    n = pred.shape[0]
+    if n == 0:
+        raise ParameterError("duality needs at least one block")
+    b = _vector("bits", bits, n, what=" like predicted_bits")
+    xe = _vector("energy_term", energy_term, n, what=" like predicted_bits")
+    xf = _vector("flatness_term", flatness_term, n, what=" like predicted_bits")
+    coef = {}
+    for key in ("intercept", "energy_coef", "flatness_coef", "r2"):
+        value = fit.get(key) if isinstance(fit, Mapping) else None
+        coef[key] = float("nan") if value is None else finite_float(value, f"fit[{key!r}]")
+    fig, (ax_p, ax_f), created = _two_panels(axes, figsize, "duality")
+
+    top = float(max(np.nanmax(pred), np.nanmax(b), 0.0))
+    ax_p.plot([0.0, top], [0.0, top], color="0.3", linestyle="--", linewidth=1.0,
+              label="measured = predicted")
+    label = "blocks" + ("" if r2_predicted is None else f" (R² = {r2_predicted:.3f})")
+    ax_p.plot(pred, b, "o", color="C0", markersize=3.5, alpha=0.7, label=label)
+    ax_p.set_xlabel("Predicted r = mean max(0, ½·log2(c²/θ)) (bit/sample)")
+    ax_p.set_ylabel("Measured (bit/sample)")
+    ax_p.legend(loc="upper left")
+    ax_p.set_title("Measured against per-frame water-filling")
+
+    ok = np.isfinite(xe) & np.isfinite(xf)
+    points = ax_f.scatter(xf[ok], b[ok], c=xe[ok], s=12, cmap="viridis")
+    _root_figure(ax_f).colorbar(points, ax=ax_f, label="½·log2(E/θ) (bit)")
+    ax_f.set_xlabel("½·log2(SFM) of the frame (bit)")
+    ax_f.set_ylabel("Measured (bit/sample)")
+    ax_f.set_title(
+        f"bits ≈ {coef['intercept']:.2f} + {coef['energy_coef']:.2f}·½log2(E/θ) + "
+        f"{coef['flatness_coef']:.2f}·½log2(SFM), R² = {coef['r2']:.3f}"
+    )
+    _set_title(fig, [ax_p, ax_f], title, created)
+    return fig
 
 
 def output_format(path: str | os.PathLike) -> str:

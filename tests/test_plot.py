@@ -118,7 +118,8 @@ def test_flatness_db_and_tonality_panel(spectrogram, tmp_path):
     assert len(fig.axes) == 5  # three panels, colour bar, tonality twin axis
     ax3 = fig.axes[2]
     twin = fig.axes[-1]
-    assert ax3.get_ylabel() == "Flatness (dB)"
+    assert ax3.get_ylabel() == "SFM (dB)"
+    assert ax3.get_ylim() == plot.DB_RANGE == (-60.0, 0.0)  # the range of Johnston tonality
     assert ax3.get_xlabel() == "Time (s)"
     assert fig.axes[1].get_xlabel() == ""
     assert "Tonality" in twin.get_ylabel()
@@ -316,51 +317,41 @@ def test_eigen_bad_eigenvalues(lam):
 # --------------------------------------------------------------------------- rd
 
 
-def test_ecsq_gap_default():
-    assert plot.ECSQ_GAP_BITS == pytest.approx(0.254614, abs=1e-6)
-    assert 20 * math.log10(2) * plot.ECSQ_GAP_BITS == pytest.approx(1.5329, abs=1e-4)
-
-
 def test_rd(tmp_path):
-    rates, snr_klt, snr_pcm, mb, ms = _ro(
-        np.linspace(0, 4, 9), 6.02 * np.linspace(0, 4, 9) + 6.3, 6.02 * np.linspace(0, 4, 9),
-        [1.3, 2.3], [10.0, 16.0],
+    rates, stationary, short, mb, ms = _ro(
+        np.linspace(0.1, 4, 9), 6.02 * np.linspace(0.1, 4, 9) + 6.3,
+        6.02 * np.linspace(0.1, 4, 9) + 12.0, [1.3, 2.3], [10.0, 16.0],
     )
     fig = plot.rd(
-        {"PCM": (rates, snr_pcm), "KLT": (rates, snr_klt)}, {"KLT": (mb, ms), "DCT": (mb, ms)},
-        title="c.wav, N=8",
+        {"stationary Gaussian R(D)": (rates, stationary), "short-time Gaussian R(D)":
+         (rates, short)},
+        {"KLT": (mb, ms), "DCT": (mb, ms + 1)}, caption="why points sit left", title="c.wav",
     )
     (ax,) = fig.axes
-    assert ax.get_title() == "c.wav, N=8"
+    assert ax.get_title() == "c.wav"
     assert ax.get_xlabel() == "Rate (bit/sample)"
     assert ax.get_ylabel() == "SNR (dB)"
-    klt = _line(ax, "KLT theory")
-    np.testing.assert_array_equal(klt.get_xdata(), rates)
-    np.testing.assert_array_equal(klt.get_ydata(), snr_klt)
+    line = _line(ax, "stationary Gaussian R(D)")
+    np.testing.assert_array_equal(line.get_xdata(), rates)
+    np.testing.assert_array_equal(line.get_ydata(), stationary)
+    assert _line(ax, "short-time Gaussian R(D)").get_linestyle() != line.get_linestyle()
     meas = _line(ax, "KLT measured")
     np.testing.assert_array_equal(meas.get_xdata(), mb)
     np.testing.assert_array_equal(meas.get_ydata(), ms)
-    assert meas.get_linestyle() == "None" and meas.get_marker() == "o"
-    assert meas.get_color() == klt.get_color()
-    assert _line(ax, "DCT measured").get_color() not in {klt.get_color(),
-                                                         _line(ax, "PCM theory").get_color()}
-    ecsq = _line(ax, "KLT theory, ECSQ +0.2546 bit")  # KLT chosen though not first
-    assert ecsq.get_linestyle() == "--" and ecsq.get_color() == klt.get_color()
-    np.testing.assert_allclose(ecsq.get_xdata(), rates + plot.ECSQ_GAP_BITS)
-    np.testing.assert_array_equal(ecsq.get_ydata(), snr_klt)
+    assert meas.get_linestyle() == "None"
+    assert meas.get_color() != _line(ax, "DCT measured").get_color()
+    assert "why points sit left" in fig.get_supxlabel()
     assert ax.get_legend() is not None
     _save_png(fig, tmp_path, "rd")
 
 
 def test_rd_options():
     r = np.array([0.0, 1.0])
-    fig = plot.rd({"DCT": (r, r)}, ecsq_gap_bits=None)
-    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["DCT theory"]
-    fig = plot.rd({"A": (r, r), "B": (r, 2 * r)}, ecsq_reference="B", ecsq_gap_bits=1.0)
-    np.testing.assert_array_equal(_line(fig.axes[0], "B theory, ECSQ +1.0000 bit").get_xdata(),
-                                  r + 1.0)
     fig = plot.rd({}, {"KLT": (r, r)})  # measured only
     assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["KLT measured"]
+    ax = Figure().add_subplot()
+    plot.rd({"A": (r, r)}, ax=ax, caption="not on a caller's figure")
+    assert ax.figure.get_supxlabel() == ""
 
 
 @pytest.mark.parametrize(
@@ -371,8 +362,6 @@ def test_rd_options():
          r"measured\['KLT'\]\[1\] has shape"),
         ({"KLT": np.arange(3.0)}, None, {}, "pair"),
         ({}, None, {}, "at least one"),
-        ({"KLT": ([0.0], [0.0])}, None, {"ecsq_reference": "DCT"}, "ecsq_reference='DCT'"),
-        ({"KLT": ([0.0], [0.0])}, None, {"ecsq_gap_bits": -1.0}, "ecsq_gap_bits"),
         ({"KLT": ([0.0], [0.0])}, None, {"ax": "axes"}, "must be a matplotlib Axes"),
     ],
 )
@@ -391,7 +380,9 @@ def test_gain(tmp_path):
         [3.6062, 5.3870, 6.2761, 6.7264, 6.95],
         np.zeros(5),
     )
-    fig = plot.gain(blocks, {"KLT": klt, "DCT": dct, "PCM": pcm}, 7.2125, title="AR(1) ρ=0.9")
+    held = np.array([3.5, 5.3, 6.2, 6.5, np.nan])
+    fig = plot.gain(blocks, {"KLT": klt, "DCT": dct, "PCM": pcm}, 7.2125,
+                    heldout_db={"KLT": held}, title="AR(1) ρ=0.9")
     (ax,) = fig.axes
     assert ax.get_title() == "AR(1) ρ=0.9"
     assert ax.get_xscale() == "log"
@@ -399,10 +390,14 @@ def test_gain(tmp_path):
     assert ax.get_xlabel() == "Block size N (samples)"
     assert ax.get_ylabel() == "Coding gain (dB)"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4", "8", "16", "32"]
-    for name, g in (("KLT", klt), ("DCT", dct), ("PCM", pcm)):
+    for name, g in (("KLT (in-sample)", klt), ("DCT", dct), ("PCM", pcm)):
         line = _line(ax, name)
         np.testing.assert_array_equal(line.get_xdata(), blocks)
         np.testing.assert_array_equal(line.get_ydata(), g)
+    ho = _line(ax, "KLT held out (other half)")
+    np.testing.assert_array_equal(ho.get_ydata(), held)
+    assert ho.get_color() == _line(ax, "KLT (in-sample)").get_color()
+    assert ho.get_linestyle() == "--"
     (bound,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("1/SFM bound")]
     np.testing.assert_array_equal(bound.get_ydata(), [7.2125, 7.2125])
     assert ax.get_ylim()[1] > 7.2125
@@ -417,39 +412,60 @@ def test_gain_without_bound_on_caller_axes():
 
 
 @pytest.mark.parametrize(
-    ("blocks", "gains", "bound", "match"),
+    ("blocks", "gains", "bound", "kwargs", "match"),
     [
-        ([2, 4, 8], {"KLT": [1.0, 2.0]}, 3.0, r"gains_db\['KLT'\] has shape"),
-        ([2, 0], {"KLT": [1.0, 2.0]}, 3.0, "positive block sizes"),
-        ([2, 4], {}, 3.0, "non-empty mapping"),
-        ([2, 4], {"KLT": [1.0, 2.0]}, float("nan"), "bound_db"),
+        ([2, 4, 8], {"KLT": [1.0, 2.0]}, 3.0, {}, r"gains_db\['KLT'\] has shape"),
+        ([2, 0], {"KLT": [1.0, 2.0]}, 3.0, {}, "positive block sizes"),
+        ([2, 4], {}, 3.0, {}, "non-empty mapping"),
+        ([2, 4], {"KLT": [1.0, 2.0]}, float("nan"), {}, "bound_db"),
+        ([2, 4], {"KLT": [1.0, 2.0]}, 3.0, {"heldout_db": {"KLT": [1.0]}},
+         r"heldout_db\['KLT'\] has shape"),
+        ([2, 4], {"KLT": [1.0, 2.0]}, 3.0, {"heldout_db": [1.0, 2.0]}, "heldout_db must be"),
     ],
 )
-def test_gain_bad_input(blocks, gains, bound, match):
+def test_gain_bad_input(blocks, gains, bound, kwargs, match):
     with pytest.raises(ParameterError, match=match):
-        plot.gain(blocks, gains, bound)
+        plot.gain(blocks, gains, bound, **kwargs)
 
 
 # --------------------------------------------------------------------------- lossless
 
 
 def test_lossless(tmp_path):
-    bound, flac = _ro([5.2, 7.9, 3.1], [6.0, 8.8, 4.2])
-    labels = ["speech.flac", "music.wav", "tone.wav"]
-    fig = plot.lossless(bound, flac, labels, title="corpus")
+    estimate, flac = _ro([5.2, 7.9, 3.1, 5.2], [6.0, 8.8, 4.2, 6.0])
+    labels = ["speech.flac", "music.wav", "tone.wav", "speech24.wav"]
+    fig = plot.lossless(estimate, flac, labels, title="corpus")
     (ax,) = fig.axes
-    assert ax.get_title() == "corpus"
-    assert ax.get_xlabel() == "Flatness bound (bit/sample)"
+    assert fig.get_suptitle() == "corpus"
+    assert ax.get_xlabel() == "Lossless estimate: Gaussian entropy rate (bit/sample)"
     assert ax.get_ylabel() == "FLAC (bit/sample)"
-    pts = _line(ax, "files")
-    np.testing.assert_array_equal(pts.get_xdata(), bound)
-    np.testing.assert_array_equal(pts.get_ydata(), flac)
-    diag = _line(ax, "y = x (FLAC = bound)")
+    pts = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert len(pts) == 1
+    np.testing.assert_array_equal(pts[0].get_xdata(), estimate)
+    np.testing.assert_array_equal(pts[0].get_ydata(), flac)
+    diag = _line(ax, "FLAC = estimate")
     np.testing.assert_array_equal(diag.get_xdata(), diag.get_ydata())
     lo, hi = ax.get_xlim()
     assert lo <= 3.1 and hi >= 8.8 and ax.get_ylim() == (lo, hi)
-    assert [t.get_text() for t in ax.texts] == labels
+    # coincident points share one label; every name is in the legend with its number
+    assert sorted(t.get_text() for t in ax.texts) == ["1, 4", "2", "3"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[1:] == [f"{i + 1}: {name}" for i, name in enumerate(labels)]
     _save_png(fig, tmp_path, "lossless")
+
+
+def test_lossless_labels_do_not_overlap():
+    """Neighbouring points: their number labels' boxes on the canvas do not intersect."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    estimate = np.array([5.0, 5.3, 5.6, 5.9, 6.2])
+    fig = plot.lossless(estimate, estimate + 0.1, [f"f{i}.wav" for i in range(5)])
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
 
 
 @pytest.mark.parametrize(
