@@ -506,16 +506,31 @@ def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
     """The numeric columns of a file's table, after ``file`` and ``channel``.
 
     Frame table: ``frame``, ``time_s`` and the feature columns. Summary: ``segment_start_s``
-    (with ``segment``), ``sr``, ``channels`` (of the source), ``duration_s`` (of the source),
-    ``frames``, ``frames_gated``, ``peak_dbfs`` and the statistics of every column.
+    (with ``segment``), ``sr``, ``channels`` (of the source), ``bits`` (the sample width of
+    the source: 16 for PCM_16, 32 for FLOAT, 0 for compressed formats; see :func:`bits_of`),
+    ``duration_s`` (of the source), ``frames``, ``frames_gated``, ``peak_dbfs`` and the
+    statistics of every column.
     """
     if not summary:
         return frame_schema(meta.columns)
     head = [Column("segment_start_s", "time")] if meta.options.segment is not None else []
-    head += [Column("sr", "int"), Column("channels", "int"), Column("duration_s", "time"),
+    head += [Column("sr", "int"), Column("channels", "int"), Column("bits", "int"),
+             Column("duration_s", "time"),
              Column("frames", "int"), Column("frames_gated", "int"),
              Column("peak_dbfs", "value")]
     return head + [Column(name, "value") for name in summary_columns(meta)]
+
+
+def bits_of(subtype: str) -> int:
+    """Sample width in bits of a libsndfile subtype (``"PCM_24"`` -> 24) or a numpy dtype name
+    (``"float32"`` -> 32); 0 where there is none (MP3, Vorbis, Opus...)."""
+    import re
+
+    widths = {"FLOAT": 32, "DOUBLE": 64, "ULAW": 8, "ALAW": 8, "PCM_U8": 8, "PCM_S8": 8}
+    if subtype in widths:
+        return widths[subtype]
+    match = re.fullmatch(r"PCM_(\d+)|(?:float|int|uint)(\d+)", subtype)
+    return int(match.group(1) or match.group(2)) if match else 0
 
 
 def _stats(v: np.ndarray) -> list[float]:
@@ -563,7 +578,8 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
                 kept = np.ones(b - a, dtype=bool) if options.min_dbfs is None else (
                     level >= options.min_dbfs)
                 row = [] if seg_start is None else [seg_start]
-                row += [meta.sr, meta.source_channels, meta.duration, b - a,
+                row += [meta.sr, meta.source_channels, bits_of(meta.subtype), meta.duration,
+                        b - a,
                         int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
                 for j in range(n_col):
                     row += _stats(columns[c][j][a:b][kept])

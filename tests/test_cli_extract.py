@@ -91,9 +91,9 @@ def test_summary(tmp_path, speech, signals):
     assert result.exit_code == 0, result.output
     rows = read_csv(out)
     assert [r["file"] for r in rows] == sorted([str(speech), str(signals["white_noise"])])
-    assert list(rows[0])[:13] == ["file", "channel", "sr", "channels", "duration_s", "frames",
-                                  "frames_gated", "peak_dbfs", "sfm_mean", "sfm_median",
-                                  "sfm_std", "sfm_p10", "sfm_p90"]
+    assert list(rows[0])[:14] == ["file", "channel", "sr", "channels", "bits", "duration_s",
+                                  "frames", "frames_gated", "peak_dbfs", "sfm_mean",
+                                  "sfm_median", "sfm_std", "sfm_p10", "sfm_p90"]
     noise = next(r for r in rows if "white_noise" in r["file"])
     assert abs(float(noise["sfm_median"]) - np.exp(-np.euler_gamma)) < 0.02
     assert float(noise["duration_s"]) == 2.0
@@ -283,6 +283,7 @@ def test_segment_summaries_and_gating_on_the_command_line(tmp_path, speech):
         assert int(row["frames"]) == inside.sum()
         assert int(row["frames_gated"]) == (inside & ~keep).sum()
         assert int(row["sr"]) == info.samplerate and int(row["channels"]) == info.channels
+        assert info.subtype == "PCM_16" and int(row["bits"]) == 16
         assert float(row["duration_s"]) == pytest.approx(info.duration, abs=1e-6)
         kept = f.values["sfm"][0][inside & keep]
         if kept.size:

@@ -276,6 +276,7 @@ def test_level_gating_of_summaries(tmp_path):
     np.testing.assert_allclose(row["sfm_p90"], np.percentile(sfm[loud], 90), atol=1e-6)
     np.testing.assert_allclose(row["peak_dbfs"], 20 * np.log10(np.abs(y).max()), atol=1e-9)
     assert row["sr"] == sr and row["channels"] == 1 and row["duration_s"] == 3.0
+    assert row["bits"] == 64  # written as DOUBLE
     # the frame table keeps every frame; silence keeps SFM 1
     f = extract(path, bands=None, min_dbfs=-60.0)
     assert f.values["sfm"].shape[-1] == sfm.size
@@ -296,7 +297,7 @@ def test_segment_summaries(speech, speech_y):
     meta, chunks = open_features(speech, ExtractOptions(bands=None, segment=1.5))
     labels, rows = summary_rows(meta, chunks)
     names = [c.name for c in table_schema(meta, True)]
-    assert names[:4] == ["segment_start_s", "sr", "channels", "duration_s"]
+    assert names[:5] == ["segment_start_s", "sr", "channels", "bits", "duration_s"]
     sfm = librosa.feature.spectral_flatness(y=speech_y)[0]
     times = np.arange(sfm.size) * 512 / 16000
     starts = np.arange(0, times[-1] + 1e-9, 1.5)
