@@ -259,6 +259,8 @@ def test_include_and_exclude_patterns(messy):
     # a pattern input is filtered too; a file named on its own is always taken
     assert names(scan_inputs([str(messy / "**" / "*.*")], exclude=["*.m4a", "*.txt"])) == [
         "a.wav", "b.flac"]
+    assert names(scan_inputs([str(messy / "**" / "*.*")], exclude=["sub/*"])) == [
+        "a.wav", "readme.txt"]  # a pattern's matches are its choice: no format filter
     assert names(scan_inputs([messy / "sub" / "b.flac"], exclude=["*.flac"])) == ["b.flac"]
     nothing = scan_inputs([messy], include=["*.ogg"])
     assert nothing.paths == [] and nothing.failures[0].error.endswith("holds no audio files")

@@ -67,9 +67,19 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def _static_prefix(pattern: str) -> str:
+    """The folder a glob pattern searches: its leading parts without wildcards."""
+    parts = []
+    for part in Path(pattern).parts[:-1]:
+        if _GLOB_CHARS & set(part):
+            break
+        parts.append(part)
+    return str(Path(*parts)) if parts else "."
+
+
 def _selected(path: str, relative: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
     """``include``/``exclude`` patterns match the file name, or with a ``/`` the path below
-    the searched folder (for a glob: the path as matched)."""
+    the searched folder (for a glob pattern: below its leading parts without wildcards)."""
 
     def matches(pattern: str) -> bool:
         return fnmatch.fnmatchcase(relative if "/" in pattern else Path(path).name, pattern)
@@ -91,8 +101,9 @@ def scan_inputs(
     Parameters
     ----------
     inputs : iterable of str or os.PathLike
-        Files (kept whatever their extension: the job reports what is wrong with them),
-        folders, glob patterns (``**`` included), or ``-`` for standard input (at most once).
+        Files and the matches of glob patterns (``**`` included) are kept whatever their
+        extension (the job reports what is wrong with them); folders are searched for audio
+        extensions; ``-`` is standard input (at most once).
     include, exclude : sequence of str
         Glob patterns (``fnmatch``) for what folders and patterns find: a file is kept when it
         matches an ``include`` pattern (if any are given) and no ``exclude`` pattern. A pattern
@@ -143,8 +154,10 @@ def scan_inputs(
         elif p.exists() or not (_GLOB_CHARS & set(text)):
             add(text)  # missing files are reported by the job, with the usual message
         else:
-            matches = [m for m in sorted(glob.glob(text, recursive=True))
-                       if Path(m).is_file() and _selected(m, m, include, exclude)]
+            root = _static_prefix(text)
+            matches = [m for m in sorted(glob.glob(text, recursive=True)) if Path(m).is_file()
+                       and _selected(m, Path(os.path.relpath(m, root)).as_posix(), include,
+                                     exclude)]
             if not matches:
                 scan.failures.append(Failure(text, f"{text}: no file matches this pattern"))
             for m in matches:
