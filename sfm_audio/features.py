@@ -151,6 +151,10 @@ class ExtractOptions:
             raise ParameterError(f"start={start:g} s must be before end={end:g} s",
                                  param="start")
         object.__setattr__(self, "features", _parse_features(self.features))
+        if self.features is not None and self.bands is None and not (
+                set(self.features) & set(FRAME_FEATURES)):
+            raise ParameterError(f"features={','.join(self.features)!r} are band columns, "
+                                 "but bands is none", param="features")
         _optional(self.min_dbfs, finite_float, "min_dbfs")
         _optional(self.segment, positive_float, "segment")
 

@@ -266,14 +266,17 @@ def as_channels(y: np.ndarray) -> np.ndarray:
     Raises
     ------
     ParameterError
-        Not 1-D or 2-D, complex, empty, or holding NaN or infinite values.
+        Not 1-D or 2-D, not floating-point (complex or integer), empty, or holding NaN or
+        infinite values.
     """
     y = np.asarray(y)
     if y.ndim not in (1, 2) or y.shape[-1] == 0:
         raise ParameterError(
             f"y must have shape (n_samples,) or (n_channels, n_samples), got {y.shape}")
-    if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
-        raise ParameterError(f"y must be a real array, got dtype {y.dtype}")
+    if not np.issubdtype(y.dtype, np.floating):  # librosa's rule too (util.valid_audio)
+        raise ParameterError(
+            f"y must be real floating-point audio (full scale ±1), got dtype {y.dtype}; "
+            "convert integer samples, e.g. y / 32768 for int16")
     y2 = y.reshape(-1, y.shape[-1])
     if not np.isfinite(y2.sum()) and not np.isfinite(y2).all():
         bad = np.flatnonzero(~np.isfinite(y2).all(axis=0))[0]

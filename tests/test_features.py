@@ -246,6 +246,8 @@ def test_chosen_columns(speech):
         ExtractOptions(features="sfm,bogus")
     with pytest.raises(ParameterError, match="empty"):
         ExtractOptions(features="")
+    with pytest.raises(ParameterError, match="band columns, but bands is none"):
+        ExtractOptions(features="sfm_band", bands=None)
 
 
 def test_level_gating_of_summaries(tmp_path):
