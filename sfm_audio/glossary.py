@@ -14,9 +14,10 @@ __all__ = ["CODING_GLOSSARY", "glossary_text"]
 CODING_GLOSSARY: tuple[tuple[str, str], ...] = (
     ("block N", "the audio is cut into blocks of N consecutive samples; each block is "
                 "transformed and coded on its own"),
-    ("KLT, DCT, PCM", "the transforms: KLT = the block covariance's eigenvectors (fitted to "
-                      "this file, so its basis must be sent); DCT = the fixed cosine transform "
-                      "of MP3/AAC/JPEG; PCM = no transform"),
+    ("KLT, DCT, MDCT, PCM", "the transforms: KLT = the block covariance's eigenvectors "
+                            "(fitted to this file, so its basis must be sent); DCT = the fixed "
+                            "cosine transform of JPEG; MDCT = the overlapping cosine transform "
+                            "of MP3/AAC/Opus (sine window, 50 % overlap); PCM = no transform"),
     ("coding gain", "how much a transform packs the energy into few coefficients: arithmetic "
                     "over geometric mean of its coefficient variances, in dB (0 dB for PCM)"),
     ("held-out gain", "the KLT fitted on one half of the file and measured on the other; the "
@@ -42,6 +43,12 @@ CODING_GLOSSARY: tuple[tuple[str, str], ...] = (
                                   "level for all: what an adaptive coder can approach"),
     ("ECSQ gap", "0.2546 bit/sample (1.53 dB): what a uniform quantizer with an ideal entropy "
                  "coder spends above R(D) at high rate"),
+    ("linear prediction gain", "10 log10(variance / prediction-error power) of a predictor "
+                               "of order p; it rises toward the same 1/flatness limit as the "
+                               "coding gain, and the residual's spectrum becomes flat"),
+    ("per-frame duality", "each frame coded by an adaptive coder at one water level for the "
+                          "whole file: its bits against per-frame water-filling and against "
+                          "its energy E and the extractor's flatness SFM of that frame"),
     ("lossless estimate", "bits per sample a lossless coder needs if the integer samples are "
                           "locally Gaussian: their entropy rate estimated from the short-time "
                           "spectrum; FLAC's real size is printed beside it"),
