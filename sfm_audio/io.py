@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from ._errors import AudioFileError, ParameterError
+from ._errors import AudioFileError, ParameterError, SfmError
 from .validate import int_at_least, is_integer, positive_float, positive_int
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "write_wav",
     "flac_bytes",
     "flac_size",
+    "FlacEncoderError",
     "is_audio_file",
     "AUDIO_EXTENSIONS",
 ]
@@ -565,6 +566,36 @@ def _read(handle: sf.SoundFile, path, n: int, position: int) -> np.ndarray:
         ) from None
 
 
+#: subtypes whose samples may hold any float: NaN, Inf or garbage such as 1e38
+_FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})
+#: largest magnitude taken for audio: above any integer sample width stored as float (2**31),
+#: and its square stays finite in float32
+MAX_SAMPLE = 2.0**32
+
+
+def _check_samples(block: np.ndarray, handle, path, position: int, floating: bool) -> None:
+    """Refuse NaN, Inf and (in float files) magnitudes above :data:`MAX_SAMPLE`."""
+    if floating:
+        # two passes without a temporary; NaN propagates into both
+        lo, hi = block.min(initial=0.0), block.max(initial=0.0)
+        if np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= MAX_SAMPLE:
+            return
+    elif np.isfinite(block.sum()):  # one pass; NaN and Inf propagate into the sum
+        return
+    finite = np.isfinite(block)
+    bad = ~finite | (np.abs(np.where(finite, block, 0.0)) > MAX_SAMPLE)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if not rows.size:
+        return
+    row = int(rows[0])
+    value = block[row][bad[row]][0]
+    where = f"{path}: sample {row + position} (t = {(row + position) / handle.samplerate:.6f} s)"
+    if not np.isfinite(value):
+        raise AudioFileError(f"{where} is NaN or infinite")
+    raise AudioFileError(f"{where} is {value:.3g}, beyond +-2**32: not audio (a corrupt float "
+                         "file?)")
+
+
 def _raw_blocks(
     handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int,
     start: int = 0, stop: int | None = None, *, known: bool = True,
@@ -584,6 +615,7 @@ def _raw_blocks(
             f"channels={channels} is out of range: {path} has {n_in} channel(s)",
             param="channels",
         )
+    floating = handle.subtype in _FLOAT_SUBTYPES
     position = 0
     if start:
         if known:
@@ -604,15 +636,7 @@ def _raw_blocks(
         block = _read(handle, path, want, position)
         if block.shape[0] == 0:
             break
-        # one pass without a temporary; NaN and Inf propagate into the sum
-        if not np.isfinite(block.sum()):
-            bad_rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
-            if bad_rows.size:
-                bad = int(bad_rows[0]) + position
-                raise AudioFileError(
-                    f"{path}: sample {bad} (t = {bad / handle.samplerate:.6f} s) "
-                    "is NaN or infinite"
-                )
+        _check_samples(block, handle, path, position, floating)
         position += block.shape[0]
         if count is not None:
             count[0] = position
@@ -898,6 +922,11 @@ def write_wav(
         sf.write(tmp, data, int(round(sr)), subtype=subtype, format="WAV")
 
 
+class FlacEncoderError(SfmError):
+    """libFLAC refused to encode, e.g. at a sample rate its streamable subset cannot state
+    (above 65535 Hz and not a multiple of 10 Hz)."""
+
+
 class _CountingSink:
     """A write-only file that keeps no data, only the size of what would have been written.
 
@@ -957,17 +986,36 @@ def flac_size(
     subtype, dtype, shift = _FLAC_WIDTHS[bits]
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     sink = _CountingSink()
-    with sf.SoundFile(sink, "w", samplerate=int(round(sr)), channels=channels,
-                      format="FLAC", subtype=subtype) as out:
-        for block in blocks:
+
+    def refused(exc: BaseException) -> FlacEncoderError:
+        return FlacEncoderError(f"libFLAC cannot encode {bits}-bit audio at {sr:g} Hz "
+                                f"({_reason(exc)})")
+
+    try:
+        out = sf.SoundFile(sink, "w", samplerate=int(round(sr)), channels=channels,
+                           format="FLAC", subtype=subtype)
+    except _DECODE_ERRORS as exc:
+        raise refused(exc) from None
+    try:
+        for block in blocks:  # errors of the source itself pass through unchanged
             block = np.asarray(block)
             if not np.issubdtype(block.dtype, np.integer):
                 raise ParameterError(
                     f"samples must be integers (int8, int16, int32), not {block.dtype}")
             if block.size and (block.min() < lo or block.max() > hi):
                 raise ParameterError(f"samples do not fit in {bits} bits")
-            # libsndfile reads int16 / int32 as full scale: put the bits at the top
-            out.write(block.astype(dtype) << dtype(shift))
+            try:
+                # libsndfile reads int16 / int32 as full scale: put the bits at the top
+                out.write(block.astype(dtype) << dtype(shift))
+            except _DECODE_ERRORS as exc:
+                raise refused(exc) from None
+        try:
+            out.close()
+        except _DECODE_ERRORS as exc:
+            raise refused(exc) from None
+    finally:
+        with contextlib.suppress(*_DECODE_ERRORS):
+            out.close()
     return sink.size
 
 

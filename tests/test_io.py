@@ -271,3 +271,15 @@ def test_option_errors_name_their_parameter(speech):
         with pytest.raises(ParameterError) as caught:
             list(io.stream(speech, **kwargs))
         assert caught.value.param == param
+
+
+def test_absurd_float_samples_are_refused(tmp_path):
+    """A float file whose samples are garbage (1e38) is not audio; 2**31 (a 32-bit count) is."""
+    data = np.zeros(8000, dtype=np.float32)
+    data[100] = 2.0**31
+    sf.write(tmp_path / "counts.wav", data, 8000, subtype="FLOAT")
+    assert np.concatenate(list(io.stream(tmp_path / "counts.wav")), -1).max() == 2.0**31
+    data[6000] = -1.7e38
+    sf.write(tmp_path / "garbage.wav", data, 8000, subtype="FLOAT")
+    with pytest.raises(AudioFileError, match=r"sample 6000 \(t = 0\.750000 s\) is -1\.7e\+38"):
+        list(io.stream(tmp_path / "garbage.wav"))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import io
-from .._errors import ParameterError, SfmError
+from .._errors import AudioFileError, ParameterError, SfmError
 from ..flatness import flatness
 from ..threads import one_blas_thread
 from .coder import (
@@ -193,7 +193,10 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
             estimate.update(q)
             yield q
 
-    flac_bits = 8.0 * io.flac_size(pcm_blocks(), meta.samplerate, bits=bits)
+    try:
+        flac_bits = 8.0 * io.flac_size(pcm_blocks(), meta.samplerate, bits=bits)
+    except io.FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
+        raise AudioFileError(f"{path}: {exc}") from None
     lossless = {
         "pcm_bits": bits,
         "step": 1.0 / scale,

@@ -77,7 +77,9 @@ class Result:
 def failure_of(label: str, exc: BaseException, opened: str | None = None) -> Failure:
     """A readable failure; messages name the file as the user wrote it (``label``)."""
     def named(text: str) -> str:
-        return text.replace(opened, label) if opened and opened != label else text
+        text = text.replace(opened, label) if opened and opened != label else text
+        # a file's own failure always names it (e.g. a band layout its rate cannot hold)
+        return text if text.startswith(f"{label}: ") else f"{label}: {text}"
 
     if isinstance(exc, ParameterError):
         return Failure(label, named(str(exc)), usage=True)
