@@ -279,6 +279,18 @@ def test_cli_names_the_skipped_files(messy, tmp_path):
         assert {r["file"] for r in csv.DictReader(fh)} == {str(messy / "sub" / "b.flac")}
 
 
+def test_bad_scan_and_scheduler_options(messy, tmp_path):
+    out = tmp_path / "x.csv"
+    nothing = run("extract", messy, "-o", out, "--include", "*.ogg")
+    assert nothing.exit_code == 1
+    assert nothing.stderr.splitlines() == [f"Error: {messy}: folder holds no audio files"]
+    for command in (["extract", messy, "-o", out], ["code", messy, "--json", out]):
+        bad = run(*command, "--scheduler", "tcp://no-port")
+        assert bad.exit_code == 2
+        assert "--scheduler 'tcp://no-port' is not a Dask scheduler address" in bad.stderr
+    assert list(tmp_path.iterdir()) == []  # no output, no staging folder
+
+
 def test_standard_input_among_files(mixed, tmp_path):
     """A real pipe: '-' is one input, labelled '-', listed first, computed here."""
     out = tmp_path / "x.csv"

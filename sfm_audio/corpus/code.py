@@ -199,7 +199,7 @@ def code_files(
         What the run did, and the reports of the files that succeeded.
     """
     options = options or CodeOptions()
-    check_run(jobs, resume, False)
+    check_run(jobs, resume, False, scheduler)
     if resume and json_out is None:
         raise ParameterError("resume needs a JSON output (json_out) to keep its parts beside",
                              param="resume")

@@ -252,15 +252,27 @@ class DaskCluster:
     remote = True
 
     def __init__(self, address: str):
-        self.address = address
-
-    def _client(self):
+        """Check that Dask is installed and that ``address`` reads as a scheduler address
+        (a client that fails to connect to a malformed one hangs on its way out)."""
         try:
-            from distributed import Client
+            from distributed.comm import parse_address
+            from distributed.comm.addressing import parse_host_port
         except ImportError:
             raise ParameterError(
                 "--scheduler needs Dask distributed: pip install 'sfm-audio[dask]'"
             ) from None
+        try:
+            protocol, location = parse_address(str(address))
+            if protocol in ("tcp", "tls"):
+                parse_host_port(location)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(f"scheduler={address!r} is not a Dask scheduler address: "
+                                 f"{exc}", param="scheduler") from None
+        self.address = address
+
+    def _client(self):
+        from distributed import Client
+
         try:
             return Client(self.address, timeout=20, set_as_default=False)
         except (ValueError, TypeError) as exc:

@@ -143,8 +143,10 @@ def run_task(
         report.staging = staging.close(keep)
 
 
-def check_run(jobs: int, resume: bool, to_stdout: bool) -> None:
+def check_run(jobs: int, resume: bool, to_stdout: bool, scheduler: str | None = None) -> None:
     """Options every run checks before any work."""
     positive_int(jobs, "jobs")
     if resume and to_stdout:
         raise ParameterError("resume needs an output file; it cannot resume '-' (stdout)")
+    if scheduler is not None:
+        DaskCluster(scheduler)  # Dask installed, the address well formed

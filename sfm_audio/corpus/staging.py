@@ -85,8 +85,10 @@ class Staging:
 
     def close(self, keep: bool) -> str | None:
         """End of the run: keep the folder (returned) for a rerun with ``resume``, or remove
-        it."""
-        if keep and not self.temporary:
+        it; a folder without parts (a run stopped before its first file) is removed."""
+        if keep and not self.temporary and any(
+                not p.name.startswith(".") and p.name != STAGING_MARK
+                for p in self.folder.iterdir()):
             self.remove_temporaries()
             return str(self.folder)
         if (self.folder / STAGING_MARK).is_file():

@@ -189,7 +189,7 @@ def extract_files(
     options = options or ExtractOptions()
     fmt = format_of(output)
     to_stdout = str(output) == "-"
-    check_run(jobs, resume, to_stdout)
+    check_run(jobs, resume, to_stdout, scheduler)
     if not to_stdout:
         check_output_dir(output)
     scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
