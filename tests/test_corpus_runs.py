@@ -288,7 +288,7 @@ def test_bad_scan_and_scheduler_options(messy, tmp_path):
         bad = run(*command, "--scheduler", "tcp://no-port")
         assert bad.exit_code == 2
         assert "--scheduler 'tcp://no-port' is not a Dask scheduler address" in bad.stderr
-    assert list(tmp_path.iterdir()) == []  # no output, no staging folder
+    assert [p.name for p in tmp_path.iterdir()] == ["messy"]  # no output, no staging folder
 
 
 def test_standard_input_among_files(mixed, tmp_path):
