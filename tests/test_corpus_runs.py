@@ -175,11 +175,14 @@ def test_mixed_rates_two_jobs_and_resume_equal_one_job(mixed, tmp_path, fmt):
     assert not staging_dir(resumed).exists()
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_mixed_rates_on_a_dask_cluster_equal_local(cluster, mixed, tmp_path, fmt):
+@pytest.mark.parametrize(("fmt", "table"), [("csv", "--summary"), ("jsonl", "--no-center"),
+                                            ("npz", "--summary"), ("parquet", "--no-center")])
+def test_mixed_rates_on_a_dask_cluster_equal_local(cluster, mixed, tmp_path, fmt, table):
+    """Summaries in two formats, frame tables in the other two (``--no-center`` is a frame
+    table too, with other options than the other tests')."""
     local, dask = tmp_path / f"local.{fmt}", tmp_path / f"dask.{fmt}"
-    assert run("extract", mixed, "-o", local, "--jobs", "1", "--summary", "-q").exit_code == 0
-    result = run("extract", mixed, "-o", dask, "--scheduler", cluster, "--summary", "-q")
+    assert run("extract", mixed, "-o", local, "--jobs", "1", table, "-q").exit_code == 0
+    result = run("extract", mixed, "-o", dask, "--scheduler", cluster, table, "-q")
     assert result.exit_code == 0, result.output
     assert filecmp.cmp(local, dask, shallow=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([local.name, dask.name])
