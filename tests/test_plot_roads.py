@@ -52,6 +52,11 @@ def test_prediction_figure_draws_the_report(audio, coding_report):
     np.testing.assert_allclose(
         mdct.get_ydata(), [b["transforms"]["mdct"]["coding_gain_db"]
                            for b in coding_report["blocks"]])
+    # the KLT's in-sample gain overfits; the figure draws the held-out one
+    klt = _line(ax_g, "KLT held out, block N")
+    np.testing.assert_allclose(
+        klt.get_ydata(), [b["transforms"]["klt"]["heldout_coding_gain_db"]
+                          for b in coding_report["blocks"]])
     bound = [ln for ln in ax_g.get_lines() if ln.get_label().startswith("1/SFM")]
     assert bound[0].get_ydata()[0] == pytest.approx(coding_report["gain_bound_db"])
     labels = [ln.get_label() for ln in ax_s.get_lines()]
