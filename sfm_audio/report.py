@@ -275,14 +275,22 @@ def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
     return splot.eigen(lam, thetas=thetas, rates=rates, block=n, title=title, figsize=figsize)
 
 
+#: caption of the ``rd`` figure
+RD_CAPTION = (
+    "Lines: Gaussian models of the source, the same for every transform. Audio that changes "
+    "over time is easier than one stationary model of it, so points can sit left of that "
+    "line; the short-time line (a model per 8 blocks) is what an adaptive coder can approach."
+)
+
+
 def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
     from . import plot as splot
-    from .coding.theory import theory_curves
+    from .coding.theory import rd_curves
 
     n = _single_block(options, "rd")
     report = report or _report(inputs[0], (n,), options.rates)
     block = _block_entry(report, n)
-    theory = theory_curves(report, block)
+    theory = rd_curves(report, block)
     measured = {}
     for name in TRANSFORMS:
         pts = [p["measured"][name] for p in block["rd"] if name in p.get("measured", {})]
@@ -291,8 +299,8 @@ def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
             measured[name.upper()] = ([q["bits_per_sample"] for q in pts],
                                       [q["snr_db"] for q in pts])
     title = (f"{Path(inputs[0]).name}: rate–distortion, N = {n}\n"
-             "Gaussian theory (lines), quantizer + range coder (markers)")
-    return splot.rd(theory, measured, title=title, figsize=figsize)
+             "Gaussian R(D) of the source (lines), quantizer + range coder (markers)")
+    return splot.rd(theory, measured, caption=RD_CAPTION, title=title, figsize=figsize)
 
 
 def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
@@ -304,29 +312,37 @@ def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
                              "block sizes, e.g. --block 2,4,8,16,32")
     report = report or _report(inputs[0], blocks, options.rates[:1])
     entries = [_block_entry(report, n) for n in blocks]
-    gains = {
-        name.upper(): [e["transforms"][name]["coding_gain_db"] for e in entries]
-        for name in TRANSFORMS if name in entries[0]["transforms"]
-    }
+    def column(name: str, key: str) -> list[float]:
+        values = [e["transforms"][name].get(key) for e in entries]
+        return [float("nan") if v is None else v for v in values]
+
+    gains = {name.upper(): column(name, "coding_gain_db")
+             for name in TRANSFORMS if name in entries[0]["transforms"]}
+    # the KLT is fitted to the blocks it is measured on; its held-out gain is the honest one
+    heldout = ({"KLT": column("klt", "heldout_coding_gain_db")}
+               if "klt" in entries[0]["transforms"] else None)
     bound = report.get("gain_bound_db")
     title = f"{Path(inputs[0]).name}: coding gain against block size"
     if bound is not None:
         title += f"\nPSD bound 1/SFM = {bound:.2f} dB"
-    return splot.gain(list(blocks), gains, bound, title=title, figsize=figsize)
+    return splot.gain(list(blocks), gains, bound, heldout_db=heldout, title=title,
+                      figsize=figsize)
 
 
 def _fig_lossless(inputs, options: PlotOptions, figsize, reports=None):
     from . import plot as splot
 
-    bound, flac = [], []
+    estimate, flac, names = [], [], []
     for i, path in enumerate(inputs):
         result = reports[i]["lossless"] if reports else _lossless(path)
-        bound.append(result["bound_bits_per_sample"])
+        estimate.append(result["estimate_bits_per_sample"])
         flac.append(result["flac_bits_per_sample"])
-    names = [Path(p).name for p in inputs]
-    what = names[0] if len(names) == 1 else f"{len(names)} files"
-    title = f"Lossless coding of {what}\nFLAC against the flatness bound"
-    return splot.lossless(bound, flac, names, title=title, figsize=figsize)
+        quantized = " (quantized)" if result.get("quantized") else ""
+        names.append(f"{Path(path).name}, {result['pcm_bits']}-bit{quantized}")
+    what = Path(inputs[0]).name if len(inputs) == 1 else f"{len(inputs)} files"
+    title = (f"Lossless coding of {what}\n"
+             "FLAC against the Gaussian entropy-rate estimate")
+    return splot.lossless(estimate, flac, names, title=title, figsize=figsize)
 
 
 _FIGURES: dict[str, Callable[..., Figure]] = {
@@ -445,12 +461,17 @@ def markdown_report(report: dict) -> str:
     lines += [
         f"sr {report['sr']:g} Hz, {report['samples']} samples, variance "
         f"{report['variance']:.4g}, PSD flatness {report['psd_sfm']:.4g} "
-        f"(gain bound {report['gain_bound_db']:.2f} dB)",
+        f"(gain bound {report['gain_bound_db']:.2f} dB), mean per-frame SFM "
+        + ("–" if report.get("frame_sfm_mean") is None else f"{report['frame_sfm_mean']:.4g}")
+        + " (the PSD is the spectrum averaged over the whole file, the per-frame SFM the "
+        "flatness of each frame's own spectrum: they can differ a lot either way)",
         "",
+        *[f"- note: {w}" for w in report.get("warnings", [])],
+        *([""] if report.get("warnings") else []),
         "## Coding gain (dB)",
         "",
-        "| N | " + " | ".join(t.upper() for t in TRANSFORMS) + " | eigen SFM |",
-        "|---:|" + "---:|" * (len(TRANSFORMS) + 1),
+        "| N | " + " | ".join(t.upper() for t in TRANSFORMS) + " | KLT held out | eigen SFM |",
+        "|---:|" + "---:|" * (len(TRANSFORMS) + 2),
     ]
     for entry in report["blocks"]:
         tr = entry["transforms"]
@@ -458,37 +479,47 @@ def markdown_report(report: dict) -> str:
             f"{tr[t]['coding_gain_db']:.2f}" if t in tr and tr[t]["coding_gain_db"] is not None
             else "–" for t in TRANSFORMS
         )
+        held = tr.get("klt", {}).get("heldout_coding_gain_db")
         eig = tr.get("klt", {}).get("eigen_sfm")
         lines.append(f"| {entry['block']} | {gains} | "
+                     f"{'–' if held is None else f'{held:.2f}'} | "
                      f"{'–' if eig is None else f'{eig:.4f}'} |")
     for entry in report["blocks"]:
         lines += [
             "",
             f"## Rate–distortion, N = {entry['block']}",
             "",
-            "| rate (bit/sample) | θ | SNR theory (dB) | "
-            + " | ".join(f"{t.upper()} bits / SNR (dB)" for t in TRANSFORMS) + " |",
-            "|---:|---:|---:|" + "---:|" * len(TRANSFORMS),
+            "Each cell: measured bits / SNR (dB) / stationary R(D) / short-time R(D), the two "
+            "Gaussian rates at the measured distortion (bit/sample).",
+            "",
+            "| target (bit/sample) | "
+            + " | ".join(f"{t.upper()}" for t in TRANSFORMS) + " |",
+            "|---:|" + "---:|" * len(TRANSFORMS),
         ]
         for p in entry["rd"]:
             cells = []
             for t in TRANSFORMS:
                 m = p.get("measured", {}).get(t)
-                cells.append("–" if m is None else
-                             f"{m['bits_per_sample']:.3f} / {m['snr_db']:.2f}")
-            lines.append(f"| {p['rate']:g} | {p['theta']:.4g} | {p['snr_db']:.2f} | "
-                         + " | ".join(cells) + " |")
+                cells.append("–" if m is None else " / ".join(
+                    "–" if m.get(k) is None else format(m[k], f)
+                    for k, f in (("bits_per_sample", ".3f"), ("snr_db", ".2f"),
+                                 ("stationary_rate", ".3f"), ("short_time_rate", ".3f"))))
+            lines.append(f"| {p['rate']:g} | " + " | ".join(cells) + " |")
     ll = report.get("lossless")
     if ll:
         lines += [
             "",
             "## Lossless (bit/sample)",
             "",
-            "| bound | bound + ECSQ gap | FLAC |",
+            "| sample width | Gaussian entropy-rate estimate | FLAC |",
             "|---:|---:|---:|",
-            f"| {ll['bound_bits_per_sample']:.3f} | {ll['bound_ecsq_bits_per_sample']:.3f} | "
-            f"{ll['flac_bits_per_sample']:.3f} |",
+            f"| {ll['pcm_bits']}-bit{' (quantized)' if ll.get('quantized') else ''} | "
+            f"{ll['estimate_bits_per_sample']:.3f} | {ll['flac_bits_per_sample']:.3f} |",
         ]
+    from .glossary import CODING_GLOSSARY
+
+    lines += ["", "## Glossary", ""]
+    lines += [f"- **{term}**: {text}" for term, text in CODING_GLOSSARY]
     return "\n".join(lines) + "\n"
 
 

@@ -108,11 +108,16 @@ def test_coding_figures_draw_the_report(audio, coding_report):
                                [p["measured"]["klt"]["bits_per_sample"] for p in block["rd"]])
     np.testing.assert_allclose(klt.get_ydata(),
                                [p["measured"]["klt"]["snr_db"] for p in block["rd"]])
-    (theory,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT theory"]
-    # the theory line passes through the report's (rate, SNR) points
+    (theory,) = [ln for ln in ax.get_lines() if ln.get_label() == "stationary Gaussian R(D)"]
+    # the stationary line passes through each point's stationary rate at its measured SNR
     x, y = theory.get_data()
+    order = np.argsort(y)
     for p in block["rd"]:
-        assert np.interp(p["rate"], x, y) == pytest.approx(p["snr_db"], abs=0.3)
+        m = p["measured"]["klt"]
+        assert np.interp(m["snr_db"], y[order], x[order]) == pytest.approx(
+            m["stationary_rate"], abs=0.05)
+    assert any(ln.get_label() == "short-time Gaussian R(D)" for ln in ax.get_lines())
+    assert "sit left of" in fig.get_supxlabel()  # the caption says why points can
 
     opts["blocks"] = (4, 8)
     fig = report.figure(audio, "gain", report=coding_report, **opts)
@@ -123,6 +128,10 @@ def test_coding_figures_draw_the_report(audio, coding_report):
     )
     assert any(ln.get_ydata()[0] == pytest.approx(coding_report["gain_bound_db"])
                for ln in ax.get_lines() if ln.get_label().startswith("1/SFM"))
+    (held,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT held out (other half)"]
+    np.testing.assert_allclose(
+        held.get_ydata(),
+        [b["transforms"]["klt"]["heldout_coding_gain_db"] for b in coding_report["blocks"]])
 
 
 def test_lossless_points_are_the_coding_report_numbers(audio, audio2):
@@ -131,13 +140,15 @@ def test_lossless_points_are_the_coding_report_numbers(audio, audio2):
 
     fig = report.figure([audio, audio2], "lossless", dpi=20, width=80, height=80)
     (ax,) = fig.axes
-    (points,) = [ln for ln in ax.get_lines() if ln.get_label() == "files"]
+    (points,) = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
     x, y = points.get_data()
     expected = [run_experiment(p, blocks=[4], rates=[1.0]).report["lossless"]
                 for p in (audio, audio2)]
-    np.testing.assert_allclose(x, [e["bound_bits_per_sample"] for e in expected], rtol=1e-12)
+    np.testing.assert_allclose(x, [e["estimate_bits_per_sample"] for e in expected],
+                               rtol=1e-12)
     np.testing.assert_allclose(y, [e["flac_bits_per_sample"] for e in expected], rtol=1e-12)
-    assert [t.get_text() for t in ax.texts] == ["glide.wav", "ar1.wav"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[1].startswith("1: glide.wav, 16-bit") and legend[2].startswith("2: ar1.wav")
 
 
 def test_render_writes_and_returns_the_path(tmp_path, audio):
@@ -188,9 +199,9 @@ def test_markdown_report_shows_the_report_numbers(coding_report):
             [tr[t]["coding_gain_db"] for t in ("klt", "dct", "pcm")], abs=0.005)
         assert f"## Rate–distortion, N = {entry['block']}" in lines
     ll = coding_report["lossless"]
-    assert lines[-1] == (f"| {ll['bound_bits_per_sample']:.3f} | "
-                         f"{ll['bound_ecsq_bits_per_sample']:.3f} | "
-                         f"{ll['flac_bits_per_sample']:.3f} |")
+    assert (f"| {ll['pcm_bits']}-bit | {ll['estimate_bits_per_sample']:.3f} | "
+            f"{ll['flac_bits_per_sample']:.3f} |") in lines
+    assert "## Glossary" in lines and any(ln.startswith("- **held-out gain**") for ln in lines)
 
 
 def test_run_demo_errors(tmp_path):

@@ -18,8 +18,8 @@ recording stored as 24 bits is estimated as the 16-bit recording it is). A frame
 silence (every sample zero) costs 0 bits, as FLAC's constant subframes nearly do.
 
 The spectrum ``S`` is a raw Hann periodogram (frames of 4096 samples, libFLAC's default block,
-hop 2048, normalised by ``sum(w**2)``). Its bins are exponentially distributed around the true spectrum, so
-``log(1 + P / theta)`` is biased low; the exact bias of an exponential bin,
+hop 2048, normalised by ``sum(w**2)``). Its bins are exponentially distributed around the true
+spectrum, so ``log(1 + P / theta)`` is biased low; the exact bias of an exponential bin,
 :func:`exponential_log_bias`, is added back, evaluated at a local average of the periodogram
 over 17 neighbouring bins (the plug-in value of the bin itself would leave up to 0.05 bit of
 bias where ``S`` is 3 to 100 times ``theta``; the local average leaves under 0.015 bit). A

@@ -1,46 +1,72 @@
-"""Theory curves of the coding experiments: what the Gaussian model predicts, to draw beside
-what the coder measured."""
+"""Theory lines of the rate–distortion figure: what Gaussian models of the source predict.
+
+All three lines are properties of the *source* at one block size, the same whatever transform
+codes it, drawn as SNR against bits per sample:
+
+- the stationary Gaussian R(D): reverse water-filling on the block covariance's eigenvalues,
+  one Gaussian model for the whole file. It is the worst case for that covariance: audio that
+  is louder here and quieter there, or heavy-tailed, can be coded below it, so measured points
+  may sit to its left;
+- the short-time Gaussian R(D): one water level across time and frequency over the local DCT
+  spectra of groups of 8 blocks (:mod:`.shorttime`), what an adaptive coder can approach;
+- the exact ECSQ curve of the stationary Gaussian: uniform scalar quantization with ideal
+  entropy coding, allocated as the coder allocates (:func:`.quantize.ecsq_gaussian`). It is
+  what this coder would spend on a Gaussian source with this covariance; it approaches the
+  stationary line plus the ECSQ gap (0.2546 bit) only at high rate.
+"""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .waterfill import reverse_waterfill
+from .quantize import ecsq_gaussian
 
-__all__ = ["theory_curves"]
+__all__ = ["rd_curves", "STATIONARY", "SHORT_TIME", "ECSQ"]
+
+STATIONARY = "stationary Gaussian R(D)"
+SHORT_TIME = "short-time Gaussian R(D)"
+ECSQ = "ECSQ on the stationary Gaussian (exact)"
 
 
-def theory_curves(report: dict, block: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Gaussian R(D) of each transform's coefficient variances: SNR against rate, smooth.
+def _snr_db(variance: float, distortion: np.ndarray) -> np.ndarray:
+    return 10.0 * np.log10(variance / np.asarray(distortion, dtype=np.float64))
+
+
+def rd_curves(report: dict, block: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The theory lines of one block size of a coding report.
 
     Parameters
     ----------
     report : dict
-        A coding report of :func:`sfm_audio.coding.run_experiment` (its ``variance`` is the
-        signal variance the SNR refers to).
+        A report of :func:`sfm_audio.coding.run_experiment` (its ``variance`` is the signal
+        variance the SNR refers to).
     block : dict
-        One entry of ``report["blocks"]``: its ``rd`` points set the rate range and its
-        ``transforms`` give the coefficient variances.
+        One entry of ``report["blocks"]``: its ``theory`` gives the stationary and short-time
+        rates on a grid of distortions, its KLT ``variances`` the eigenvalues.
 
     Returns
     -------
-    curves : dict str -> (np.ndarray [shape=(60,)], np.ndarray [shape=(60,)])
-        Upper-case transform name -> (rate in bit/sample, SNR in dB) by reverse water-filling
-        on that transform's variances; transforms whose variances are all zero are left out.
+    curves : dict str -> (np.ndarray [shape=(n,)], np.ndarray [shape=(n,)])
+        :data:`STATIONARY`, :data:`SHORT_TIME` and (when the KLT was run) :data:`ECSQ` ->
+        (rate in bit/sample, SNR in dB), points at zero rate left out.
     """
     variance = float(report["variance"])
-    top = max(max(p["rate"] for p in block["rd"]) * 1.15, 0.5)
-    grid = np.linspace(0.02, top, 60)
+    theory = block["theory"]
+    distortion = np.asarray(theory["distortion"], dtype=np.float64)
+    snr = _snr_db(variance, distortion)
     curves = {}
-    for name, entry in block["transforms"].items():
-        v = np.asarray(entry["variances"], dtype=float)
-        if not np.any(v > 0):
-            continue
-        snr = []
-        for r in grid:
-            d = reverse_waterfill(v, rate=float(r)).distortion
-            snr.append(10.0 * math.log10(variance / d) if d > 0 else math.inf)
-        curves[name.upper()] = (grid, np.asarray(snr))
+    for name, key in ((STATIONARY, "stationary_rate"), (SHORT_TIME, "short_time_rate")):
+        rate = np.asarray(theory[key], dtype=np.float64)
+        keep = rate > 0
+        curves[name] = (rate[keep], snr[keep])
+    klt = block["transforms"].get("klt")
+    if klt is not None:
+        lam = np.asarray(klt["variances"], dtype=np.float64)
+        thetas = np.geomspace(lam.max(), max(lam.max() * 1e-9, lam[lam > 0].min() / 4), 40)
+        points = [ecsq_gaussian(lam, float(t)) for t in thetas[1:]]
+        rate = np.array([r for r, _ in points])
+        d = np.array([dd for _, dd in points])
+        lowest = distortion.min()
+        keep = (rate > 0) & (d >= lowest)
+        curves[ECSQ] = (rate[keep], _snr_db(variance, d[keep]))
     return curves
