@@ -55,7 +55,7 @@ def throughput(y: np.ndarray, block: int, rate: float, transform: str, repeats: 
     mean = float(y.mean())
     best_pipeline = np.inf
     for _ in range(repeats):
-        coder = BlockCoder(basis, v, rate=rate, transform=transform)
+        coder = BlockCoder(basis, v, rate=rate, transform=transform, samples=y.size)
         t0 = time.perf_counter()
         results, pairs = run_coders(lambda: [y], block, mean, [coder], samples=y.size,
                                     keep_indices=True)
