@@ -56,3 +56,15 @@ def cluster():
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="session")
+def ar1_signal():
+    """``ar1_signal(n, rho, seed=0)``: a seeded AR(1) process of unit variance."""
+    from scipy.signal import lfilter
+
+    def make(n: int, rho: float, seed: int = 0) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], rng.standard_normal(n))
+
+    return make

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter
 
 from sfm_audio._errors import ParameterError
 from sfm_audio.coding import block_covariance, code_signal, klt, reverse_waterfill
 
 
-def ar1_signal(n: int, rho: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], rng.standard_normal(n))
-
-
 @pytest.fixture(scope="module")
-def ar1_recording():
+def ar1_recording(ar1_signal):
     return ar1_signal(1 << 20, 0.9, seed=7)
 
 
@@ -40,7 +34,7 @@ def test_ar1_recording_real_bits(ar1_recording, rate):
 
 @pytest.mark.parametrize("transform", ["klt", "dct", "pcm"])
 @pytest.mark.parametrize("reconstruction", ["midpoint", "centroid"])
-def test_round_trip_bit_for_bit(transform, reconstruction):
+def test_round_trip_bit_for_bit(transform, reconstruction, ar1_signal):
     rng = np.random.default_rng(11)
     # Laplacian-ish, non-stationary, length not a multiple of the block or the chunk
     y = ar1_signal(20011, 0.8, seed=5) * np.exp(rng.normal(0, 1, 20011).cumsum() / 300)
@@ -63,7 +57,7 @@ def test_centroid_never_worse_on_laplacian():
     assert cen.side_bits > mid.side_bits
 
 
-def test_high_rate_uses_split_models():
+def test_high_rate_uses_split_models(ar1_signal):
     y = ar1_signal(1 << 14, 0.99, seed=2)
     result, decoded, (sent, received) = code_signal(y, block=8, rate=16.0)
     np.testing.assert_array_equal(sent, received)

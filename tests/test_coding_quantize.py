@@ -23,7 +23,7 @@ def mse_by_integration(std: float, step: float) -> float:
     k_max = int(np.ceil(12 * std / step)) + 1
     total = 0.0
     for k in range(-k_max, k_max + 1):
-        total += quad(lambda x: (x - k * step) ** 2 * norm.pdf(x, scale=std),
+        total += quad(lambda x, k=k: (x - k * step) ** 2 * norm.pdf(x, scale=std),
                       (k - 0.5) * step, (k + 0.5) * step)[0]
     return total
 

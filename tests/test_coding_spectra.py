@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.signal
-from scipy.signal import lfilter
 
 from sfm_audio._errors import ParameterError
 from sfm_audio.coding import (
@@ -30,11 +29,6 @@ from sfm_audio.coding import (
 from sfm_audio.flatness import flatness
 
 
-def ar1_signal(n: int, rho: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], rng.standard_normal(n))
-
-
 def test_kolmogorov_szego_limit_on_exact_psd():
     # docs/definitions.md: limit 1/(1 - rho^2) = 7.2125 dB for rho = 0.9
     assert -10 * np.log10(flatness(ar1_psd(1 << 14, 0.9))) == pytest.approx(
@@ -42,7 +36,7 @@ def test_kolmogorov_szego_limit_on_exact_psd():
 
 
 @pytest.mark.parametrize("nperseg", [16, 256, 1024])
-def test_welch_psd_matches_scipy(nperseg):
+def test_welch_psd_matches_scipy(nperseg, ar1_signal):
     y = ar1_signal(20000, 0.8, seed=3) + 0.3
     ours = welch_psd(y, nperseg=nperseg)
     _, ref = scipy.signal.welch(y - y.mean(), fs=1.0, window="hann", nperseg=nperseg,
@@ -56,13 +50,13 @@ def test_welch_psd_matches_scipy(nperseg):
     np.testing.assert_allclose(acc.psd(), ours, rtol=1e-12)
 
 
-def test_ar1_recording_psd_limit():
+def test_ar1_recording_psd_limit(ar1_signal):
     y = ar1_signal(1 << 20, 0.9, seed=7)
     assert -10 * np.log10(psd_flatness(y)) == pytest.approx(
         -10 * np.log10(1 - 0.9**2), abs=0.25)
 
 
-def test_heldout_gain_on_stationary_ar1():
+def test_heldout_gain_on_stationary_ar1(ar1_signal):
     """Basis from one half, variances from the other: on a stationary AR(1) recording both
     the in-sample and the held-out N = 8 KLT gain sit at theory (eigh of rho^|i-j|)."""
     y = ar1_signal(1 << 20, 0.9, seed=7)

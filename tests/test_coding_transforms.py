@@ -1,4 +1,7 @@
-"""sfm_audio.coding.transforms: covariances, KLT, DCT (anchors: docs/definitions.md, anchor table)."""
+"""sfm_audio.coding.transforms: covariances, KLT, DCT.
+
+Anchor values: docs/definitions.md, anchor table (each also recomputed here by scipy).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy.signal import lfilter
 
 from sfm_audio._errors import ParameterError
 from sfm_audio.coding import (
@@ -23,11 +25,6 @@ from sfm_audio.coding import (
     klt,
     transform_matrix,
 )
-
-
-def ar1_signal(n: int, rho: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], rng.standard_normal(n))
 
 
 def toeplitz_ar1(n: int, rho: float) -> np.ndarray:
@@ -79,7 +76,7 @@ def test_dct_matrix_is_scipy_dct():
     np.testing.assert_allclose(dct_matrix(12) @ dct_matrix(12).T, np.eye(12), atol=1e-12)
 
 
-def test_block_covariance_methods_agree_on_ar1():
+def test_block_covariance_methods_agree_on_ar1(ar1_signal):
     y = ar1_signal(1 << 17, 0.9, seed=1)
     a = block_covariance(y, 8)
     b = block_covariance(y, 8, method="toeplitz")
