@@ -227,10 +227,11 @@ def lossless_file(path: str | os.PathLike) -> dict:
 def frame_sfm_mean(path: str | os.PathLike) -> float:
     """Mean per-frame spectral flatness of the mono mix, as ``sfm-audio extract`` computes it.
 
-    librosa's defaults (``n_fft=2048``, hop 512, Hann, power spectrum), streamed. Unlike the
-    flatness of the long-term PSD, which sees every spectral difference between loud and
-    quiet moments as colour, each frame's SFM sees only that frame's spectrum, so it is far
-    higher on speech and music.
+    librosa's defaults (``n_fft=2048``, hop 512, Hann, power spectrum), streamed. The
+    flatness of the long-term PSD is that of the spectra averaged first: averaging blurs
+    harmonics that move (flatter) and weights loud passages most, while each frame's SFM sees
+    only its own spectrum, so the two differ, either way (on the bundled speech 0.052 for the
+    PSD and 0.021 per frame).
     """
     from ..features import ExtractOptions, open_features
 
