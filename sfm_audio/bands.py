@@ -339,7 +339,8 @@ def parse_band_spec(spec: str) -> tuple[str, object]:
         except ValueError:
             count = 0
         if count <= 0:
-            raise ParameterError(f"bands {spec!r}: {arg!r} must be a positive whole number")
+            raise ParameterError(f"bands {spec!r}: {arg!r} must be a positive whole number",
+                                 param="bands")
         return name, count
     if name == "edges" and arg:
         try:
@@ -351,94 +352,78 @@ def parse_band_spec(spec: str) -> tuple[str, object]:
         return name, edges
     raise ParameterError(
         f"unknown bands {spec!r}; use none, mpeg7, octave, third-octave, mel:N, linear:N "
-        "or edges:f0,f1,..."
+        "or edges:f0,f1,...", param="bands"
     )
 
 
 class BandReducer:
     """Band flatness and crest of floored power frames with frequency on the last axis.
 
-    Built once per layout; each call does a handful of ``np.add.reduceat`` /
-    ``np.maximum.reduceat`` passes, no Python loop over bands.
+    Built once per layout. Every band is a run of *units*: single bins, or (MPEG-7 above
+    1 kHz) sums of ``g`` consecutive bins. The sums of ``g`` bins starting at every bin are
+    built for all bins at once by doubling (``S_2g[j] = S_g[j] + S_g[j + g]``, contiguous
+    adds); each band's units are a strided slice of them, copied in band order, and one
+    ``np.add.reduceat`` / ``np.maximum.reduceat`` per statistic gives every band, one
+    logarithm per unit.
 
-    The arrays passed in must have ``n_fft // 2 + 2`` columns: the ``n_freq`` bins and one
-    trailing zero column, which lets every band end index stay inside the array.
+    The arrays passed in have at least ``n_fft // 2 + 1`` columns (the bins; extra trailing
+    columns are ignored).
     """
 
     def __init__(self, layout: BandLayout):
         self.layout = layout
-        direct = layout.group == 1
-        self._direct = np.flatnonzero(direct)
-        self._grouped = np.flatnonzero(~direct)
-        lo, hi = layout.bin_lo, layout.bin_hi
-        # bands may overlap (MPEG-7 widening): interleave (start, end) and keep even outputs
-        self._direct_idx = np.stack([lo[direct], hi[direct] + 1], axis=-1).ravel()
-        self._direct_n = (hi[direct] - lo[direct] + 1).astype(float)
-        # grouped bands: the sums of g consecutive bins starting at every bin j are built for
-        # all j at once by doubling (S_2g[j] = S_g[j] + S_g[j + g], contiguous adds), then
-        # each band's groups are gathered from S_g; units are in band order
-        starts, sizes, band_first, counts = [], [], [], []
-        for b in self._grouped:
-            g = int(layout.group[b])
-            count = (int(hi[b]) - int(lo[b]) + 1) // g
-            band_first.append(sum(counts))
-            counts.append(count)
-            starts.append(int(lo[b]) + g * np.arange(count))
-            sizes.append(np.full(count, g))
-        self._band_first = np.asarray(band_first, dtype=np.intp)
-        self._group_n = np.asarray(counts, dtype=float)
-        self._n_units = int(sum(counts))
-        if self._grouped.size:
-            unit_start, unit_size = np.concatenate(starts), np.concatenate(sizes)
-            self._base = int(unit_start.min())
-            self._top = int((unit_start + unit_size).max())
-            self._gather = [(int(g), unit_start[unit_size == g] - self._base,
-                             np.flatnonzero(unit_size == g)) for g in np.unique(unit_size)]
-        if self._direct.size:
-            # logs are taken of the bins from the first to the last direct band only
-            self._log_lo = int(lo[direct].min())
-            self._log_hi = int(hi[direct].max()) + 2  # + the zero column past the last bin
+        lo, hi, group = layout.bin_lo, layout.bin_hi, layout.group
+        counts = (hi - lo + 1) // group
+        starts = np.concatenate([lo[b] + group[b] * np.arange(counts[b])
+                                 for b in range(layout.n_bands)])
+        sizes = np.repeat(group, counts)
+        self._band_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+        self._n = counts.astype(float)
+        self._n_units = int(counts.sum())
+        self._base = int(starts.min())
+        self._top = int((starts + sizes).max())
+        # per band: group size, first bin (relative to _base), count, first unit; by group size
+        firsts = np.asarray(lo) - self._base
+        order = np.argsort(group, kind="stable")
+        self._copies = [(int(group[b]), int(firsts[b]), int(counts[b]), int(self._band_first[b]))
+                        for b in order]
+        # the sums of 2w bins are needed only from the first bin of the bands grouped by 2w or
+        # more (MPEG-7: the wider groups lie higher), so each doubling covers less
+        self._need_from = {int(g): int(firsts[group >= g].min()) for g in np.unique(group)}
 
     def __call__(
-        self, Pf: np.ndarray, logPf: np.ndarray | None = None
+        self, Pf: np.ndarray, work: dict | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``.
 
-        ``logPf``, the natural log of ``Pf`` (0 in the trailing column), is computed here for
-        the bins the bands need when not given.
+        ``work`` is an optional dict of scratch arrays of the calling thread (chunks of a few
+        MB allocated afresh page-fault their memory in every time).
         """
-        shape = Pf.shape[:-1] + (self.layout.n_bands,)
-        sfm = np.empty(shape)
-        crest = np.empty(shape)
-        if self._direct.size:
-            idx = self._direct_idx
-            total = np.add.reduceat(Pf, idx, axis=-1)[..., ::2]
-            if logPf is None:
-                lo, hi = self._log_lo, self._log_hi
-                region = np.log(Pf[..., lo:hi], where=Pf[..., lo:hi] > 0,
-                                out=np.zeros(Pf.shape[:-1] + (hi - lo,)))
-                logs = np.add.reduceat(region, idx - lo, axis=-1)[..., ::2]
-            else:
-                logs = np.add.reduceat(logPf, idx, axis=-1)[..., ::2]
-            peak = np.maximum.reduceat(Pf, idx, axis=-1)[..., ::2]
-            amean = total / self._direct_n
-            sfm[..., self._direct] = np.exp(logs / self._direct_n) / amean
-            crest[..., self._direct] = peak / amean
-        if self._grouped.size:
-            units = np.empty(Pf.shape[:-1] + (self._n_units,))
-            sums, width = Pf[..., self._base : self._top], 1
-            for g, offsets, slots in self._gather:
-                while width < g:
-                    sums = sums[..., :-width] + sums[..., width:]
-                    width *= 2
-                units[..., slots] = np.take(sums, offsets, axis=-1)
-            total = np.add.reduceat(units, self._band_first, axis=-1)
-            logs = np.add.reduceat(np.log(units), self._band_first, axis=-1)
-            peak = np.maximum.reduceat(units, self._band_first, axis=-1)
-            amean = total / self._group_n
-            sfm[..., self._grouped] = np.exp(logs / self._group_n) / amean
-            crest[..., self._grouped] = peak / amean
-        return sfm, crest
+        from .stft import scratch
+
+        lead = Pf.shape[:-1]
+        units = scratch(work, "band_units", lead + (self._n_units,))
+        # sums[..., i] is the sum of `width` bins from bin base + offset + i
+        sums, width, offset = Pf[..., self._base : self._top], 1, 0
+        span = self._top - self._base
+        for g, first, count, at in self._copies:
+            while width < g:
+                skip = self._need_from[g] - offset
+                n = sums.shape[-1] - width - skip
+                name = "band_sums_odd" if width.bit_length() % 2 else "band_sums_even"
+                out = scratch(work, name, lead + (span,))[..., :n]  # never the source
+                np.add(sums[..., skip : skip + n], sums[..., skip + width : skip + width + n],
+                       out=out)
+                sums, width, offset = out, width * 2, offset + skip
+            # the band's units: every g-th sum from its first bin (a strided slice, no gather)
+            i = first - offset
+            units[..., at : at + count] = sums[..., i : i + count * g : g]
+        total = np.add.reduceat(units, self._band_first, axis=-1)
+        peak = np.maximum.reduceat(units, self._band_first, axis=-1)
+        np.log(units, out=units)
+        logs = np.add.reduceat(units, self._band_first, axis=-1)
+        amean = total / self._n
+        return np.exp(logs / self._n) / amean, peak / amean
 
 
 def band_flatness(
@@ -472,9 +457,6 @@ def band_flatness(
         raise ParameterError(
             f"S has shape {S.shape}; expected (..., {n_freq}, n_frames) for n_fft={layout.n_fft}"
         )
-    P = np.swapaxes(S, -1, -2)
-    Pf = np.zeros(P.shape[:-1] + (n_freq + 1,))
-    np.maximum(P**power, amin, out=Pf[..., :n_freq])
-    logPf = np.log(Pf, where=Pf > 0, out=np.zeros_like(Pf))
-    sfm, crest = BandReducer(layout)(Pf, logPf)
+    Pf = np.maximum(np.swapaxes(S, -1, -2) ** power, amin)
+    sfm, crest = BandReducer(layout)(Pf)
     return np.swapaxes(sfm, -1, -2), np.swapaxes(crest, -1, -2)

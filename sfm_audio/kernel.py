@@ -133,7 +133,9 @@ def floored_power(
     return Pf
 
 
-def frame_levels(segment: np.ndarray, params: StftParams, k: int) -> tuple[np.ndarray, np.ndarray]:
+def frame_levels(
+    segment: np.ndarray, params: StftParams, k: int, work: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean square and peak magnitude of the ``n_fft`` samples of each of ``k`` frames.
 
     The samples are the unwindowed frame, as ``librosa.feature.rms`` with
@@ -148,14 +150,16 @@ def frame_levels(segment: np.ndarray, params: StftParams, k: int) -> tuple[np.nd
     mean_square, peak : np.ndarray [shape=(n_channels, k)]
     """
     n_fft, hop = params.n_fft, params.hop_length
-    x = np.asarray(segment, dtype=np.float64)
-    sq = x * x
+    x = np.asarray(segment)
+    sq = scratch(work, "level_squares", x.shape)
+    np.square(x, out=sq, dtype=np.float64)  # in float64 whatever the input type
     if n_fft % hop == 0:
         # sums and maxima of hop-sized blocks, then of the n_fft / hop blocks of each frame
         r = n_fft // hop
         blocks = (k - 1 + r) * hop
         sums = sq[:, :blocks].reshape(x.shape[0], -1, hop).sum(axis=-1)
-        peaks = np.abs(x[:, :blocks]).reshape(x.shape[0], -1, hop).max(axis=-1)
+        # the largest magnitude is the square root of the largest square
+        peaks = np.sqrt(sq[:, :blocks].reshape(x.shape[0], -1, hop).max(axis=-1))
         windows = np.lib.stride_tricks.sliding_window_view
         energy = windows(sums, r, axis=-1).sum(axis=-1)
         peak = windows(peaks, r, axis=-1).max(axis=-1)
@@ -163,10 +167,9 @@ def frame_levels(segment: np.ndarray, params: StftParams, k: int) -> tuple[np.nd
         # (start, end) pairs, overlapping: keep the even outputs; one zero column at the end
         # keeps the last end index inside the array
         bounds = np.stack([np.arange(k) * hop, np.arange(k) * hop + n_fft], axis=-1).ravel()
-        zero = np.zeros((x.shape[0], 1))
-        energy = np.add.reduceat(np.concatenate([sq, zero], axis=-1), bounds, axis=-1)[:, ::2]
-        magnitude = np.concatenate([np.abs(x), zero], axis=-1)
-        peak = np.maximum.reduceat(magnitude, bounds, axis=-1)[:, ::2]
+        padded = np.concatenate([sq, np.zeros((x.shape[0], 1))], axis=-1)
+        energy = np.add.reduceat(padded, bounds, axis=-1)[:, ::2]
+        peak = np.sqrt(np.maximum.reduceat(padded, bounds, axis=-1)[:, ::2])
     return energy / n_fft, peak
 
 
@@ -227,7 +230,7 @@ class ChunkKernel:
         for i, column in enumerate(frame_statistics(P.sum(axis=-1), peak, logs, hi - lo)):
             out[..., i] = column
         if self.reducer is not None:
-            out[..., 4 : 4 + nb], out[..., 4 + nb :] = self.reducer(Pf)
+            out[..., 4 : 4 + nb], out[..., 4 + nb :] = self.reducer(Pf, work)
         return out
 
     def sfm(self, segment: np.ndarray) -> np.ndarray:
@@ -249,7 +252,7 @@ class ChunkKernel:
         values = np.empty(Pf.shape[:-1] + (self.n_columns,))
         values[..., :4] = spectral[..., :4]
         values[..., 5:] = spectral[..., 4:]
-        mean_square, peak = frame_levels(segment, self.params, k)
+        mean_square, peak = frame_levels(segment, self.params, k, work)
         values[..., 4] = 10.0 * np.log10(np.maximum(mean_square, _LEVEL_FLOOR))
         return values, peak
 

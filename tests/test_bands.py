@@ -121,11 +121,13 @@ def _loop_reference(S, layout, amin=1e-10, power=2.0):
 @pytest.mark.parametrize("spec", ["mpeg7", "octave", "third-octave", "mel:32", "linear:5",
                                   "edges:100,200,4000"])
 @pytest.mark.parametrize("power", [1.0, 2.0])
-def test_band_flatness_equals_a_plain_loop(spec, power):
+@pytest.mark.parametrize(("sr", "fmin", "fmax"), [(16000, None, None), (44100, None, None),
+                                                  (48000, 90.0, 12000.0)])
+def test_band_flatness_equals_a_plain_loop(spec, power, sr, fmin, fmax):
     rng = np.random.default_rng(3)
     S = np.abs(rng.standard_normal((1025, 9))) * np.logspace(0, -5, 1025)[:, None]
     S[:, 2] = 0.0
-    layout = band_layout(spec, sr=16000, n_fft=2048)
+    layout = band_layout(spec, sr=sr, n_fft=2048, fmin=fmin, fmax=fmax)
     sfm, crest = band_flatness(S, layout, power=power)
     ref_sfm, ref_crest = _loop_reference(S, layout, power=power)
     np.testing.assert_allclose(sfm, ref_sfm, rtol=1e-12)
