@@ -267,6 +267,10 @@ def test_include_and_exclude_patterns(messy):
     assert names(scan_inputs([messy / "sub" / "b.flac"], exclude=["*.flac"])) == ["b.flac"]
     nothing = scan_inputs([messy], include=["*.ogg"])
     assert nothing.paths == [] and nothing.failures[0].error.endswith("holds no audio files")
+    only_other = scan_inputs([messy], include=["*.txt", "*.m4a"])
+    assert only_other.failures[0].error == (
+        f"{messy}: folder holds no audio files (2 of unknown format: readme.txt, notes.m4a)")
+    assert only_other.skipped == []  # said once, in the error
 
 
 def test_cli_names_the_skipped_files(messy, tmp_path):

@@ -52,7 +52,8 @@ class InputScan:
         Inputs that named nothing usable (a missing folder, a folder without audio, a pattern
         matching nothing).
     skipped : list of str
-        Files that folders and patterns found but whose extension is not an audio format.
+        Files that folders found beside audio files but whose extension is not an audio
+        format (a folder without audio files is a failure that names them).
     hidden : int
         Hidden files left out of folders (names starting with ``.``, e.g. ``._NAME.WAV``).
     """
@@ -65,6 +66,10 @@ class InputScan:
 
 def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _names(paths: Sequence[str], shown: int = 3) -> str:
+    return ", ".join(Path(p).name for p in paths[:shown]) + (", ..." if len(paths) > shown else "")
 
 
 def _static_prefix(pattern: str) -> str:
@@ -134,7 +139,7 @@ def scan_inputs(
             continue
         p = Path(text)
         if p.is_dir():
-            audio = []
+            audio, other = [], []
             for f in sorted(p.rglob("*")):
                 if not f.is_file():
                     continue
@@ -143,12 +148,13 @@ def scan_inputs(
                     continue
                 if not _selected(str(f), f.relative_to(p).as_posix(), include, exclude):
                     continue
-                if io.is_audio_file(f):
-                    audio.append(str(f))
-                else:
-                    scan.skipped.append(str(f))
-            if not audio:
-                scan.failures.append(Failure(text, f"{text}: folder holds no audio files"))
+                (audio if io.is_audio_file(f) else other).append(str(f))
+            if not audio:  # the files it skipped are named in the one error line
+                skipped = f" ({len(other)} of unknown format: {_names(other)})" if other else ""
+                scan.failures.append(Failure(text, f"{text}: folder holds no audio files"
+                                                   f"{skipped}"))
+            else:
+                scan.skipped += other
             for f in audio:
                 add(f)
         elif p.exists() or not (_GLOB_CHARS & set(text)):
