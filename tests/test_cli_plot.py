@@ -111,15 +111,15 @@ def test_bands_pdf_and_svg(tmp_path, audio):
 @pytest.mark.parametrize(
     ("args", "status", "match"),
     [
-        (["--kind", "histogram"], 2, "unknown kind 'histogram'"),
-        (["--start", "1.0", "--end", "1.0"], 2, "start=1 s must be before end=1 s"),
+        (["--kind", "histogram"], 2, "unknown --kind 'histogram'"),
+        (["--start", "1.0", "--end", "1.0"], 2, "--start 1 s must be before --end 1 s"),
         (["--start", "1.5", "--end", "0.5"], 2, "must be before"),
-        (["--start", "5"], 2, "start=5 s is outside the file (it lasts 2 s)"),
-        (["--end", "3.5"], 2, "end=3.5 s is outside the file"),
+        (["--start", "5"], 2, "--start 5 s is outside the file (it lasts 2 s)"),
+        (["--end", "3.5"], 2, "--end 3.5 s is outside the file"),
         (["--start", "-1"], 2, "must not be negative"),
         (["--kind", "bands", "--bands", "none"], 2, "needs a band layout"),
-        (["--kind", "bands", "--bands", "bogus"], 2, "unknown bands"),
-        (["--n-fft", "0"], 2, "n_fft=0"),
+        (["--kind", "bands", "--bands", "bogus"], 2, "unknown --bands"),
+        (["--n-fft", "0"], 2, "--n-fft 0 must be a positive integer"),
         (["--dpi", "0"], 2, "--dpi 0.0 must be a positive"),
         (["--width", "10"], 2, "--width 10 must be at least 50 pixels"),
     ],
@@ -261,7 +261,8 @@ def test_demo_writes_every_promised_file(tmp_path):
     result = run("demo", out)
     assert result.exit_code == 0, result.output
     expected = {"frames.csv", "summary.csv", "coding.json", "coding.md",
-                *(f"{k}.png" for k in ("flatness", "bands", "eigen", "rd", "gain", "lossless"))}
+                *(f"{k}.png" for k in ("flatness", "bands", "eigen", "rd", "gain", "lossless",
+                                       "prediction", "duality"))}
     assert set(_files(out)) == expected
     for name in expected:
         path = out / name
@@ -301,3 +302,66 @@ def test_lossless_accepts_a_folder(tmp_path, audio, audio2):
     assert "glide.wav" in text and "ar1.wav" in text
     result = plot(tmp_path / "nothing*.wav", "-o", out, "--kind", "lossless")
     _one_error_line(result, 1, "no file matches this pattern")
+
+
+# --------------------------------------------------------------------------- plot controls
+
+
+@pytest.fixture(scope="module")
+def stereo(tmp_path_factory) -> Path:
+    """1 s at 8 kHz, 16-bit stereo: a tone left, noise right (seeded)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(SR) / SR
+    y = np.stack([0.4 * np.sin(2 * np.pi * 440 * t), 0.2 * rng.standard_normal(t.size)], 1)
+    path = tmp_path_factory.mktemp("audio") / "stereo.wav"
+    sf.write(path, y, SR, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--channels", "2"], "--channels 2 is out of range"),
+        (["--channels", "left"], "--channels 'left' must be 'mix', 'each' or a channel index"),
+        (["--channels", "1", "--kind", "gain"], "--channels selects what the flatness"),
+        (["--db-range", "0,-10"], "--db-range 0,-10 must be finite with LOW < HIGH"),
+        (["--db-range", "5"], "--db-range (5.0,) must be two numbers LOW,HIGH"),
+        (["--db-range", "low,high"], "--db-range 'low,high' must be two numbers LOW,HIGH or auto"),
+        (["--freq-scale", "mel"], "--freq-scale 'mel' must be one of log, linear"),
+        (["--fmin", "2000", "--fmax", "500"], "--fmin 2000 Hz must be below --fmax 500 Hz"),
+        (["--fmin", "-5"], "--fmin -5.0 must be a non-negative finite number"),
+        (["--fmin", "4000"], "--fmin 4000 Hz is not below Nyquist (4000 Hz)"),
+        (["--fmin", "100", "--kind", "rd"], "--fmin/--fmax select what the flatness"),
+        (["--cmap", "nope"], "--cmap 'nope' is not a matplotlib colour map"),
+        (["--cmap", "gray", "--kind", "lossless"], "--cmap selects what the flatness"),
+    ],
+)
+def test_bad_plot_controls(tmp_path, stereo, args, match):
+    result = plot(stereo, "-o", tmp_path / "fig.png", "--dpi", 30, *args)
+    _one_error_line(result, 2, match)
+    assert _files(tmp_path) == []
+
+
+def test_plot_controls_together(tmp_path, stereo):
+    out = tmp_path / "fig.png"
+    result = plot(stereo, "-o", out, "--channels", "each", "--freq-scale", "linear",
+                  "--fmin", "100", "--fmax", "3000", "--cmap", "gray_r", "--db-range", "auto",
+                  "--n-fft", "512", "--hop-length", "128", "--dpi", 50, "--width", 500,
+                  "--height", 400)
+    assert result.exit_code == 0, result.output
+    assert _png_size(out) == (500, 400)
+    out = tmp_path / "bands.png"
+    result = plot(stereo, "-o", out, "--kind", "bands", "--channels", "1", "--bands", "octave",
+                  "--fmin", "200", "--cmap", "cividis", "--dpi", 50)
+    assert result.exit_code == 0, result.output
+    assert _files(tmp_path) == ["bands.png", "fig.png"]
+
+
+def test_fmax_above_nyquist_is_said_once(tmp_path, audio):
+    out = tmp_path / "fig.png"
+    result = plot(audio, "-o", out, "--fmax", "20000", "--dpi", 30)
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Warning: ")
+    assert "fmax=20000 Hz is above Nyquist" in lines[0] and "using 4000 Hz" in lines[0]
+    assert _files(tmp_path) == ["fig.png"]

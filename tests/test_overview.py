@@ -11,7 +11,14 @@ import soundfile as sf
 from sfm_audio import io
 from sfm_audio._errors import AudioFileError, ParameterError
 from sfm_audio.features import extract
-from sfm_audio.overview import frame_range, log_frequency_rows, overview, pool_columns
+from sfm_audio.overview import (
+    frame_range,
+    frequency_rows,
+    full_scale_db,
+    log_frequency_rows,
+    overview,
+    pool_columns,
+)
 from sfm_audio.stft import StftParams, stft
 
 SR = 8000
@@ -191,6 +198,11 @@ def test_pool_columns_are_consecutive_and_balanced():
         ({"bands": "nope"}, r"unknown bands"),
         ({"n_fft": 0}, r"n_fft=0"),
         ({"end": float("nan")}, r"finite"),
+        ({"channels": "each"}, r"draws one channel or the mix"),
+        ({"channels": 1}, r"channels=1 is out of range: .* has 1 channel"),
+        ({"freq_scale": "mel"}, r"freq_scale='mel' must be 'log' or 'linear'"),
+        ({"fmin": 3000, "fmax": 1000}, r"fmin=3000 Hz must be below fmax=1000 Hz"),
+        ({"fmin": 4000}, r"not below Nyquist"),
     ],
 )
 def test_bad_parameters(chirp, kw, match):
@@ -209,3 +221,68 @@ def test_bad_files(tmp_path):
     text.write_text("not audio at all\n" * 20)
     with pytest.raises(AudioFileError, match="not a readable audio file"):
         overview(text)
+
+
+def test_one_channel_equals_that_channel_as_a_mono_file(stereo, tmp_path):
+    y, _ = sf.read(stereo, always_2d=True)
+    mono = tmp_path / "right.wav"
+    sf.write(mono, y[:, 1], SR, subtype="DOUBLE")
+    kw = {"n_fft": 256, "hop_length": 64, "width": 40, "height": 50, "bands": "octave"}
+    a = overview(stereo, channels=1, **kw)
+    b = overview(mono, **kw)
+    for name in ("spec_db", "sfm", "sfm_db", "tonality", "band_sfm"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-12)
+    assert (a.channels, a.n_channels, b.channels, b.n_channels) == (1, 2, "mix", 1)
+    mixed = overview(stereo, **kw)
+    assert not np.allclose(mixed.sfm, a.sfm)
+
+
+def test_frequency_range(chirp):
+    """Rows and frame flatness use only the bins in [fmin, fmax]; bands are clipped to it."""
+    n_fft, hop = 256, 64
+    ov = overview(chirp, n_fft=n_fft, hop_length=hop, width=10_000, fmin=700, fmax=2100,
+                  bands="octave")
+    k = np.arange(n_fft // 2 + 1) * SR / n_fft
+    inside = (k >= 700) & (k <= 2100)
+    np.testing.assert_allclose(ov.freqs, k[inside])
+    P = _power(chirp, n_fft=n_fft, hop_length=hop)[inside]
+    np.testing.assert_allclose(ov.spec_db, 10 * np.log10(P), atol=1e-9)
+    sfm = np.exp(np.log(P).mean(axis=0)) / P.mean(axis=0)
+    np.testing.assert_allclose(ov.sfm, sfm, rtol=1e-9)
+    edges = ov.layout.edges_hz
+    assert edges.min() >= 700 and edges.max() <= 2100 and ov.layout.n_bands >= 1
+
+
+def test_full_scale_db_is_the_power_of_a_full_scale_sine():
+    for n_fft, win_length in ((2048, None), (512, 400)):
+        params = StftParams(n_fft, 128, win_length, "hann", True)
+        win = n_fft if win_length is None else win_length
+        frame = np.zeros(n_fft)
+        # a full-scale sine at bin 16 under a centred, zero-padded periodic Hann window
+        lpad = (n_fft - win) // 2
+        w = np.zeros(n_fft)
+        w[lpad : lpad + win] = np.hanning(win + 1)[:-1]
+        frame[:] = np.cos(2 * np.pi * 16 * np.arange(n_fft) / n_fft)
+        peak_db = 20 * np.log10(np.abs(np.fft.rfft(w * frame))[16])
+        assert full_scale_db(params) == pytest.approx(peak_db, abs=1e-9)
+    assert full_scale_db(StftParams(2048, 512)) == pytest.approx(20 * np.log10(512), abs=1e-12)
+
+
+@pytest.mark.parametrize(("lo", "hi", "n"), [(0, 1025, 300), (0, 1025, 5000), (93, 372, 40),
+                                             (5, 9, 100)])
+def test_frequency_rows_linear_are_an_even_grid(lo, hi, n):
+    starts = frequency_rows(lo, hi, n, scale="linear")
+    sizes = np.diff(np.append(starts, hi))
+    assert starts[0] == lo and np.all(sizes >= 1)
+    assert len(starts) == min(n, hi - lo)
+    assert sizes.max() - sizes.min() <= 1
+
+
+def test_frequency_rows_log():
+    np.testing.assert_array_equal(frequency_rows(0, 1025, 200), log_frequency_rows(1025, 200))
+    starts = frequency_rows(93, 372, 40)
+    sizes = np.diff(np.append(starts, 372))
+    assert starts[0] == 93 and len(starts) <= 41
+    # equal steps in log frequency: the rows hold more bins as frequency rises
+    assert sizes[-5:].mean() > sizes[:5].mean()
+    assert np.all(np.log(starts[1:] / starts[:-1]) < np.log(372 / 93) / 40 * 2 + 1e-12)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import struct
 from pathlib import Path
 
@@ -563,3 +562,78 @@ def test_plot_is_the_only_matplotlib_user():
         if "import matplotlib" in p.read_text() or "from matplotlib" in p.read_text()
     )
     assert users == ["plot.py"]
+
+
+# --------------------------------------------------------------------------- controls, layout
+
+
+def test_flatness_linear_axis_keeps_dc_and_db_range(spectrogram):
+    spec_db, freqs, times, sfm, frame_times, sfm_db, tonality = spectrogram
+    fig = plot.flatness(spec_db, freqs, times, sfm, frame_times, sfm_db=sfm_db,
+                        freq_scale="linear", db_range=None, colorbar_label="Power (dBFS)")
+    ax_spec, ax3 = fig.axes[0], fig.axes[2]
+    assert ax_spec.get_yscale() == "linear"
+    (mesh,) = _meshes(ax_spec)
+    np.testing.assert_array_equal(np.asarray(mesh.get_array()), spec_db)  # DC row included
+    assert ax_spec.get_ylim() == pytest.approx((0.0, freqs[-1] + 62.5))
+    lo, hi = ax3.get_ylim()  # None: fitted to the data
+    assert lo <= sfm_db.min() and hi >= sfm_db.max() and (lo, hi) != plot.DB_RANGE
+    assert fig.axes[-1].get_ylabel() == "Power (dBFS)"
+    fig = plot.flatness(spec_db, freqs, times, sfm, frame_times, sfm_db=sfm_db,
+                        db_range=(-20, 3))
+    assert fig.axes[2].get_ylim() == (-20.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"freq_scale": "mel"}, "freq_scale='mel' must be one of log, linear"),
+        ({"db_range": (0, -5)}, "db_range=0,-5 must be finite with LOW < HIGH"),
+        ({"db_range": 5}, "db_range=5 must be two numbers"),
+        ({"cmap": "nope"}, "cmap='nope' is not a matplotlib colour map"),
+        ({"subfigure": "fig"}, "must be a matplotlib Figure or SubFigure"),
+    ],
+)
+def test_flatness_bad_controls(spectrogram, kwargs, match):
+    spec_db, freqs, times, sfm, frame_times, _, _ = spectrogram
+    with pytest.raises(ParameterError, match=match):
+        plot.flatness(spec_db, freqs, times, sfm, frame_times, **kwargs)
+
+
+def test_check_cmap_uses_the_registry():
+    import matplotlib as mpl
+
+    for name in ("magma", "gray_r", "tab20"):
+        assert name in mpl.colormaps and plot.check_cmap(name) == name
+    for bad in ("Magma_", "", None, 3):
+        with pytest.raises(ParameterError, match="is not a matplotlib colour map"):
+            plot.check_cmap(bad)
+
+
+def test_stacked_draws_one_row_per_subfigure(spectrogram):
+    spec_db, freqs, times, sfm, frame_times, _, _ = spectrogram
+    fig, rows = plot.stacked(1, (4.0, 3.0))
+    assert rows == [fig]
+    fig, rows = plot.stacked(3, (4.0, 6.0))
+    assert len(rows) == 3 and all(r.figure is fig for r in rows)
+    out = plot.flatness(spec_db, freqs, times, sfm, frame_times, subfigure=rows[1], title="B")
+    assert out is fig and rows[1].get_suptitle() == "B" and len(rows[1].axes) == 3
+    with pytest.raises(ParameterError, match="n=0 must be a positive integer"):
+        plot.stacked(0, (4.0, 3.0))
+
+
+def test_fit_text_wraps_a_long_title_and_shrinks_type():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plot.rd({"KLT": ([0.5, 1.0], [3.0, 6.0])}, title="a very long title " * 8,
+                  figsize=(3.0, 2.5))
+    assert plot.fit_text(fig) < 1.0
+    assert "\n" in fig.axes[0].get_title()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = fig.get_tightbbox(renderer)  # inches
+    assert box.x0 >= -0.01 and box.y0 >= -0.01
+    assert box.x1 <= 3.01 and box.y1 <= 2.51
+    roomy = plot.rd({"KLT": ([0.5, 1.0], [3.0, 6.0])}, title="short", figsize=(8.0, 6.0))
+    assert plot.fit_text(roomy) == 1.0 and roomy.axes[0].get_title() == "short"
+    with pytest.raises(ParameterError, match="must be a matplotlib Figure"):
+        plot.fit_text("figure")

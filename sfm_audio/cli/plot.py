@@ -7,12 +7,25 @@ drawn, so loading this module (for ``--help``) stays cheap.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
 
 from .. import report
+from .._errors import ParameterError
 from ._common import handle_errors, split_list
+
+
+def _db_range(text: str) -> tuple[float, ...] | None:
+    """``auto`` or ``LOW,HIGH`` (checked further by the library)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ParameterError(f"db_range={text!r} must be two numbers LOW,HIGH or auto",
+                             param="db_range") from None
 
 
 @click.command()
@@ -39,8 +52,24 @@ from ._common import handle_errors, split_list
               help="Figure width in pixels (default: the figure's inches × dpi). The "
                    "spectrogram is pooled to this many columns while streaming.")
 @click.option("--height", type=int, default=None, help="Figure height in pixels.")
+@click.option("--channels", default="mix", show_default=True,
+              help="flatness, bands: 'mix' (average), 'each' (one row of panels per channel) "
+                   "or a channel index (0-based).")
+@click.option("--fmin", type=float, default=None,
+              help="flatness, bands: lowest frequency in Hz; the spectrogram and the flatness "
+                   "use only the bins in [fmin, fmax].")
+@click.option("--fmax", type=float, default=None,
+              help="flatness, bands: highest frequency in Hz (above Nyquist: clipped to it).")
+@click.option("--freq-scale", default="log", show_default=True,
+              help="flatness: frequency axis, log or linear.")
+@click.option("--db-range", default=None, metavar="LOW,HIGH",
+              help="flatness: limits of the flatness-dB axis, or 'auto' to fit the data "
+                   "[default: -60,0, the range of Johnston tonality].")
+@click.option("--cmap", default=None,
+              help="Colour map of the spectrogram (default magma) or band map (default "
+                   "viridis): any matplotlib colour-map name.")
 @handle_errors
-def plot(inputs, output, kind, blocks, rates, **options):
+def plot(inputs, output, kind, blocks, rates, db_range, **options):
     """Draw a figure of one audio file (several for --kind lossless).
 
     \b
@@ -53,7 +82,8 @@ def plot(inputs, output, kind, blocks, rates, **options):
               (INPUT may also be folders or globs)
 
     A long recording is streamed: the spectrogram is pooled to the figure's pixel width, so
-    memory stays bounded whatever the length.
+    memory stays bounded whatever the length. The spectrogram's colour bar is in dBFS:
+    0 dBFS is the power a full-scale sine puts in the bin of its frequency.
     """
     block_list = split_list(blocks, int, "--block")
     rate_list = split_list(rates, float, "--rates")
@@ -61,7 +91,13 @@ def plot(inputs, output, kind, blocks, rates, **options):
         options["blocks"] = tuple(block_list)
     if rate_list:
         options["rates"] = tuple(rate_list)
-    path = report.render(inputs, kind, output, **options)
+    if db_range is not None:
+        options["db_range"] = _db_range(db_range)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        path = report.render(inputs, kind, output, **options)
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
     click.echo(f"wrote {path}")
 
 
