@@ -1,31 +1,49 @@
 #!/usr/bin/env python
-"""Speed and memory of ``sfm-audio extract`` against librosa, on the same files, in one run.
+"""Speed and memory of extraction against librosa and against the FFT floor, in one run.
 
     python scripts/bench_extract.py [--minutes 10] [--long-minutes 60] [--repeat 3]
-                                    [--workdir DIR] [--skip-librosa-long]
+                                    [--workdir DIR] [--quick] [--skip-cli]
 
-Writes a seeded 44.1 kHz stereo 16-bit WAV of ``--minutes`` (and one of ``--long-minutes``
-for memory), then times, each ``--repeat`` times (best kept):
+**In-process, arrays** (a seeded ``--minutes`` 44.1 kHz mono float32 array, one warm process,
+imports and first calls excluded, best of ``--repeat``):
 
-* ``sfm-audio extract FILE -o out.npz`` (per-frame features + MPEG-7 bands), and ``-o out.csv``,
-  as whole commands (interpreter start-up and imports included);
-* librosa as a whole command: ``import librosa; y, sr = librosa.load(FILE, sr=None);
-  librosa.feature.spectral_flatness(y=y)`` (per-frame only, no bands);
-* librosa in-process, warm (imports and first-call costs excluded): the strictest comparison.
+* ``librosa.feature.spectral_flatness(y=y)``;
+* ``sfm_audio.flatness.spectral_flatness(y=y)`` on 2 threads and on 1;
+* ``sfm_audio.features.extract(y, sr=sr, bands="mpeg7")`` (every frame feature and 24 MPEG-7
+  bands, 2 threads);
+* the floor: Hann window and float64 ``numpy.fft.rfft`` of every frame (n_fft 2048, hop 512)
+  on 2 threads, chunks of 512 frames, nothing else;
+* peak extra memory (``tracemalloc``: numpy's allocations) of ``spectral_flatness(y=y)`` and
+  ``extract(y, ...)`` beside librosa's call.
 
-Peak resident memory (max RSS of the child process) is measured for extract on the short and
-the long file (CSV output) and for librosa on the long file. Prints every number and the
-ratios.
+**Command line** (a seeded 44.1 kHz stereo 16-bit WAV; wall time and peak RSS of whole
+commands, best of ``--repeat``):
+
+* ``sfm-audio extract FILE -o out.npz`` (frames + MPEG-7 bands) and ``-o out.csv``;
+* its physical floor: a script that stream-reads the file, mixes it to mono, windows every
+  frame and takes float64 FFTs and ``|X|²`` on two threads, and writes nothing;
+* librosa as a command (``load`` + ``spectral_flatness``);
+* peak RSS of ``extract`` on a ``--long-minutes`` file.
+
+The commands run after a warm-up command, with bytecode written (as an installed package has
+it) and the file in the page cache, in both the command and its floor.
+
+Prints every number and the ratios beside the goals of issue 10. ``--quick`` runs 2 minutes,
+one repetition and a 6-minute "long" file: a check that the script works, not a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,31 +51,168 @@ import soundfile as sf
 from _measure import measure
 
 SR = 44100
-HERE = Path(__file__).resolve().parent
+N_FFT, HOP, CHUNK = 2048, 512, 512
 SFM = [sys.executable, "-m", "sfm_audio"]
 LIBROSA_JOB = (
     "import sys, librosa; y, sr = librosa.load(sys.argv[1], sr=None); "
     "librosa.feature.spectral_flatness(y=y)"
 )
+# the command line's physical floor: read, mix, window, FFT, |X|^2 on two threads, no output
+FLOOR_JOB = """
+import sys, threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+import numpy as np, soundfile as sf
+n_fft, hop, chunk = 2048, 512, 256
+window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+local = threading.local()
+def work(block):
+    mono = block[:, 0].copy()  # column by column: numpy's mean over a short axis is slow
+    for c in range(1, block.shape[1]):
+        mono += block[:, c]
+    mono /= block.shape[1]
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop]
+    if getattr(local, "shape", None) != frames.shape:  # buffers reused chunk after chunk
+        local.shape, local.w = frames.shape, np.empty(frames.shape)
+        local.X = np.empty((frames.shape[0], n_fft // 2 + 1), dtype=complex)
+        local.P, local.Q = np.empty(local.X.shape), np.empty(local.X.shape)
+    np.multiply(frames, window, out=local.w)
+    np.fft.rfft(local.w, axis=-1, out=local.X)
+    np.square(local.X.real, out=local.P)
+    np.square(local.X.imag, out=local.Q)
+    local.P += local.Q
+with ThreadPoolExecutor(2) as pool:
+    pending = deque()
+    for block in sf.blocks(sys.argv[1], blocksize=(chunk - 1) * hop + n_fft,
+                           overlap=n_fft - hop, dtype="float64", always_2d=True):
+        if block.shape[0] < n_fft:
+            break
+        pending.append(pool.submit(work, block))
+        if len(pending) >= 4:
+            pending.popleft().result()
+    for f in pending:
+        f.result()
+"""
+
+
+def make_array(minutes: float, seed: int = 0) -> np.ndarray:
+    """Music-like mono float32: drifting harmonic tones, a noise floor and bursts."""
+    rng = np.random.default_rng(seed)
+    n = int(minutes * 60 * SR)
+    out = np.empty(n, dtype=np.float32)
+    block = 1 << 20
+    for start in range(0, n, block):
+        m = min(block, n - start)
+        t = (start + np.arange(m)) / SR
+        tones = sum(0.08 / k * np.sin(2 * np.pi * 220 * k * t * (1 + 0.01 * np.sin(t / 7)))
+                    for k in range(1, 6))
+        bursts = (np.sin(2 * np.pi * t / 3) > 0.95) * 0.1 * rng.standard_normal(m)
+        out[start : start + m] = tones + 0.02 * rng.standard_normal(m) + bursts
+    return out
 
 
 def make_file(path: Path, minutes: float, seed: int = 0) -> Path:
-    """Music-like stereo: a few drifting harmonic tones, a noise floor and bursts."""
+    """The same kind of signal as a stereo 16-bit WAV, written block by block."""
     if path.exists():
         return path
-    rng = np.random.default_rng(seed)
-    n_total = int(minutes * 60 * SR)
-    block = 1 << 20
+    block_minutes = 2.0
     with sf.SoundFile(path, "w", samplerate=SR, channels=2, subtype="PCM_16") as f:
-        for start in range(0, n_total, block):
-            n = min(block, n_total - start)
-            t = (start + np.arange(n)) / SR
-            tones = sum(0.08 / k * np.sin(2 * np.pi * 220 * k * t * (1 + 0.01 * np.sin(t / 7)))
-                        for k in range(1, 6))
-            noise = 0.02 * rng.standard_normal((n, 2))
-            bursts = (np.sin(2 * np.pi * t / 3) > 0.95)[:, None] * 0.1 * rng.standard_normal((n, 2))
-            f.write(np.clip(tones[:, None] + noise + bursts, -1, 1))
+        done = 0.0
+        while done < minutes:
+            m = min(block_minutes, minutes - done)
+            y = make_array(m, seed=seed + int(done * 10))
+            other = np.roll(y, 441)
+            f.write(np.clip(np.stack([y, other], axis=-1), -1, 1))
+            done += m
     return path
+
+
+def best_time(func, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def peak_extra_mb(func) -> float:
+    """Peak memory numpy (and Python) allocate during ``func()``, beyond what was held before."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    result = func()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del result
+    return (peak - before) / 2**20
+
+
+def fft_floor(y: np.ndarray, threads: int = 2) -> None:
+    """Hann window and float64 rfft of every frame, chunks of frames on ``threads`` threads."""
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
+    padded = np.pad(y, N_FFT // 2)  # librosa's centring (a view would do; not timed apart)
+    count = 1 + (padded.size - N_FFT) // HOP
+    local = threading.local()
+
+    def work(f0: int) -> None:
+        k = min(CHUNK, count - f0)
+        seg = padded[f0 * HOP : (f0 + k - 1) * HOP + N_FFT]
+        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP]
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.shape != frames.shape:
+            buf = local.buf = np.empty(frames.shape)
+            local.spec = np.empty((k, N_FFT // 2 + 1), dtype=complex)
+        np.multiply(frames, window, out=buf)
+        np.fft.rfft(buf, axis=-1, out=local.spec)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(0, count, CHUNK)))
+
+
+def in_process(minutes: float, repeat: int) -> None:
+    import librosa
+
+    from sfm_audio.features import extract
+    from sfm_audio.flatness import spectral_flatness
+
+    y = make_array(minutes)
+    print(f"array: {minutes:g} min, 44.1 kHz mono float32 ({y.nbytes / 2**20:.0f} MB)")
+    warm = y[: SR * 5]  # first calls out of the timing
+    librosa.feature.spectral_flatness(y=warm)
+    spectral_flatness(y=warm)
+    extract(warm, sr=SR, bands="mpeg7")
+    fft_floor(warm)
+
+    ref = librosa.feature.spectral_flatness(y=y)
+    ours = spectral_flatness(y=y)
+    print(f"max |ours - librosa| per-frame SFM: {np.abs(ours - ref).max():.2e} (goal <= 1e-5)")
+    del ref, ours
+
+    t_lib = best_time(lambda: librosa.feature.spectral_flatness(y=y), repeat)
+    t_2 = best_time(lambda: spectral_flatness(y=y, threads=2), repeat)
+    t_1 = best_time(lambda: spectral_flatness(y=y, threads=1), repeat)
+    t_ext = best_time(lambda: extract(y, sr=SR, bands="mpeg7"), repeat)
+    t_floor = best_time(lambda: fft_floor(y), repeat)
+    print(f"librosa spectral_flatness(y=y):              {t_lib:7.3f} s")
+    print(f"sfm_audio spectral_flatness(y=y), 2 threads: {t_2:7.3f} s")
+    print(f"sfm_audio spectral_flatness(y=y), 1 thread:  {t_1:7.3f} s")
+    print(f"sfm_audio extract(y, sr, bands='mpeg7'):     {t_ext:7.3f} s")
+    print(f"floor: window + float64 rfft, 2 threads:     {t_floor:7.3f} s")
+    print(f"speed vs librosa, 2 threads:  {t_lib / t_2:5.2f}x  (goal >= 1.6)")
+    print(f"speed vs librosa, 1 thread:   {t_lib / t_1:5.2f}x  (goal >= 1.0)")
+    print(f"2 threads / floor:            {t_2 / t_floor:5.2f}   (goal <= 1.3)")
+    print(f"extract+bands vs librosa:     {t_lib / t_ext:5.2f}x  (goal >= 1.3)")
+    print(f"extract+bands / floor:        {t_ext / t_floor:5.2f}")
+
+    m_lib = peak_extra_mb(lambda: librosa.feature.spectral_flatness(y=y))
+    m_ours = peak_extra_mb(lambda: spectral_flatness(y=y))
+    m_ext = peak_extra_mb(lambda: extract(y, sr=SR, bands="mpeg7"))
+    print(f"peak extra memory: librosa {m_lib:7.1f} MB, spectral_flatness {m_ours:6.1f} MB "
+          f"({m_ours / m_lib:.3f} of librosa's; goal <= 0.25), extract {m_ext:6.1f} MB "
+          f"({m_ext / m_lib:.3f}; the table itself is {y.size // HOP * 53 * 8 / 2**20:.0f} MB)")
 
 
 def run_child(cmd: list[str]) -> tuple[float, float]:
@@ -73,19 +228,32 @@ def best(cmd: list[str], repeat: int) -> tuple[float, float]:
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def librosa_warm(path: Path, repeat: int) -> float:
-    import librosa
-
-    y, _ = librosa.load(path, sr=None)
-    librosa.feature.spectral_flatness(y=y[: SR * 10])  # first-call costs out of the timing
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        y, _ = librosa.load(path, sr=None)
-        librosa.feature.spectral_flatness(y=y)
-        times.append(time.perf_counter() - t)
-        del y
-    return min(times)
+def command_line(args, work: Path, tmp: Path) -> None:
+    # an installed package has its bytecode compiled; a checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would compile sfm_audio's sources at every start (~0.2 s)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    short = make_file(work / f"music_{args.minutes:g}min.wav", args.minutes)
+    print(f"\nfile: {short.name} ({short.stat().st_size / 1e6:.0f} MB), 44.1 kHz stereo PCM_16")
+    run_child([*SFM, "extract", str(short), "-o", str(tmp / "warm.npz"), "-q",
+               "--end", "1"])  # writes the bytecode; the page cache holds the file
+    npz_t, npz_mem = best([*SFM, "extract", str(short), "-o", str(tmp / "o.npz"), "-q"],
+                          args.repeat)
+    floor_t, floor_mem = best([sys.executable, "-c", FLOOR_JOB, str(short)], args.repeat)
+    csv_t, csv_mem = best([*SFM, "extract", str(short), "-o", str(tmp / "o.csv"), "-q"],
+                          args.repeat)
+    print(f"sfm-audio extract -> .npz (frames, mpeg7): {npz_t:6.2f} s  {npz_mem:6.0f} MB")
+    print(f"floor (read, mix, window, FFT, |X|^2):    {floor_t:6.2f} s  {floor_mem:6.0f} MB")
+    print(f"sfm-audio extract -> .csv (frames, mpeg7): {csv_t:6.2f} s  {csv_mem:6.0f} MB")
+    print(f"ratio npz / floor:             {npz_t / floor_t:.3f}  (goal <= 1.2)")
+    print(f"ratio csv / npz:               {csv_t / npz_t:.3f}  (goal <= 2)")
+    if not args.quick:
+        lib_t, lib_mem = best([sys.executable, "-c", LIBROSA_JOB, str(short)], args.repeat)
+        print(f"librosa load + spectral_flatness, command: {lib_t:6.2f} s  {lib_mem:6.0f} MB")
+        print(f"ratio npz / librosa command:   {npz_t / lib_t:.3f}  (goal <= 0.25)")
+    long = make_file(work / f"music_{args.long_minutes:g}min.wav", args.long_minutes, seed=1)
+    long_t, long_mem = best([*SFM, "extract", str(long), "-o", str(tmp / "l.npz"), "-q"], 1)
+    print(f"peak RSS extract -> .npz, {args.minutes:g} min: {npz_mem:6.0f} MB; "
+          f"{args.long_minutes:g} min: {long_mem:6.0f} MB ({long_t:.1f} s)  (goal < 150 MB)")
 
 
 def main() -> None:
@@ -95,37 +263,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the generated audio here (default: a temporary folder)")
-    parser.add_argument("--skip-librosa-long", action="store_true",
-                        help="do not measure librosa's memory on the long file (needs ~5 GB)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 minutes, one repetition, a 6-minute long file: a smoke test")
+    parser.add_argument("--skip-cli", action="store_true", help="in-process part only")
+    parser.add_argument("--skip-in-process", action="store_true", help="command line only")
     args = parser.parse_args()
+    if args.quick:
+        args.minutes, args.long_minutes, args.repeat = 2.0, 6.0, 1
 
     tmp = Path(tempfile.mkdtemp(prefix="sfm-bench-"))
     work = args.workdir or tmp
     work.mkdir(parents=True, exist_ok=True)
     try:
-        short = make_file(work / f"music_{args.minutes:g}min.wav", args.minutes)
-        long = make_file(work / f"music_{args.long_minutes:g}min.wav", args.long_minutes, seed=1)
-        print(f"file: {short.name} ({short.stat().st_size / 1e6:.0f} MB), 44.1 kHz stereo PCM_16")
-        npz_t, npz_mem = best([*SFM, "extract", str(short), "-o", str(tmp / "o.npz"), "-q"],
-                              args.repeat)
-        csv_t, csv_mem = best([*SFM, "extract", str(short), "-o", str(tmp / "o.csv"), "-q"],
-                              args.repeat)
-        lib_t, lib_mem = best([sys.executable, "-c", LIBROSA_JOB, str(short)], args.repeat)
-        warm_t = librosa_warm(short, args.repeat)
-        print(f"sfm-audio extract -> .npz (frames, mpeg7): {npz_t:6.2f} s  {npz_mem:6.0f} MB")
-        print(f"sfm-audio extract -> .csv (frames, mpeg7): {csv_t:6.2f} s  {csv_mem:6.0f} MB")
-        print(f"librosa load + spectral_flatness, whole command: {lib_t:6.2f} s  {lib_mem:6.0f} MB")
-        print(f"librosa load + spectral_flatness, warm in-process: {warm_t:6.2f} s")
-        print(f"ratio npz / librosa command:   {npz_t / lib_t:.3f}  (goal <= 0.25)")
-        print(f"ratio npz / librosa warm:      {npz_t / warm_t:.3f}")
-        print(f"ratio csv / npz:               {csv_t / npz_t:.3f}  (goal <= 2)")
-
-        long_t, long_mem = best([*SFM, "extract", str(long), "-o", str(tmp / "l.csv"), "-q"], 1)
-        print(f"peak RSS extract -> csv, {args.minutes:g} min: {csv_mem:6.0f} MB; "
-              f"{args.long_minutes:g} min: {long_mem:6.0f} MB ({long_t:.1f} s)  (goal < 150 MB)")
-        if not args.skip_librosa_long:
-            lt, lm = best([sys.executable, "-c", LIBROSA_JOB, str(long)], 1)
-            print(f"peak RSS librosa, {args.long_minutes:g} min: {lm:6.0f} MB ({lt:.1f} s)")
+        if not args.skip_in_process:
+            in_process(args.minutes, args.repeat)
+        if not args.skip_cli:
+            command_line(args, work, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
