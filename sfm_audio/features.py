@@ -454,7 +454,7 @@ def extract(
     >>> y = np.random.default_rng(0).standard_normal(22050)
     >>> f = extract(y, sr=22050, bands="octave")
     >>> f.values["sfm"].shape, f.band_sfm.shape
-    ((1, 44), (1, 7, 44))
+    ((1, 44), (1, 8, 44))
     """
     if isinstance(source, (str, os.PathLike)):
         opts = ExtractOptions(sr=sr, **options)

@@ -125,8 +125,8 @@ def spectral_flatness(
     Examples
     --------
     >>> S = np.array([[1.0, 3.0], [2.0, 1.0], [1.0, 2.0]])
-    >>> spectral_flatness(S).round(10)
-    array([[0.7937005259, 0.707555839 ]])
+    >>> spectral_flatness(S).round(10).tolist()
+    [[0.7937005259, 0.707555839]]
     """
     amin = validate_amin(amin)
     power = validate_power(power)
