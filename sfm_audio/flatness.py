@@ -126,7 +126,7 @@ def spectral_flatness(
     --------
     >>> S = np.array([[1.0, 3.0], [2.0, 1.0], [1.0, 2.0]])
     >>> spectral_flatness(S).round(10).tolist()
-    [[0.7937005259, 0.707555839]]
+    [[0.793700526, 0.707555839]]
     """
     amin = validate_amin(amin)
     power = validate_power(power)
