@@ -65,7 +65,8 @@ def get_window(window: str | tuple | float | np.ndarray, win_length: int) -> np.
         try:
             return scipy_get_window(window, win_length, fftbins=True)
         except (ValueError, TypeError) as exc:
-            raise ParameterError(f"unknown window {window!r}: {exc}") from None
+            raise ParameterError(f"window={window!r} is not a window scipy.signal.get_window "
+                                 f"knows ({exc})", param="window") from None
     w = np.asarray(window, dtype=np.float64)
     if w.shape != (win_length,):
         raise ParameterError(

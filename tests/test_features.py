@@ -122,7 +122,7 @@ def test_summary_statistics(speech):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"n_fft": 0}, "n_fft=0"), ({"hop_length": -1}, "hop_length=-1"),
-     ({"win_length": 4096}, "win_length=4096"), ({"window": "nope"}, "unknown window"),
+     ({"win_length": 4096}, "win_length=4096"), ({"window": "nope"}, "window='nope' is not"),
      ({"power": 0}, "power"), ({"amin": 0}, "amin"), ({"sr": -1}, "sr=-1"),
      ({"channels": "left"}, "channels"), ({"bands": "edges:3,2"}, "strictly increasing")],
 )

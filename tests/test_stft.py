@@ -97,7 +97,7 @@ def test_parseval_per_frame(y):
      ({"n_fft": -5}, "n_fft"),
      ({"hop_length": 0}, "hop_length=0 must be a positive integer"),
      ({"win_length": 4096}, "win_length=4096 must be at most n_fft=2048"),
-     ({"window": "no-such-window"}, "unknown window 'no-such-window'"),
+     ({"window": "no-such-window"}, "window='no-such-window' is not a window"),
      ({"pad_mode": "reflect"}, "pad_mode")],
 )
 def test_rejects_bad_parameters(kwargs, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,25 +24,62 @@ def fail(message: str, *, status: int = EXIT_FAILURE) -> None:
     raise SystemExit(status)
 
 
+def _option_flags() -> dict[str, str]:
+    """Library parameter name -> option as typed, for every option of the running command.
+
+    An option answers to its destination (``n_fft`` for ``--n-fft``), to its flag spelled
+    with underscores (``block`` for ``--block``, whose destination is ``blocks``) and, for a
+    list option, to the singular the library checks item by item (``rate`` for ``--rates``).
+    """
+    ctx = click.get_current_context(silent=True)
+    flags: dict[str, str] = {}
+    if ctx is None:
+        return flags
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or not param.opts:
+            continue
+        flag = max(param.opts, key=len)
+        for name in (param.name, flag.lstrip("-").replace("-", "_")):
+            if name:
+                flags.setdefault(name, flag)
+                if name.endswith("s"):
+                    flags.setdefault(name[:-1], flag)
+    return flags
+
+
+def option_text(message: str, param: str | None = None) -> str:
+    """``message`` with library parameters replaced by the options of the running command.
+
+    ``win_length=4096 must be at most n_fft=2048`` becomes ``--win-length 4096 must be at most
+    --n-fft 2048``; without a ``name=``, the first word ``param`` (``unknown bands 'bark'``)
+    becomes the option (``unknown --bands 'bark'``). Names that are no option of the command
+    are left alone.
+    """
+    flags = _option_flags()
+    if not flags:
+        return message
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(flags, key=len,
+                                                                            reverse=True)))
+                         + r")=")
+    renamed = pattern.sub(lambda m: f"{flags[m.group(1)]} ", message)
+    if renamed == message and param in flags:
+        renamed = re.sub(rf"(?<![\w-]){re.escape(param)}(?= )", flags[param], message, count=1)
+    return renamed
+
+
 def option_message(exc: ParameterError) -> str:
-    """The error's message with the library parameter replaced by the option as typed.
+    """The error's message with library parameters replaced by the options as typed.
 
     ``n_fft=0 must be a positive integer`` becomes ``--n-fft 0 must be a positive integer`` when
-    the running command has an option whose parameter is ``n_fft``; other messages are unchanged.
+    the running command has an option whose parameter is ``n_fft`` (see :func:`option_text`).
     """
-    message = str(exc)
-    name = getattr(exc, "param", None)
-    ctx = click.get_current_context(silent=True)
-    if not name or ctx is None:
-        return message
-    for param in ctx.command.params:
-        if param.name == name and isinstance(param, click.Option):
-            option = max(param.opts, key=len)
-            prefix = f"{name}="
-            if message.startswith(prefix):
-                return f"{option} {message[len(prefix):]}"
-            return message.replace(prefix, f"{option} ", 1) if prefix in message else message
-    return message
+    return option_text(str(exc), getattr(exc, "param", None))
+
+
+def failure_line(failure) -> str:
+    """``Error: <file>: <problem>`` for a file a run could not process; a failure due to the
+    options (``failure.usage``) names them as typed."""
+    return "Error: " + (option_text(failure.error) if failure.usage else failure.error)
 
 
 def handle_errors(func: F) -> F:

@@ -23,6 +23,7 @@ from ..features import ExtractOptions, open_features
 from ._common import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    failure_line,
     handle_errors,
     scan_options,
     show_warnings_once,
@@ -212,7 +213,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
         write_errors(errors_path, report.failed)
     if errors_path is None:
         for failure in report.failed:
-            click.echo(f"Error: {failure.error}", err=True)
+            click.echo(failure_line(failure), err=True)
     n_inputs = len(report.ok) + len(report.failed)
     if n_inputs > 1 and not quiet:
         reused = f" ({len(report.reused)} reused from an earlier run)" if report.reused else ""
