@@ -195,3 +195,12 @@ def test_spectral_flatness_bad_signals():
         spectral_flatness(y=np.zeros(100), center=False)
     with pytest.raises(ParameterError, match="pad_mode"):
         spectral_flatness(y=np.zeros(4096), pad_mode="reflect")
+
+
+def test_to_pandas_without_pandas_says_what_to_install(monkeypatch):
+    import sys
+
+    f = extract(np.zeros(4096), sr=SR, bands=None)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    with pytest.raises(ImportError, match="pip install pandas"):
+        f.to_pandas()
