@@ -290,3 +290,20 @@ def test_segment_summaries_and_gating_on_the_command_line(tmp_path, speech):
             assert float(row["sfm_mean"]) == pytest.approx(kept.mean(), rel=1e-6)
         else:
             assert row["sfm_mean"] == ""
+
+
+def test_segment_summaries_of_a_corpus_in_a_pool(tmp_path, speech, signals):
+    out1, out2 = tmp_path / "pool.csv", tmp_path / "one.csv"
+    files = [speech, signals["white_noise"]]
+    args = ["--segment", "1", "--bands", "octave", "--features", "sfm,sfm_band", "-q"]
+    assert run(*files, "-o", out1, "--jobs", "2", *args).exit_code == 0
+    assert run(*files, "-o", out2, "--jobs", "1", *args).exit_code == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    rows = read_csv(out1)
+    per_file = {}
+    for r in rows:
+        per_file.setdefault(r["file"], []).append(float(r["segment_start_s"]))
+    for path in files:  # centred frames every 512 samples: the last at (n // 512) * 512 / sr
+        info = sf.info(str(path))
+        last = (info.frames // 512) * 512 / info.samplerate
+        assert per_file[str(path)] == [float(s) for s in range(int(last) + 1)]
