@@ -47,6 +47,7 @@ __all__ = [
     "info",
     "levels",
     "full_scale",
+    "integer_bits",
     "stream",
     "load",
     "spool_stdin",
@@ -848,13 +849,19 @@ _SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32":
                  "ALAC_16": 16, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
 
 
+def integer_bits(subtype: str) -> int | None:
+    """Width of a libsndfile subtype whose samples are integer codes (``"PCM_24"`` -> 24);
+    None for floating-point and lossy subtypes (``"FLOAT"``, ``"VORBIS"``, ``"MPEG_LAYER_III"``)."""
+    return _SUBTYPE_BITS.get(subtype)
+
+
 def full_scale(subtype: str) -> float:
     """The magnitude from which a sample counts as clipped, in libsndfile's float scale.
 
     Integer subtypes: the largest positive code, ``1 - 2**(1 - bits)`` (``-1.0``, the most
     negative code, is beyond it too). Floating-point and decoded lossy formats: 1.0.
     """
-    bits = _SUBTYPE_BITS.get(subtype)
+    bits = integer_bits(subtype)
     return 1.0 if bits is None else 1.0 - 2.0 ** (1 - bits)
 
 

@@ -120,6 +120,7 @@ def test_levels_against_numpy_on_the_samples(corpus):
         assert lv.frames == raw.shape[0]
     assert io.full_scale("PCM_16") == 32767 / 32768
     assert io.full_scale("FLOAT") == io.full_scale("VORBIS") == 1.0
+    assert io.integer_bits("PCM_24") == 24 and io.integer_bits("FLOAT") is None
 
 
 def test_text_output_names_peak_and_clipping(corpus):
