@@ -342,6 +342,7 @@ def overview(
     ((1025, 32), (32,))
     """
     width = positive_int(width, "width")
+    block_frames = positive_int(block_frames, "block_frames")
     if height is not None:
         height = positive_int(height, "height")
     amin = validate_amin(amin)
@@ -385,7 +386,7 @@ def overview(
     work: dict = {}
     drawn = np.r_[0:3, 4 : 4 + n_bands]  # columns of kernel.spectral_values the figures use
     done = 0
-    blocks = _padded_blocks(path, lo, hi, audio.frames, int(block_frames), channels)
+    blocks = _padded_blocks(path, lo, hi, audio.frames, block_frames, channels)
     for segment in frames.segments(blocks):
         spectrum = frames.transform(segment, work=work)[0]  # (k, n_freq)
         k = spectrum.shape[0]

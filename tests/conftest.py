@@ -48,6 +48,34 @@ def stereo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def glide_8k(tmp_path_factory) -> Path:
+    """2 s at 8 kHz, 16-bit: a gliding tone over noise (seeded); the figure tests' file.
+
+    Its folder sorts before :func:`ar1_8k`'s: the lossless figure orders inputs by path."""
+    rng = np.random.default_rng(3)
+    sr = 8000
+    t = np.arange(2 * sr) / sr
+    y = 0.3 * np.sin(2 * np.pi * (200 * t + 300 * t**2)) + 0.03 * rng.standard_normal(t.size)
+    path = tmp_path_factory.mktemp("fig_a") / "glide.wav"
+    sf.write(path, y, sr, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ar1_8k(tmp_path_factory) -> Path:
+    """1.5 s at 8 kHz, 16-bit, of AR(1) noise, ρ = 0.9 (seeded): a second lossless point."""
+    rng = np.random.default_rng(4)
+    e = rng.standard_normal(12000)
+    y = np.empty_like(e)
+    y[0] = e[0]
+    for i in range(1, e.size):
+        y[i] = 0.9 * y[i - 1] + e[i]
+    path = tmp_path_factory.mktemp("fig_b") / "ar1.wav"
+    sf.write(path, 0.05 * y, 8000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="session")
 def cluster():
     """A Dask LocalCluster of two single-threaded worker processes on 127.0.0.1 (its
     scheduler's address), shared by the corpus tests."""

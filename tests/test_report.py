@@ -15,28 +15,13 @@ SR = 8000
 
 
 @pytest.fixture(scope="module")
-def audio(tmp_path_factory) -> Path:
-    """2 s at 8 kHz, 16-bit: a gliding tone over noise (seeded)."""
-    rng = np.random.default_rng(3)
-    t = np.arange(2 * SR) / SR
-    y = 0.3 * np.sin(2 * np.pi * (200 * t + 300 * t**2)) + 0.03 * rng.standard_normal(t.size)
-    path = tmp_path_factory.mktemp("audio") / "glide.wav"
-    sf.write(path, y, SR, subtype="PCM_16")
-    return path
+def audio(glide_8k) -> Path:
+    return glide_8k
 
 
 @pytest.fixture(scope="module")
-def audio2(tmp_path_factory) -> Path:
-    """1.5 s at 8 kHz of AR(1) noise, ρ = 0.9 (seeded), for a second lossless point."""
-    rng = np.random.default_rng(4)
-    e = rng.standard_normal(int(1.5 * SR))
-    y = np.empty_like(e)
-    y[0] = e[0]
-    for i in range(1, e.size):
-        y[i] = 0.9 * y[i - 1] + e[i]
-    path = tmp_path_factory.mktemp("audio") / "ar1.wav"
-    sf.write(path, 0.05 * y, SR, subtype="PCM_16")
-    return path
+def audio2(ar1_8k) -> Path:
+    return ar1_8k
 
 
 @pytest.fixture(scope="module")
