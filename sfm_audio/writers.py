@@ -10,110 +10,40 @@ integer columns (``frame``, ``frames``) are int64; ``time_s`` and ``duration_s``
 in text (float32 precision). A missing value (NaN) is NaN in NPZ and Parquet, an empty field
 in CSV and ``null`` in JSON Lines.
 
-A table of several files has the union of their columns (:func:`union_schema`); a writer
-opened with ``row_schema`` takes one file's rows in that file's columns and leaves the others
-empty.
+A table of several files has the union of their columns
+(:func:`sfm_audio.columns.union_schema`); a writer opened with ``row_schema`` takes one file's
+rows in that file's columns and leaves the others empty.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
-import re
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 import numpy as np
 
 from ._errors import ParameterError
+from .columns import Column, frame_schema
 
 __all__ = [
-    "Column",
+    "Column",  # defined in sfm_audio.columns, imported here too: the writers' schemas
     "frame_schema",
-    "union_schema",
     "format_of",
     "open_writer",
     "concatenate_parts",
     "FORMATS",
 ]
 
-Kind = Literal["int", "time", "value"]
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".npz": "npz", ".parquet": "parquet"}
 _TEXT_FORMAT = {"int": "%d", "time": "%.6f", "value": "%.7g"}
 _NUMPY_DTYPE = {"int": np.int64, "time": np.float64, "value": np.float32}
 _CHANNEL_DTYPE = np.dtype("<U8")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: Kind
-
-
-def frame_schema(value_columns: Sequence[str]) -> list[Column]:
-    """Numeric columns of the frame table after ``file`` and ``channel``."""
-    return [Column("frame", "int"), Column("time_s", "time")] + [
-        Column(name, "value") for name in value_columns
-    ]
-
-
-def _natural_key(name: str) -> tuple:
-    """``sfm_band_62_88`` before ``sfm_band_125_149``: digit runs compare as numbers."""
-    return tuple((1, int(part), "") if part.isdigit() else (0, 0, part)
-                 for part in re.split(r"(\d+)", name) if part)
-
-
-def union_schema(schemas: Sequence[Sequence[Column]]) -> list[Column]:
-    """The columns of a table holding files with the given columns.
-
-    Every column of every schema, once, in an order that keeps the order of each schema;
-    columns that no schema orders against each other (the top bands of a 48 kHz file beside
-    a 16 kHz file's) go in natural order of their names, which for band columns is frequency
-    order.
-
-    Raises
-    ------
-    ParameterError
-        A column has different types in two schemas.
-    """
-    kind: dict[str, str] = {}
-    first: dict[str, int] = {}
-    after: dict[str, set[str]] = {}
-    waiting: dict[str, int] = {}
-    for schema in schemas:
-        for column in schema:
-            if kind.setdefault(column.name, column.kind) != column.kind:
-                raise ParameterError(f"column {column.name!r} is {kind[column.name]} in one "
-                                     f"file and {column.kind} in another")
-            if column.name not in first:
-                first[column.name] = len(first)
-                after[column.name], waiting[column.name] = set(), 0
-        for a, b in zip(schema, schema[1:]):
-            if b.name not in after[a.name]:
-                after[a.name].add(b.name)
-                waiting[b.name] += 1
-    ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
-    out: list[Column] = []
-    while len(out) < len(first):
-        if ready:
-            name = heapq.heappop(ready)[1]
-        else:  # schemas that disagree on an order: the column seen first goes first
-            name = min((n for n in waiting if waiting[n] > 0), key=first.__getitem__)
-        waiting[name] = -1
-        out.append(Column(name, kind[name]))  # type: ignore[arg-type]
-        for b in after[name]:
-            if waiting[b] > 0:
-                waiting[b] -= 1
-                if waiting[b] == 0:
-                    heapq.heappush(ready, (_natural_key(b), b))
-    return out
 
 
 def format_of(output: str | os.PathLike) -> str:
