@@ -14,6 +14,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,21 +202,55 @@ def test_cli_runner_input(clip, tmp_path):
     assert {r["file"] for r in _table(out.read_text())} == {"-"}
 
 
-def test_closed_stdout_ends_at_once_quietly(tmp_path):
-    """``extract long.wav -o - | head -1`` returns at once, killed by SIGPIPE, no error line."""
+def _long_files(folder: Path, n: int, seconds: float) -> list[Path]:
     rng = np.random.default_rng(5)
-    long = tmp_path / "long.wav"
-    sf.write(long, 0.1 * rng.standard_normal(16000 * 90), 16000, subtype="PCM_16")
-    for prefetch in ("2", "1"):  # a lone file with its reader thread, and without
-        args = ["extract", str(long), "-o", "-", "--jobs", prefetch]
-        proc = subprocess.Popen(COMMAND + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        first = proc.stdout.readline()
-        proc.stdout.close()  # what head does after its line
-        proc.wait(TIMEOUT)
-        assert first.startswith(b"file,channel,frame")
-        assert proc.returncode == -signal.SIGPIPE
-        assert proc.stderr.read() == b""
-        proc.stderr.close()
+    folder.mkdir()
+    paths = []
+    for k in range(n):
+        path = folder / f"long{k}.wav"
+        sf.write(path, 0.1 * rng.standard_normal(int(16000 * seconds)), 16000, subtype="PCM_16")
+        paths.append(path)
+    return paths
+
+
+def _processes_with(text: str) -> list[str]:
+    """Processes whose environment holds ``text`` (Linux /proc)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if text.encode() in environ.read_bytes():
+                found.append(environ.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("case", ["lone, reader thread", "lone, one thread", "corpus, 2 jobs"])
+def test_closed_stdout_ends_at_once_quietly(tmp_path, case):
+    """``... -o - | head -1`` returns at once, killed by SIGPIPE, with no error line, and
+    leaves no temporary file and no worker process behind."""
+    files = _long_files(tmp_path / "in", 3 if case == "corpus, 2 jobs" else 1, 90)
+    args = {"lone, reader thread": ["extract", str(files[0]), "-o", "-", "--jobs", "2"],
+            "lone, one thread": ["extract", str(files[0]), "-o", "-", "--jobs", "1"],
+            "corpus, 2 jobs": ["extract", str(tmp_path / "in"), "-o", "-", "--jobs", "2"]}[case]
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen(COMMAND + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    proc.wait(TIMEOUT)
+    assert first
+    assert proc.returncode == -signal.SIGPIPE
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+    assert list(scratch.iterdir()) == []
+    if Path("/proc/self/environ").exists():
+        # the fork server leaves a moment after the run (it sees the run's end of its pipe)
+        deadline = time.monotonic() + 10
+        while _processes_with(str(scratch)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_with(str(scratch)) == []
 
 
 def test_shell_pipeline_status(tmp_path):

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-__all__ = ["main", "run"]
+__all__ = ["StdoutClosed", "main", "run"]
 
 # command name -> "module:attribute", imported only when the command runs (or help is shown)
 _COMMANDS = {
@@ -45,11 +45,20 @@ def main() -> None:
     """Spectral flatness of real audio, and the compression experiments that explain it."""
 
 
+class StdoutClosed(BaseException):
+    """The reader of standard output went away (``| head``): the run unwinds and ends.
+
+    A BaseException, so that no per-file handler (``except Exception``) turns it into a
+    failure line, while every ``finally`` still cleans up (temporary parts, threads).
+    """
+
+
 class _StdoutPipe(io.RawIOBase):
-    """Standard output that ends the process as ``cat`` does when its reader goes away."""
+    """Standard output that stops the run when its reader goes away (see :func:`run`)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self.reader_gone = False
 
     def writable(self) -> bool:
         return True
@@ -61,11 +70,22 @@ class _StdoutPipe(io.RawIOBase):
         return os.isatty(self._fd)
 
     def write(self, data) -> int:
-        try:
-            return os.write(self._fd, data)
-        except BrokenPipeError:
-            _die_of_sigpipe()
-            raise  # only where there is no SIGPIPE
+        if not self.reader_gone:
+            try:
+                return os.write(self._fd, data)
+            except BrokenPipeError:
+                self.reader_gone = True
+                _stop_worker_processes()
+        raise StdoutClosed
+
+
+def _stop_worker_processes() -> None:
+    """Terminate the run's worker processes now: their results can no longer be written."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return
+    for child in multiprocessing.active_children():
+        child.terminate()
 
 
 def _die_of_sigpipe() -> None:
@@ -73,17 +93,19 @@ def _die_of_sigpipe() -> None:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(1)  # no SIGPIPE on this platform
 
 
 def _stdout_closed_ends_the_run() -> None:
-    """A closed standard output (``| head``) ends the run at once, quietly, with SIGPIPE.
+    """A closed standard output (``| head``) ends the run at once, quietly, as for ``cat``.
 
     Only writes to standard output do so. SIGPIPE itself stays ignored, as Python sets it:
-    restoring its default for the whole process would also kill the run when a pipe or
-    socket of its own breaks (a worker process or a Dask connection going away), which the
-    Python documentation warns against. Writes go through unbuffered to the descriptor's own
-    buffer layers, and a write that meets a closed reader ends the process by SIGPIPE before
-    any layer (a per-file failure handler, a cleanup) can turn it into an error line.
+    restoring its default for the whole process would also kill the run, with no clean-up,
+    when a pipe or socket of its own breaks (a worker process or a Dask connection going
+    away), which the Python documentation warns against. Instead the first write that meets
+    a closed reader terminates the worker processes and raises :class:`StdoutClosed`; the
+    run unwinds through its clean-up, and :func:`run` then ends the process by SIGPIPE
+    (status 141 in the shell) without a word.
     """
     try:
         fd = sys.stdout.fileno()
@@ -124,6 +146,23 @@ def _native_stderr_to_devnull() -> None:
 
 def run() -> None:
     """The installed ``sfm-audio`` command: quiet about native chatter, cat-like on pipes."""
+    import atexit
+
+    reader_gone = []
+    # registered first, so it runs last: after multiprocessing's own clean-up at exit
+    atexit.register(lambda: reader_gone and _die_of_sigpipe())
     _stdout_closed_ends_the_run()
     _native_stderr_to_devnull()
-    main(prog_name="sfm-audio")
+    try:
+        try:
+            main(prog_name="sfm-audio")
+        finally:
+            # what is still buffered meets a closed reader here, not in the interpreter's
+            # own flush at exit (which would print "Exception ignored ...")
+            sys.stdout.flush()
+    except StdoutClosed:
+        reader_gone.append(True)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the final flush at exit goes nowhere
+        os.close(devnull)
+        sys.exit(128 + getattr(signal, "SIGPIPE", 13))
