@@ -190,7 +190,7 @@ def test_unreadable_file(corpus, tmp_path, monkeypatch):
 def test_every_file_a_usage_error_exits_2(corpus, tmp_path):
     result = run(corpus, "-o", tmp_path / "x.csv", "--channels", "1", "--jobs", "2")
     assert result.exit_code == 2
-    assert "channels=1 is out of range" in result.stderr
+    assert "--channels 1 is out of range" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
