@@ -567,6 +567,8 @@ def _read(handle: sf.SoundFile, path, n: int, position: int) -> np.ndarray:
         ) from None
 
 
+#: samples (over all channels) read at once: 32 MB as float64
+MAX_BLOCK_SAMPLES = 1 << 22
 #: subtypes whose samples may hold any float: NaN, Inf or garbage such as 1e38
 _FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})
 #: largest magnitude taken for audio: above any integer sample width stored as float (2**31),
@@ -609,6 +611,8 @@ def _raw_blocks(
     ``count[0]`` is kept at the number of frames read so far.
     """
     n_in = handle.channels
+    # at most MAX_BLOCK_SAMPLES per read, whatever the channel count a header claims
+    block_frames = max(1, min(block_frames, MAX_BLOCK_SAMPLES // n_in))
     if known:
         stop = handle.frames if stop is None else min(stop, handle.frames)
     if isinstance(channels, int) and channels >= n_in:
@@ -777,7 +781,8 @@ def stream(
         ``"mix"`` averages the channels (librosa's ``mono=True``), ``"each"`` keeps all,
         an integer selects one channel (0-based).
     block_frames : int
-        Samples read per block.
+        Samples read per block (fewer for files of more than 64 channels: a block holds at
+        most :data:`MAX_BLOCK_SAMPLES` samples over all channels).
     prefetch : bool
         Read the next blocks on a background thread while the caller works. Closing the
         generator early (``close()``, or dropping it) stops that thread.

@@ -283,3 +283,14 @@ def test_absurd_float_samples_are_refused(tmp_path):
     sf.write(tmp_path / "garbage.wav", data, 8000, subtype="FLOAT")
     with pytest.raises(AudioFileError, match=r"sample 6000 \(t = 0\.750000 s\) is -1\.7e\+38"):
         list(io.stream(tmp_path / "garbage.wav"))
+
+
+def test_many_channels_are_read_in_bounded_blocks(tmp_path, monkeypatch):
+    """A header claiming many channels does not make one read of gigabytes."""
+    monkeypatch.setattr(io, "MAX_BLOCK_SAMPLES", 4000)  # 20 frames of 200 channels
+    rng = np.random.default_rng(1)
+    data = rng.uniform(-0.5, 0.5, (3000, 200)).astype(np.float32)
+    sf.write(tmp_path / "wide.wav", data, 8000, subtype="FLOAT")
+    blocks = list(io.stream(tmp_path / "wide.wav", channels="each", block_frames=1 << 16))
+    assert len(blocks) == 150 and max(b.size for b in blocks) == 4000
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=-1), data.T.astype(np.float64))
