@@ -612,7 +612,11 @@ def bands(
     ax_map.grid(False)
     ax_map.set_xlim(t_edges[0], t_edges[-1])
     ax_map.set_ylim(rows[0], rows[-1])
-    step = max(1, math.ceil(n_bands / 16))
+    # at most 16 band labels, fewer when the panel is short: about 3/4 of the (sub)figure's
+    # height, a label every 1.5 lines of tick type, so neighbouring labels do not overlap
+    height_pt = 72.0 * fig.bbox.height / fig.dpi if created else math.inf
+    fits = max(2, int(0.75 * height_pt / (1.5 * mpl.rcParams["ytick.labelsize"])))
+    step = max(1, math.ceil(n_bands / min(16, fits)))
     ticks = np.arange(0, n_bands, step)
     ax_map.yaxis.set_major_locator(FixedLocator(ticks))
     ax_map.yaxis.set_minor_locator(NullLocator())

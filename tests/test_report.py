@@ -492,3 +492,20 @@ def test_cmap(audio):
             assert mesh.get_cmap().name == (cmap or default)
     with pytest.raises(ParameterError, match="cmap='nope' is not a matplotlib colour map"):
         report.figure(audio, "flatness", cmap="nope", **STFT)
+
+
+@pytest.mark.parametrize("size", [(1000, 700), (700, 450)])
+def test_band_labels_do_not_overlap(stereo, size):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = report.figure(stereo, "bands", channels="each", bands="third-octave", dpi=100,
+                        width=size[0], height=size[1])
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for sub in fig.subfigs:
+        ax = sub.axes[0]
+        boxes = sorted((t.get_window_extent(renderer) for t in ax.get_yticklabels()
+                        if t.get_text()), key=lambda b: b.y0)
+        assert len(boxes) >= 2
+        assert all(a.y1 <= b.y0 + 0.5 for a, b in zip(boxes, boxes[1:], strict=False))

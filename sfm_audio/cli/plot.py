@@ -33,7 +33,7 @@ def _db_range(text: str) -> tuple[float, ...] | None:
 @click.option("-o", "--output", required=True,
               help="Figure file; the format follows the extension (.png, .pdf, .svg, ...).")
 @click.option("--kind", default="flatness", show_default=True,
-              help="flatness, bands, eigen, rd, gain or lossless.")
+              help=f"{', '.join(report.KINDS[:-1])} or {report.KINDS[-1]}.")
 @click.option("--start", type=float, default=None, help="Start of the range in seconds.")
 @click.option("--end", type=float, default=None, help="End of the range in seconds.")
 @click.option("--n-fft", type=int, default=2048, show_default=True, help="FFT length.")
@@ -80,6 +80,10 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
     gain      coding gain of KLT, DCT and PCM against block size, with the PSD bound
     lossless  FLAC bits/sample against the flatness bound, one point per file
               (INPUT may also be folders or globs)
+    prediction  prediction gain against order beside the coding gains; residual and
+              signal spectra
+    duality   each frame's measured bits against its predicted bits, and against
+              ½·log2(SFM) coloured by energy
 
     A long recording is streamed: the spectrogram is pooled to the figure's pixel width, so
     memory stays bounded whatever the length. The spectrogram's colour bar is in dBFS:
