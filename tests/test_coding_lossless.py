@@ -99,7 +99,10 @@ def test_streams_in_pieces():
     acc = LosslessEstimate()
     for piece in np.array_split(q, [5, 4096, 4097, 20000]):
         acc.update(piece)
-    assert acc.result() == lossless_estimate(q)
+    whole = lossless_estimate(q)
+    assert acc.result().frames == whole.frames
+    assert acc.result().estimate_bits_per_sample == pytest.approx(
+        whole.estimate_bits_per_sample, rel=1e-13)  # frames batched differently: rounding
 
 
 def test_short_signal_is_one_frame():
