@@ -147,3 +147,10 @@ def test_to_pcm_reads_back_the_integers(tmp_path, bits):
 def test_bad_inputs(call, message):
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+def test_bias_table_matches_the_exact_form():
+    from sfm_audio.coding.lossless import _bias_table
+
+    a = np.concatenate([10 ** np.random.default_rng(0).uniform(-12, 16, 20000), [0.0, 1e300]])
+    assert np.abs(_bias_table(a) - exponential_log_bias(a)).max() < 1e-6
