@@ -114,6 +114,7 @@ def test_short_signal_is_one_frame():
 
 @pytest.mark.parametrize("subtype, bits, quantized", [
     ("PCM_U8", 8, False), ("PCM_S8", 8, False), ("PCM_16", 16, False), ("PCM_24", 24, False),
+    ("ALAC_20", 24, False), ("DWVW_12", 16, False),
     ("PCM_32", 16, True), ("FLOAT", 16, True), ("DOUBLE", 16, True),
     ("MPEG_LAYER_III", 16, True), ("VORBIS", 16, True),
 ])

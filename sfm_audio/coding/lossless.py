@@ -40,6 +40,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.special import exp1
 
 from .._errors import ParameterError
+from ..io import integer_bits
 from ..validate import int_at_least, positive_int
 from .quantize import ECSQ_GAP_BITS
 
@@ -50,7 +51,6 @@ __all__ = [
     "exponential_log_bias",
     "periodogram",
     "spectral_rate",
-    "PCM_WIDTHS",
     "pcm_width",
     "to_pcm",
 ]
@@ -60,8 +60,6 @@ HOP = 2048
 #: bins in the local average at which the bias correction is evaluated
 SMOOTH_BINS = 17
 
-#: sample width in bits of the integer PCM subtypes (libsndfile names)
-PCM_WIDTHS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24}
 #: width used for every other input (float, 32-bit, lossy-decoded)
 DEFAULT_PCM_BITS = 16
 
@@ -69,8 +67,9 @@ DEFAULT_PCM_BITS = 16
 def pcm_width(subtype: str) -> tuple[int, bool]:
     """Sample width a file is estimated and FLAC-coded at, and whether it had to be quantized.
 
-    8-, 16- and 24-bit integer PCM keep their own width; anything else (float, 32-bit
-    integer, MP3, Vorbis, ...) is quantized to 16 bits.
+    Integer subtypes of at most 24 bits (:func:`sfm_audio.io.integer_bits`) keep their
+    integers, coded at the next FLAC width (8, 16 or 24; a 12-bit code at 16 bits is exact);
+    anything else (float, 32-bit integer, MP3, Vorbis, ...) is quantized to 16 bits.
 
     Returns
     -------
@@ -78,8 +77,9 @@ def pcm_width(subtype: str) -> tuple[int, bool]:
     quantized : bool
         True when the file is not integer PCM of that width.
     """
-    if subtype in PCM_WIDTHS:
-        return PCM_WIDTHS[subtype], False
+    bits = integer_bits(subtype)
+    if bits is not None and bits <= 24:
+        return next(width for width in (8, 16, 24) if width >= bits), False
     return DEFAULT_PCM_BITS, True
 
 
