@@ -386,3 +386,16 @@ def test_code_resume_codes_only_the_failed_files(ar_corpus, tmp_path):
     assert out.read_bytes() == full.read_bytes()
     no_json = run("code", folder, *CODE_ARGS, "--resume")
     assert no_json.exit_code == 2 and "resume needs a JSON output" in no_json.output
+
+
+def test_code_scans_folders_as_extract_does(ar_corpus, tmp_path):
+    folder = tmp_path / "c"
+    shutil.copytree(ar_corpus, folder)
+    (folder / "._ar0.wav").write_bytes(b"AppleDouble")
+    (folder / "notes.txt").write_text("take 3 was noisy\n")
+    result = run("code", folder, *CODE_ARGS, "--exclude", "ar1*", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert f"skipped 1 file: unknown format ({folder / 'notes.txt'})" in result.stderr
+    assert "2 ok, 0 failed" in result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if ".wav:" in line] == [
+        str(folder / "ar0.wav"), str(folder / "ar2.wav")]
