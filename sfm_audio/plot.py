@@ -614,9 +614,11 @@ def bands(
     ax_map.set_ylim(rows[0], rows[-1])
     # at most 16 band labels, fewer when the panel is short: about 3/4 of the (sub)figure's
     # height, a label every 1.5 lines of tick type, so neighbouring labels do not overlap
-    height_pt = 72.0 * fig.bbox.height / fig.dpi if created else math.inf
-    fits = max(2, int(0.75 * height_pt / (1.5 * mpl.rcParams["ytick.labelsize"])))
-    step = max(1, math.ceil(n_bands / min(16, fits)))
+    fits = 16
+    if created:
+        height_pt = 72.0 * fig.bbox.height / fig.dpi
+        fits = max(2, min(fits, int(0.75 * height_pt / (1.5 * mpl.rcParams["ytick.labelsize"]))))
+    step = max(1, math.ceil(n_bands / fits))
     ticks = np.arange(0, n_bands, step)
     ax_map.yaxis.set_major_locator(FixedLocator(ticks))
     ax_map.yaxis.set_minor_locator(NullLocator())
