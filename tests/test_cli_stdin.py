@@ -10,6 +10,7 @@ import csv
 import io as stdio
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -108,8 +109,13 @@ def test_info_streams_a_wav_without_a_copy(clip, tmp_path):
     assert _table(piped.stdout.decode())[0]["frames"] == "24000"
 
 
-def test_info_stream_memory_is_bounded(tmp_path):
-    """200 MB of 16-bit samples through a pipe: the process stays far below that."""
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_info_stream_memory_is_bounded():
+    """200 MB of 16-bit samples through a pipe: the process stays far below that.
+
+    The peak is the process's own high-water mark (VmHWM), read once every byte is written;
+    getrusage's ru_maxrss would count the parent's memory at fork time too.
+    """
     header = _streamed_header(_wav_header(48000, 2), 0xFFFFFFFF)
     proc = subprocess.Popen(COMMAND + ["info", "--json", "-"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -117,15 +123,16 @@ def test_info_stream_memory_is_bounded(tmp_path):
     proc.stdin.write(header)
     for _ in range(200):
         proc.stdin.write(block)
+    proc.stdin.flush()
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
     proc.stdin.close()
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(TIMEOUT)
     assert proc.returncode == 0, err
     row = json.loads(out)
     assert row["frames"] == 200 * (1 << 19) // 2
-    assert usage.ru_maxrss < 150 * 1024  # kB on Linux; numpy + soundfile alone take ~60 MB
+    assert peak_kb < 150 * 1024  # numpy + soundfile alone take ~40 MB
 
 
 def _wav_header(sr: int, channels: int) -> bytes:
