@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,10 +9,19 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .._errors import AudioFileError, ParameterError, SfmError
-from .._files import atomic_path, check_output_dir
+from .._errors import AudioFileError, ParameterError
+from .._files import check_output_dir
+from ..corpus.code import json_safe, wav_name
 from ..glossary import glossary_text
-from ._common import EXIT_FAILURE, EXIT_USAGE, handle_errors, split_list
+from ._common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    failure_line,
+    handle_errors,
+    scan_options,
+    skipped_note,
+    split_list,
+)
 
 
 def _fmt(x, spec: str = ".2f") -> str:
@@ -98,71 +106,24 @@ def _print_roads(report: dict) -> None:
              "(SFM of the extractor's frame)")
 
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _wav_name(prefix: str, block: int, transform: str, rate: float) -> Path:
-    return Path(f"{prefix}-N{block}-{transform}-{rate:g}bps.wav")
-
-
-def _code_file(path: str, options: dict, wav_prefix: str | None) -> dict:
-    """The experiment on one file, its decoded WAVs written all or none; the JSON report."""
-    from ..coding import run_experiment
-
-    experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **options)
-    report = _json_safe(experiment.report)
-    written: list[Path] = []
-    try:
-        if wav_prefix is not None:
-            from .. import io
-
-            for (b, t, r), y in experiment.decoded.items():
-                target = _wav_name(wav_prefix, b, t, r)
-                io.write_wav(target, np.clip(y, -1.0, 1.0 - 2.0**-15), report["sr"])
-                written.append(target)
-    except BaseException:
-        for written_path in written:  # all or nothing
-            with contextlib.suppress(FileNotFoundError):
-                written_path.unlink()
-        raise
-    return report
-
-
-def _code_job(job: tuple[str, dict, str | None]) -> tuple[str, dict | None, str | None, bool]:
-    """One file of a multi-file run: ``(path, report, error, usage_error)``, never raising."""
-    path, options, wav_prefix = job
-    try:
-        return path, _code_file(path, options, wav_prefix), None, False
-    except ParameterError as exc:
-        return path, None, str(exc), True
-    except (SfmError, OSError) as exc:
-        return path, None, str(exc), False
-
-
-def _write_json(json_out: str, document: dict) -> None:
-    with atomic_path(json_out, suffix=".json") as tmp:
-        tmp.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
-
-
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--block", "blocks", default="32", show_default=True,
               help="Block size(s) N, comma separated.")
 @click.option("--rates", default="0.5,1,2,4", show_default=True,
               help="Target rates in bits per sample, comma separated, each in (0, 16].")
-@click.option("--transform", "transforms", default="klt,dct,pcm", show_default=True,
-              help="Transforms: klt, dct, pcm (comma separated).")
+@click.option("--transform", "transforms", default="klt,dct,mdct,pcm", show_default=True,
+              help="Transforms: klt, dct, mdct (sine window, 50 % overlap; even N), pcm "
+                   "(comma separated).")
+@click.option("--orders", default="1,2,4,8,16,32", show_default=True,
+              help="Linear-prediction orders, comma separated.")
+@click.option("--duality-block", type=int, default=512, show_default=True,
+              help="Block (= extractor frame) size of the per-frame duality.")
+@click.option("--duality-rate", type=float, default=2.0, show_default=True,
+              help="Mean bits per sample of the per-frame duality's one water level.")
+@click.option("--frames", "frames_out", type=click.Path(dir_okay=False),
+              help="Write the per-frame duality table to this CSV (block, time_s, energy, "
+                   "sfm, predicted_bits, bits); one input only.")
 @click.option("--reconstruction", type=click.Choice(["midpoint", "centroid"]),
               default="midpoint", show_default=True,
               help="Decoder's value for each cell: its midpoint, or a per-coefficient "
@@ -172,20 +133,31 @@ def _write_json(json_out: str, document: dict) -> None:
 @click.option("--write-wav", "wav_prefix",
               help="Write the decoded audio as PREFIX-N{block}-{transform}-{rate}bps.wav "
                    "(PREFIX-<file name>-N... with several inputs).")
-@click.option("-j", "--jobs", type=int, default=None,
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="With several inputs: files coded at once, one process each "
                    "(default: the number of cores).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="With several inputs: code them on a running Dask cluster (e.g. "
+                   "tcp://127.0.0.1:8786), as extract --scheduler does.")
+@click.option("--resume", is_flag=True,
+              help="With several inputs and --json: keep the files an earlier, interrupted or "
+                   "partly failed run finished; code only the rest.")
 @click.option("--errors", "errors_out", type=click.Path(dir_okay=False),
               help="With several inputs: write the failed files to this CSV (file, error).")
+@scan_options
 @handle_errors
-def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix, jobs,
-         errors_out):
-    """Transform-coding experiment on INPUTS: KLT, DCT and PCM over blocks of N samples.
+def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate, frames_out,
+         reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_out, include,
+         exclude, hidden):
+    """Transform-coding experiment on INPUTS: KLT, DCT, MDCT and PCM over blocks of N samples.
 
     Prints the file's two flatness numbers; per block size, the coding gain of each transform
     (the KLT's also held out) beside the PSD limit; per target rate, the bits per sample a real
     quantizer and range coder spend, the SNR they reach and two Gaussian R(D) at that SNR;
-    then the lossless estimate beside FLAC. Stereo is mixed to mono (the report says so).
+    the linear-prediction gain at each order (--orders) and the flatness of its residual;
+    the per-frame duality (--duality-block, --duality-rate): each frame's bits against its
+    water-filling prediction and its flatness (--frames writes the table); then the lossless
+    estimate beside FLAC. Stereo is mixed to mono (the report says so).
 
     With one input file the JSON is that file's report. Several inputs (files, folders or
     globs) are coded in parallel and reported in path order; the JSON is then
@@ -202,71 +174,64 @@ def code(inputs, blocks, rates, transforms, reconstruction, json_out, wav_prefix
     Glossary:
     {glossary}
     """
-    from ..batch import Failure, default_jobs, expand_inputs, process_pool, write_errors
+    from ..coding.duality import validate_duality_options
     from ..coding.experiment import validate_options
+    from ..coding.prediction import validate_orders
+    from ..corpus import CodeOptions, code_file, code_files, default_jobs, write_errors
+    from ..corpus.code import write_json
 
     blocks = split_list(blocks, int, "--block")
     rates = split_list(rates, float, "--rates")
     transforms = split_list(transforms, str.lower, "--transform")
     validate_options(blocks, rates, transforms, reconstruction)
-    if jobs is not None and jobs < 1:
-        raise ParameterError(f"--jobs={jobs} must be a positive integer")
-    for target in (json_out, errors_out):
+    orders = validate_orders(split_list(orders, int, "--orders"))
+    validate_duality_options(duality_block, duality_rate)
+    if jobs is not None and scheduler is not None:
+        raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
+    for target in (json_out, errors_out, frames_out):
         if target is not None:
             check_output_dir(target)
     if wav_prefix is not None:
-        check_output_dir(_wav_name(wav_prefix, 2, "klt", 1.0))
-    options = {"blocks": blocks, "rates": rates, "transforms": transforms,
-               "reconstruction": reconstruction}
+        check_output_dir(wav_name(wav_prefix, 2, "klt", 1.0))
+    options = CodeOptions(tuple(blocks), tuple(rates), tuple(transforms), reconstruction,
+                          orders=tuple(orders), duality_block=duality_block,
+                          duality_rate=duality_rate)
 
     single = inputs[0]
     if len(inputs) == 1 and not Path(single).is_dir() and (
         Path(single).exists() or not set("*?[") & set(single)
-    ):
-        report = _code_file(single, options, wav_prefix)
+    ) and scheduler is None and not resume:
+        report = code_file(single, options, wav_prefix, frames_out=frames_out)
         if json_out is not None:
-            _write_json(json_out, report)
+            write_json(json_out, report)
         _print_report(report)
         return
 
-    paths, failures = expand_inputs(inputs)
-    prefixes: dict[str, str | None] = {p: None for p in paths}
-    if wav_prefix is not None:
-        stems = [Path(p).stem for p in paths]
-        clash = sorted({s for s in stems if stems.count(s) > 1})
-        if clash:
-            raise ParameterError(
-                f"--write-wav: several inputs are named {clash[0]!r}; rename or code them apart")
-        prefixes = {p: f"{wav_prefix}-{Path(p).stem}" for p in paths}
-    work = [(p, options, prefixes[p]) for p in paths]
-    n_jobs = min(jobs or default_jobs(), max(1, len(work)))
-    if n_jobs == 1:
-        results = [_code_job(job) for job in work]
-    else:
-        with process_pool(n_jobs) as pool:
-            results = list(pool.map(_code_job, work))
+    if frames_out is not None:
+        raise click.UsageError("--frames writes the table of one input file; give one file")
 
-    reports = []
-    failed = [{"file": f.file, "error": f.error, "usage": f.usage} for f in failures]
-    for path, report, error, usage in results:  # already in sorted path order
-        if report is None:
-            failed.append({"file": path, "error": error, "usage": usage})
-        else:
-            reports.append(report)
-            _print_report(report)
-            click.echo("")
-    if json_out is not None and reports:
-        _write_json(json_out, {"files": reports,
-                               "failed": [{"file": f["file"], "error": f["error"]}
-                                          for f in failed]})
+    def printed(report: dict) -> None:
+        _print_report(report)
+        click.echo("")
+
+    run, reports = code_files(
+        inputs, options, json_out=json_out, wav_prefix=wav_prefix, jobs=jobs or default_jobs(),
+        scheduler=scheduler, resume=resume, own_process=True, include=include,
+        exclude=exclude, hidden=hidden, on_report=printed)
+    if run.skipped:
+        click.echo(skipped_note(run.skipped), err=True)
     if errors_out is not None:
-        write_errors(errors_out, [Failure(f["file"], f["error"], f["usage"]) for f in failed])
+        write_errors(errors_out, run.failed)
     else:
-        for failure in failed:
-            click.echo(f"Error: {failure['error']}", err=True)
-    click.echo(f"{len(reports)} ok, {len(failed)} failed", err=True)
-    if failed:
-        all_usage = not reports and all(f["usage"] for f in failed)
+        for failure in run.failed:
+            click.echo(failure_line(failure), err=True)
+    reused = f" ({len(run.reused)} reused from an earlier run)" if run.reused else ""
+    click.echo(f"{len(reports)} ok, {len(run.failed)} failed{reused}", err=True)
+    if run.staging is not None:
+        click.echo(f"parts of the good files kept in {run.staging}; rerun with --resume to "
+                   "retry only the failed files", err=True)
+    if run.failed:
+        all_usage = not reports and all(f.usage for f in run.failed)
         raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
 
 
@@ -300,7 +265,7 @@ def spectrum(file, kind, as_json):
         raise ParameterError(f"{file}: expected a 2-D matrix, got shape {getattr(M, 'shape', '?')}")
     if not np.issubdtype(M.dtype, np.number) or np.iscomplexobj(M):
         raise ParameterError(f"{file}: expected a real numeric matrix, got dtype {M.dtype}")
-    measures = _json_safe(spectrum_measures(M, kind=kind))
+    measures = json_safe(spectrum_measures(M, kind=kind))
     if as_json:
         click.echo(json.dumps(measures, allow_nan=False))
         return
