@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from .._errors import ParameterError
 from .._files import atomic_path, check_output_dir
-from .inputs import STDIN, Failure, scan_inputs, spool_stdin
+from .inputs import Failure, scan_inputs
 from .runner import RunReport, check_run, run_task
 from .staging import Staging
 
@@ -217,12 +216,10 @@ def code_files(
                                  "or code them apart")
         wav_prefix = os.path.abspath(wav_prefix)
     task = CodeTask(options, wav_prefix)
-    with tempfile.TemporaryDirectory(prefix="sfm-audio-stdin-") as spool:
-        opened = {STDIN: spool_stdin(Path(spool))} if STDIN in paths else {}
-        staging = Staging(json_out, resume=resume)
-        part_of = {p: staging.part(p, task.key(), task.suffix) for p in paths}
-        joiner = ReportJoiner(paths, part_of, on_report, json_out)
-        run_task(paths, task, joiner, staging, report, jobs=jobs, scheduler=scheduler,
-                 resume=resume, own_process=own_process, part_of=part_of, opened=opened,
-                 on_plan=on_plan, on_file=on_file)
+    staging = Staging(json_out, resume=resume)
+    part_of = {p: staging.part(p, task.key(), task.suffix) for p in paths}
+    joiner = ReportJoiner(paths, part_of, on_report, json_out)
+    run_task(paths, task, joiner, staging, report, jobs=jobs, scheduler=scheduler,
+             resume=resume, own_process=own_process, part_of=part_of, on_plan=on_plan,
+             on_file=on_file)
     return report, joiner.reports

@@ -13,8 +13,6 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-import shutil
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 from .. import io
 from .._errors import ParameterError
 
-__all__ = ["Failure", "InputScan", "STDIN", "expand_inputs", "scan_inputs", "spool_stdin"]
+__all__ = ["Failure", "InputScan", "STDIN", "expand_inputs", "scan_inputs"]
 
 #: the input that stands for standard input
 STDIN = "-"
@@ -182,12 +180,3 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> tuple[list[str], list[
     """
     scan = scan_inputs(inputs)
     return scan.paths, scan.failures
-
-
-def spool_stdin(folder: Path) -> str:
-    """Copy standard input into ``folder`` (a run of several inputs reads it twice: its header,
-    then its samples, always in the calling process). Returns the copy's path."""
-    copy = folder / "stdin"
-    with open(copy, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-    return str(copy)

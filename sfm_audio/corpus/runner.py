@@ -81,15 +81,14 @@ def run_task(
     resume: bool = False,
     own_process: bool = False,
     part_of: dict[str, Path] | None = None,
-    opened: dict[str, str] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
     on_file: Callable[[str, Failure | None], None] | None = None,
 ) -> None:
     """Run ``task`` over ``paths`` into ``joiner``; fill ``report``; close ``staging``.
 
     ``part_of`` maps each path to its part (default: ``staging.part(path, task.key(),
-    task.suffix)``); ``opened`` maps a path to the file its job opens instead (standard input
-    ``-`` to the copy of it the caller made; default: the absolute path). ``staging`` is kept
+    task.suffix)``); jobs open absolute paths, and standard input ``-`` runs in this process,
+    where :mod:`sfm_audio.io` keeps its copy. ``staging`` is kept
     for a rerun with ``resume`` when the run is interrupted, or when some files failed and
     others succeeded; else it is removed.
     """
@@ -103,7 +102,8 @@ def run_task(
             if resume and path != STDIN and part_of[path].is_file():
                 report.reused.append(path)
                 continue
-            source = (opened or {}).get(path) or os.path.abspath(path)
+            # standard input stays "-": its job runs here, where io holds its copy
+            source = path if path == STDIN else os.path.abspath(path)
             job = Job(source, path, str(part_of[path]), task)
             (here if path == STDIN else todo).append(job)
         executor = executor_for(jobs, scheduler, len(todo), own_process=own_process)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -23,7 +22,7 @@ from ..columns import Column, union_schema
 from ..features import ExtractOptions, FileMeta, open_features, table_rows, table_schema
 from ..writers import format_of, open_writer
 from .executors import failure_of
-from .inputs import STDIN, Failure, scan_inputs, spool_stdin
+from .inputs import Failure, scan_inputs
 from .joiner import TableJoiner
 from .runner import RunReport, check_run, run_task
 from .staging import Staging, remove_staging
@@ -202,17 +201,16 @@ def extract_files(
                      on_file=on_file, on_frames=on_frames, stdout=stdout)
         return report
 
-    with tempfile.TemporaryDirectory(prefix="sfm-audio-stdin-") as spool:
-        opened = {STDIN: spool_stdin(Path(spool))} if STDIN in paths else {}
-        # before any work: the columns of the table, which may refuse the run
-        schema = _corpus_schema([opened.get(p, p) for p in paths], options, summary)
-        task = TableTask(options, fmt, summary, schema)
-        staging = Staging(None if to_stdout else output, resume=resume)
-        part_of = {p: staging.part(p, task.key(), task.suffix) for p in paths}
-        joiner = TableJoiner(fmt, paths, part_of, schema, staging.folder, output, stdout)
-        run_task(paths, task, joiner, staging, report, jobs=jobs, scheduler=scheduler,
-                 resume=resume, own_process=own_process, part_of=part_of, opened=opened,
-                 on_plan=on_plan, on_file=on_file)
+    # before any work: the columns of the table, which may refuse the run. Standard input is
+    # read twice (header, then samples) in this process: io keeps an anonymous copy of it.
+    schema = _corpus_schema(paths, options, summary)
+    task = TableTask(options, fmt, summary, schema)
+    staging = Staging(None if to_stdout else output, resume=resume)
+    part_of = {p: staging.part(p, task.key(), task.suffix) for p in paths}
+    joiner = TableJoiner(fmt, paths, part_of, schema, staging.folder, output, stdout)
+    run_task(paths, task, joiner, staging, report, jobs=jobs, scheduler=scheduler,
+             resume=resume, own_process=own_process, part_of=part_of, on_plan=on_plan,
+             on_file=on_file)
     return report
 
 
