@@ -204,3 +204,11 @@ def test_to_pandas_without_pandas_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
     with pytest.raises(ImportError, match="pip install pandas"):
         f.to_pandas()
+
+
+def test_spectral_flatness_keeps_leading_axes_as_librosa():
+    y = np.random.default_rng(8).standard_normal((2, 3, 6000)).astype(np.float32)
+    ref = librosa.feature.spectral_flatness(y=y, n_fft=512, hop_length=128)
+    ours = spectral_flatness(y=y, n_fft=512, hop_length=128)
+    assert ours.shape == ref.shape == (2, 3, 1, ref.shape[-1])
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
