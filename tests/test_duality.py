@@ -198,3 +198,51 @@ def test_smoothed_rates_next_to_zeros_are_finite():
     assert np.isfinite(r).all() and (r > 0).all()
     # smoothing spreads the lone coefficient over 8 neighbours: 8 x 1/2 log2(1e-3 / 8 / 1e-9)
     assert r[0] == pytest.approx(8 * 0.5 * np.log2(1e-3 / 8 / 1e-9) / 64, rel=1e-9)
+
+
+def test_segments_change_only_the_overhead():
+    # each group of blocks is an independent range-coded segment: the per-block numbers do
+    # not depend on the grouping; the total pays each segment's length field (32 bits) and
+    # its flushed last words
+    from sfm_audio.coding.duality import frame_duality
+    from sfm_audio.flatness import spectral_flatness
+
+    y = modulated_ar1(128 * 90, seed=7)
+    sfm = spectral_flatness(y=y, n_fft=128, hop_length=128, center=False)[0]
+    runs = {c: frame_duality(lambda: [y[:5000], y[5000:]], mean=float(y.mean()), sfm=sfm,
+                             sr=8000, block=128, chunk_blocks=c) for c in (90, 7)}
+    one, many = runs[90], runs[7]
+    np.testing.assert_array_equal(many.bits, one.bits)
+    assert many.theta == one.theta  # (the sums of squares differ in the last digit)
+    assert many.distortion == pytest.approx(one.distortion, rel=1e-12)
+    extra = 13 - 1  # 90 blocks in segments of 7: 13 segments instead of 1
+    assert 32 * extra <= many.total_bits - one.total_bits <= (32 + 64) * extra
+    with pytest.raises(ParameterError, match="chunk_blocks"):
+        frame_duality(lambda: [y], mean=0.0, sfm=sfm, sr=8000, block=128, chunk_blocks=0)
+
+
+def test_large_indices_send_low_bits_raw():
+    # a sub-band whose largest index exceeds 2**11 sends its low bits raw: round trip, and the
+    # per-block payload is what CoefficientModel.code_lengths gives the same model
+    from sfm_audio.coding.entropy import CoefficientModel
+
+    rng = np.random.default_rng(8)
+    c = rng.laplace(0, 1.0, size=(6, 16)) * np.array([[1e4], [1e2], [3e3], [1.0], [5e4], [0]])
+    coder = AdaptiveBlockCoder(16, theta=1 / 12, subbands=2)  # step 1: indices = rint(c)
+    encoder = new_encoder()
+    idx, side, payload, models = coder.encode(c, encoder)
+    assert np.abs(idx).max() > 8 * 2048
+    np.testing.assert_array_equal(coder.decode(new_decoder(encoder.get_compressed()), models),
+                                  idx)
+    expected = np.zeros(6)
+    for b in range(6):
+        for j in range(2):
+            m = int(models.peak[b, j])
+            if m:
+                shift = max(0, int(np.ceil(np.log2((m + 1) / 2048))))
+                scale = float(np.float32(2.0 ** (models.level[b, j] / 4)))
+                family = "laplace" if models.laplace[b, j] else "gaussian"
+                model = CoefficientModel(family, -m, m, scale, shift)
+                expected[b] += model.code_lengths(idx[b, 8 * j: 8 * j + 8]).sum()
+    np.testing.assert_allclose(payload, expected, rtol=1e-12)
+    assert payload[5] == 0 and side[5] == 2  # an all-zero block: two one-bit gamma codes

@@ -32,9 +32,16 @@ from scipy.ndimage import uniform_filter1d
 from .._errors import ParameterError, SfmError
 from .._files import atomic_path
 from ..flatness import flatness
-from ..validate import int_at_least, positive_float
-from .coder import CHUNK_BLOCKS, MAX_RATE, group_blocks
-from .entropy import CoefficientModel, new_decoder, new_encoder
+from ..validate import int_at_least, positive_float, positive_int
+from .coder import MAX_RATE, SEGMENT_LENGTH_BITS, group_blocks
+from .entropy import (
+    high_part_mean,
+    index_code_lengths,
+    low_bits_model,
+    new_decoder,
+    new_encoder,
+    quantized_family,
+)
 from .quantize import dequantize, quantize, step_for_theta
 from .shorttime import ShortTimeRD
 from .transforms import dct_matrix
@@ -45,7 +52,9 @@ __all__ = [
     "SUBBANDS",
     "SMOOTH",
     "FRAME_COLUMNS",
+    "SEGMENT_SAMPLES",
     "AdaptiveBlockCoder",
+    "SubbandModels",
     "FrameDuality",
     "DualityFit",
     "block_rates",
@@ -70,10 +79,16 @@ SMOOTH = 8
 SCALE_STEPS_PER_OCTAVE = 4
 SCALE_BITS = 6
 _Q_MIN, _Q_MAX = -16, -16 + (1 << SCALE_BITS) - 1
-#: theta (float64), mean (float64), blocks (32), block (16), sub-bands (8), code words (32)
+#: theta (float64), mean (float64), blocks (32), block (16), sub-bands (8), blocks per
+#: segment (32); each segment adds ``SEGMENT_LENGTH_BITS`` for its length in 32-bit words
 HEADER_BITS = 64 + 64 + 32 + 16 + 8 + 32
+#: samples per range-coded segment (rounded down to whole blocks, at least one): the memory
+#: the duality holds at once
+SEGMENT_SAMPLES = 1 << 18
 #: high-part alphabet kept below 2 * this many symbols (larger indices send low bits raw)
 _MAX_HIGH = 1 << 11
+#: the two model families, indexed by the sub-band's family bit
+_FAMILIES = ("gaussian", "laplace")
 #: columns of the per-block table (``--frames``)
 FRAME_COLUMNS = ("block", "time_s", "energy", "sfm", "predicted_bits", "bits")
 
@@ -96,13 +111,39 @@ def _gamma_bits(values: np.ndarray) -> np.ndarray:
     return 2 * np.floor(np.log2(values)).astype(np.int64) + 1
 
 
+@dataclass(frozen=True)
+class SubbandModels:
+    """The side information of a segment's blocks: what the decoder rebuilds the models from.
+
+    Attributes
+    ----------
+    peak : np.ndarray [shape=(m, k)]
+        Largest index magnitude of each sub-band of each block (0: nothing coded).
+    laplace : np.ndarray [shape=(m, k)]
+        True where the sub-band's model is a Laplace, False where a Gaussian.
+    level : np.ndarray [shape=(m, k)]
+        Scale of the sub-band's model, ``round(SCALE_STEPS_PER_OCTAVE * log2 scale)``.
+    """
+
+    peak: np.ndarray
+    laplace: np.ndarray
+    level: np.ndarray
+
+
 class AdaptiveBlockCoder:
     """Forward-adaptive coder of DCT blocks: one quantizer step, one model per sub-band.
 
     Side information per sub-band of every block: the largest index magnitude ``m``
     (Elias gamma code of ``m + 1``); when ``m > 0`` also the family (1 bit: Gaussian or
     Laplace, whichever codes the sub-band in fewer bits) and the scale (``SCALE_BITS`` bits,
-    quarter-octave steps). The indices are range-coded with that model on ``[-m, m]``.
+    quarter-octave steps). The indices are range-coded with that model on ``[-m, m]``; when
+    ``m + 1 > 2**11`` the ``shift`` low bits of an index are sent raw (uniform model) and the
+    high part with the model, as :class:`~.entropy.CoefficientModel` does.
+
+    The model choice and the code lengths of a whole group of blocks are computed at once
+    (numpy); the range coder is called once per distinct (family, ``m``) of the group, with
+    each symbol's own scale, so the symbols of a group are sent sorted by that pair (stable,
+    so in block order within it), an order the decoder rebuilds from the side information.
 
     Parameters
     ----------
@@ -120,22 +161,38 @@ class AdaptiveBlockCoder:
         k = min(int_at_least(subbands, "subbands", 1), self.n)
         self.edges = np.linspace(0, self.n, k + 1).round().astype(int)
         self.steps = np.full(self.n, self.step)
-        self._models: dict[tuple, tuple[CoefficientModel, np.ndarray]] = {}
 
-    def _model(self, family: str, m: int, q: int) -> tuple[CoefficientModel, np.ndarray]:
-        """The model of a sub-band and the code length of each index ``-m..m`` under it."""
-        key = (family, m, q)
-        found = self._models.get(key)
-        if found is None:
-            shift = max(0, int(np.ceil(np.log2((m + 1) / _MAX_HIGH))))
-            scale = float(np.float32(2.0 ** (q / SCALE_STEPS_PER_OCTAVE)))
-            model = CoefficientModel(family, -m, m, scale, shift)
-            found = (model, model.code_lengths(np.arange(-m, m + 1)))
-            self._models[key] = found
-        return found
+    def _layout(self, subs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the coefficients of the sub-bands ``subs`` (flat ids ``block * k + band``,
+        in that order) lie in the flattened blocks, how many each has, and where each
+        begins in that list."""
+        k = self.edges.size - 1
+        band = subs % k
+        widths = np.diff(self.edges)[band]
+        offsets = np.cumsum(widths) - widths
+        starts = (subs // k) * self.n + self.edges[band]
+        positions = np.repeat(starts - offsets, widths) + np.arange(int(widths.sum()))
+        return positions, widths, offsets
+
+    def _symbols(self, models: SubbandModels) -> tuple[np.ndarray, np.ndarray, list]:
+        """Flat positions of the coded indices in the order they are sent, the scale of each
+        one's (high-part) model, and the groups of that order: ``(laplace, m, shift, start,
+        stop)``, one range-coder call each."""
+        peak = models.peak.ravel()
+        key = 2 * peak + models.laplace.ravel()
+        subs = np.flatnonzero(peak)
+        subs = subs[np.argsort(key[subs], kind="stable")]
+        positions, widths, offsets = self._layout(subs)
+        shift = _shift_of(peak[subs])
+        scale = np.repeat(_high_scale(models.level.ravel()[subs], shift), widths)
+        first = np.flatnonzero(np.diff(key[subs], prepend=-1))
+        groups = list(zip((key[subs[first]] % 2).astype(bool).tolist(),
+                          peak[subs[first]].tolist(), shift[first].tolist(),
+                          offsets[first].tolist(), [*offsets[first[1:]].tolist(), positions.size]))
+        return positions, scale, groups
 
     def encode(self, coefficients: np.ndarray, encoder) -> tuple[np.ndarray, np.ndarray,
-                                                                 np.ndarray, list]:
+                                                                 np.ndarray, SubbandModels]:
         """Quantize and range-code blocks of coefficients, shape (m, n).
 
         Returns
@@ -145,10 +202,10 @@ class AdaptiveBlockCoder:
             Side information of each block.
         payload_bits : np.ndarray [shape=(m,)]
             Information content of each block's indices under the models sent
-            (:meth:`CoefficientModel.code_lengths`).
-        models : list
-            Per block, the model of each sub-band (``None`` for an all-zero sub-band): what
-            the decoder rebuilds from the side information.
+            (:func:`~.entropy.index_code_lengths`, as
+            :meth:`~.entropy.CoefficientModel.code_lengths` counts them).
+        models : SubbandModels
+            What the decoder rebuilds each sub-band's model from (the side information).
         """
         indices = quantize(coefficients, self.steps)
         scaled = coefficients / self.step
@@ -165,37 +222,69 @@ class AdaptiveBlockCoder:
                 .astype(np.int64) for f, v in scales.items()
             }
         side = (_gamma_bits(peak + 1) + np.where(peak > 0, 1 + SCALE_BITS, 0)).sum(axis=1)
-        payload = np.zeros(indices.shape[0])
-        models: list = []
-        for b in range(indices.shape[0]):
-            chosen = []
-            for j, (lo, hi) in enumerate(zip(self.edges[:-1], self.edges[1:])):
-                m = int(peak[b, j])
-                if m == 0:
-                    chosen.append(None)
-                    continue
-                idx = indices[b, lo:hi]
-                best = None
-                for family in ("gaussian", "laplace"):
-                    model, lengths = self._model(family, m, int(levels[family][b, j]))
-                    bits = float(lengths[idx + m].sum())
-                    if best is None or bits < best[1]:
-                        best = (model, bits)
-                model, bits = best  # type: ignore[misc]
-                payload[b] += bits
-                model.encode(encoder, idx)
-                chosen.append(model)
-            models.append(chosen)
-        return indices, side.astype(np.float64), payload, models
+        # code length of every coded sub-band under both families, all blocks at once
+        subs = np.flatnonzero(peak)
+        positions, counts, offsets = self._layout(subs)
+        m = peak.ravel()[subs]
+        shift = _shift_of(m)
+        each = np.repeat(shift, counts)
+        high = indices.ravel()[positions] >> each
+        lo, hi = np.repeat((-m) >> shift, counts), np.repeat(m >> shift, counts)
+        bits = {}
+        for f in _FAMILIES:
+            scale = np.repeat(_high_scale(levels[f].ravel()[subs], shift), counts)
+            lengths = each + index_code_lengths(f, high, lo, hi, scale)
+            bits[f] = np.add.reduceat(lengths, offsets) if subs.size else lengths
+        laplace = np.zeros(peak.shape, dtype=bool)
+        laplace.flat[subs] = bits["laplace"] < bits["gaussian"]
+        chosen = np.zeros(peak.shape)
+        chosen.flat[subs] = np.minimum(bits["laplace"], bits["gaussian"])
+        models = SubbandModels(peak, laplace, np.where(laplace, levels["laplace"],
+                                                       levels["gaussian"]))
+        where, scale, groups = self._symbols(models)
+        flat = indices.ravel()[where]
+        for is_laplace, mk, k, a, b in groups:
+            family = quantized_family(_FAMILIES[is_laplace], (-mk) >> k, mk >> k)
+            encoder.encode((flat[a:b] >> k).astype(np.int32), family,
+                           _means(k, b - a), scale[a:b])
+            if k:
+                encoder.encode((flat[a:b] & ((1 << k) - 1)).astype(np.int32), low_bits_model(k))
+        return indices, side.astype(np.float64), chosen.sum(axis=1), models
 
-    def decode(self, decoder, models: list) -> np.ndarray:
-        """Read the indices of blocks back, given each block's sub-band models."""
-        out = np.zeros((len(models), self.n), dtype=np.int64)
-        for b, chosen in enumerate(models):
-            for (lo, hi), model in zip(zip(self.edges[:-1], self.edges[1:]), chosen):
-                if model is not None:
-                    out[b, lo:hi] = model.decode(decoder, hi - lo)
-        return out
+    def decode(self, decoder, models: SubbandModels) -> np.ndarray:
+        """Read the indices of a segment's blocks back, given their side information."""
+        where, scale, groups = self._symbols(models)
+        flat = np.zeros(models.peak.shape[0] * self.n, dtype=np.int64)
+        for is_laplace, mk, k, a, b in groups:
+            family = quantized_family(_FAMILIES[is_laplace], (-mk) >> k, mk >> k)
+            got = decoder.decode(family, _means(k, b - a), scale[a:b])
+            got = got.astype(np.int64) << k
+            if k:
+                got += decoder.decode(low_bits_model(k), b - a)
+            flat[where[a:b]] = got
+        return flat.reshape(-1, self.n)
+
+
+def _means(shift: int, count: int) -> np.ndarray:
+    """The high-part model's mean for ``count`` symbols (a per-symbol parameter array)."""
+    return np.full(count, high_part_mean(shift))
+
+
+#: the scale each sent level stands for (float32-exact, as the decoder rebuilds it)
+_LEVEL_SCALES = (2.0 ** (np.arange(_Q_MIN, _Q_MAX + 1) / SCALE_STEPS_PER_OCTAVE)).astype(
+    np.float32).astype(np.float64)
+
+
+def _high_scale(level: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The model scale of the high part ``i >> shift`` for a sent level: the level's scale
+    over ``2**shift``, at least 1e-6."""
+    return np.maximum(np.ldexp(_LEVEL_SCALES[np.asarray(level) - _Q_MIN], -shift), 1e-6)
+
+
+def _shift_of(m: np.ndarray) -> np.ndarray:
+    """Low bits sent raw for sub-bands of largest magnitude ``m >= 1``: the least ``s >= 0``
+    with ``m + 1 <= _MAX_HIGH * 2**s``."""
+    return np.frexp(np.asarray(m, dtype=np.int64) // _MAX_HIGH)[1].astype(np.int64)
 
 
 def block_rates(c2: np.ndarray, theta: float, *, smooth: int = 0) -> np.ndarray:
@@ -284,8 +373,8 @@ class FrameDuality:
         Bits per sample the adaptive coder spends on each block: its side information plus
         the information content of its indices under the models sent.
     total_bits : int
-        What the file's code really takes: header, side information, range code (32-bit
-        words), decoded and checked.
+        What the file's code really takes: header, side information, and per segment its
+        length and its range code (32-bit words), decoded and checked.
     distortion : float
         Measured mean squared error per sample over the coded blocks.
     variance : float
@@ -387,7 +476,7 @@ def frame_duality(
     sr: float,
     block: int = DEFAULT_BLOCK,
     rate: float = DEFAULT_RATE,
-    chunk_blocks: int = CHUNK_BLOCKS,
+    chunk_blocks: int | None = None,
 ) -> FrameDuality:
     """Per-frame duality of a signal given in pieces (two passes, memory bounded).
 
@@ -404,6 +493,11 @@ def frame_duality(
     block : int >= 2
     rate : float in (0, 16]
         Target mean of the per-block water-filling rate, bits per sample.
+    chunk_blocks : int or None
+        Blocks per range-coded segment (default ``SEGMENT_SAMPLES // block``). Each segment
+        is coded, decoded and checked on its own, so memory does not grow with the signal;
+        its length (``SEGMENT_LENGTH_BITS``) and its last partly filled 32-bit word are in
+        ``total_bits``, not in the per-block ``bits``.
 
     Returns
     -------
@@ -411,6 +505,9 @@ def frame_duality(
         Only complete blocks are coded; the samples after the last one are left out.
     """
     block, rate = validate_duality_options(block, rate)
+    if chunk_blocks is None:
+        chunk_blocks = max(1, SEGMENT_SAMPLES // block)
+    chunk_blocks = positive_int(chunk_blocks, "chunk_blocks")
     D = dct_matrix(block)
 
     def complete_blocks():
@@ -434,11 +531,11 @@ def frame_duality(
         raise SfmError("the per-frame duality is undefined for a silent signal")
     theta = spectra.water_level(rate)
 
-    # pass 2: code every block, record its numbers, decode and check
+    # pass 2: code each group of blocks as a segment of its own, decode and check it at
+    # once, keep only a few numbers per block
     coder = AdaptiveBlockCoder(block, theta)
-    encoder = new_encoder()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("e", "csfm", "r", "rs", "bits")}
-    sent, models, side_total = [], [], 0.0
+    total_bits = HEADER_BITS
     sq_error = sum_sq = 0.0
     for blocks in complete_blocks():
         c = blocks @ D.T
@@ -447,19 +544,16 @@ def frame_duality(
         parts["csfm"].append(flatness(c2, axis=1))
         parts["r"].append(block_rates(c2, theta))
         parts["rs"].append(block_rates(c2, theta, smooth=SMOOTH))
-        idx, side, payload, chosen = coder.encode(c, encoder)
+        encoder = new_encoder()
+        idx, side, payload, models = coder.encode(c, encoder)
+        words = encoder.get_compressed()
+        if not np.array_equal(coder.decode(new_decoder(words), models), idx):
+            raise SfmError("range decoding of the adaptive coder did not reproduce the indices")
         parts["bits"].append((side + payload) / block)
-        side_total += float(side.sum())
-        sent.append(idx)
-        models.extend(chosen)
+        total_bits += int(side.sum()) + SEGMENT_LENGTH_BITS + 32 * int(words.size)
         rebuilt = dequantize(idx, coder.steps) @ D
         sq_error += float(((rebuilt - blocks) ** 2).sum())
         sum_sq += float((blocks * blocks).sum())
-    words = encoder.get_compressed()
-    received = coder.decode(new_decoder(words), models)
-    if not np.array_equal(received, np.concatenate(sent)):
-        raise SfmError("range decoding of the adaptive coder did not reproduce the indices")
-    total_bits = int(HEADER_BITS + side_total + 32 * words.size)
 
     energy, csfm = np.concatenate(parts["e"]), np.concatenate(parts["csfm"])
     bits = np.concatenate(parts["bits"])

@@ -21,6 +21,10 @@ __all__ = [
     "CoefficientModel",
     "IndexStats",
     "fit_models",
+    "index_code_lengths",
+    "quantized_family",
+    "high_part_mean",
+    "low_bits_model",
     "new_encoder",
     "new_decoder",
     "MODEL_SIDE_BITS",
@@ -80,12 +84,10 @@ class CoefficientModel:
         k = self.shift
         lo_h, hi_h = self.lo >> k, self.hi >> k
         if self.family in ("gaussian", "laplace") and hi_h > lo_h:
-            mean = 0.5 - 0.5 / 2**k if k else 0.0
             scale = max(self.scale / 2**k, 1e-6)
-            cls = _model.QuantizedGaussian if self.family == "gaussian" else _model.QuantizedLaplace
-            high = cls(lo_h, hi_h, mean, scale)
+            high = quantized_family(self.family, lo_h, hi_h, mean=high_part_mean(k), scale=scale)
         if self.family in ("gaussian", "laplace") and k:
-            low = _model.Uniform(1 << k)
+            low = low_bits_model(k)
         models = (high, low)
         object.__setattr__(self, "_models", models)
         return models
@@ -192,20 +194,47 @@ class IndexStats:
         self.hist[cols] += counts.reshape(cols.size, 2 * _HIST)
 
 
+def _cdf(family: str, x: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """Distribution function of a zero-mean Gaussian (std ``scale``) or Laplace (``b``)."""
+    if family == "gaussian":
+        return ndtr(x / scale)
+    z = x / scale
+    tail = 0.5 * np.exp(-np.abs(z))
+    return np.where(z < 0, tail, 1.0 - tail)
+
+
 def _pmf(family: str, lo: int, hi: int, scale: float) -> np.ndarray:
     """Probabilities of ``lo..hi`` as constriction's quantized models give them: the mass
     beyond ``lo - 1/2`` and ``hi + 1/2`` goes to the two end symbols (it is not spread by
     renormalizing), and no symbol falls below ``_MIN_PROB``."""
-    x = np.arange(lo, hi + 2) - 0.5
-    if family == "gaussian":
-        cdf = ndtr(x / scale)
-    else:
-        z = x / scale
-        cdf = np.where(
-            z < 0, 0.5 * np.exp(np.minimum(z, 0.0)), 1.0 - 0.5 * np.exp(-np.maximum(z, 0.0))
-        )
+    cdf = _cdf(family, np.arange(lo, hi + 2) - 0.5, scale)
     cdf[0], cdf[-1] = 0.0, 1.0
     return np.maximum(np.diff(cdf), _MIN_PROB)
+
+
+def index_code_lengths(
+    family: str, indices: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """``-log2 p(i)`` of each index under its own quantized model, elementwise.
+
+    The same probabilities as :meth:`CoefficientModel.code_lengths` (tails to the end
+    symbols, floor ``2**-24``), but every index may have its own range and scale, so the
+    code lengths of many models are computed in one vectorised call.
+
+    Parameters
+    ----------
+    family : {"gaussian", "laplace"}
+    indices, lo, hi, scale : np.ndarray
+        Broadcast together; ``lo <= indices <= hi``, ``lo < hi``, ``scale > 0``.
+
+    Returns
+    -------
+    bits : np.ndarray
+    """
+    i = np.asarray(indices, dtype=np.float64)
+    upper = np.where(i >= hi, 1.0, _cdf(family, i + 0.5, scale))
+    lower = np.where(i <= lo, 0.0, _cdf(family, i - 0.5, scale))
+    return -np.log2(np.maximum(upper - lower, _MIN_PROB))
 
 
 def _fit_one(stats: IndexStats, j: int) -> CoefficientModel:
@@ -242,6 +271,30 @@ def fit_models(stats: IndexStats, active: np.ndarray) -> list[CoefficientModel]:
         _fit_one(stats, j) if active[j] else CoefficientModel("inactive")
         for j in range(stats.n)
     ]
+
+
+def quantized_family(family: str, lo: int, hi: int, *, mean: float | None = None,
+                     scale: float | None = None):
+    """constriction's quantized Gaussian or Laplace on ``[lo, hi]``.
+
+    With ``mean`` and ``scale`` None, they are given per symbol (arrays) to the coder's
+    ``encode(symbols, model, means, scales)`` and ``decode(model, means, scales)``: one call
+    codes symbols of many scales.
+    """
+    cls = _model.QuantizedGaussian if family == "gaussian" else _model.QuantizedLaplace
+    if mean is None or scale is None:
+        return cls(lo, hi)
+    return cls(lo, hi, mean, scale)
+
+
+def high_part_mean(shift: int) -> float:
+    """Mean of the high part ``i >> shift`` of indices centred on 0 (0 when ``shift == 0``)."""
+    return 0.5 - 0.5 / 2**shift if shift else 0.0
+
+
+def low_bits_model(shift: int):
+    """Uniform model of the ``shift`` low bits sent raw."""
+    return _model.Uniform(1 << shift)
 
 
 def new_encoder():
