@@ -108,7 +108,9 @@ class ExtractOptions:
         Summaries leave out the frames whose ``rms_dbfs`` is below this (and count them in
         ``frames_gated``); the frame table keeps every frame.
     segment : float or None
-        Summaries per segment of this many seconds (``segment_start_s``) instead of per file.
+        Summaries per segment of this many seconds (``segment_start_s``) instead of per file;
+        segments start at 0 s and inside the audio (a centred frame at the very end joins the
+        last one).
     """
 
     n_fft: int = 2048
@@ -568,9 +570,12 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
         if options.segment is None:
             starts, index = [None], np.zeros(meta.n_frames, dtype=np.intp)
         else:
-            index = np.floor(times / options.segment + 1e-9).astype(np.intp)
-            index -= index[0]
-            first = int(np.floor(times[0] / options.segment + 1e-9))
+            # a centred frame at (or past) the end of the audio joins the last segment that
+            # starts inside the audio, instead of opening a segment of one frame
+            last = max(int(np.ceil(meta.duration / options.segment - 1e-9)) - 1, 0)
+            index = np.minimum(np.floor(times / options.segment + 1e-9), last).astype(np.intp)
+            first = int(index[0])
+            index -= first
             starts = [(first + j) * options.segment for j in range(int(index[-1]) + 1)]
         bounds = np.searchsorted(index, np.arange(len(starts) + 1))
         columns = [[spool.column(c, j) for j in range(n_col + 2)] for c in range(n_ch)]
