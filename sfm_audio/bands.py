@@ -360,11 +360,14 @@ class BandReducer:
     """Band flatness and crest of floored power frames with frequency on the last axis.
 
     Built once per layout. Every band is a run of *units*: single bins, or (MPEG-7 above
-    1 kHz) sums of ``g`` consecutive bins. The sums of ``g`` bins starting at every bin are
-    built for all bins at once by doubling (``S_2g[j] = S_g[j] + S_g[j + g]``, contiguous
-    adds); each band's units are a strided slice of them, copied in band order, and one
-    ``np.add.reduceat`` / ``np.maximum.reduceat`` per statistic gives every band, one
-    logarithm per unit.
+    1 kHz) sums of ``g`` consecutive bins. The bins of the grouped bands are transposed once
+    (frequency first), so that each band's sums of ``g`` bins are sums of whole rows
+    (contiguous adds, one call per band); the units are laid out band after band, and one
+    ``np.add.reduceat`` / ``np.maximum.reduceat`` per statistic gives every band. The
+    log-mean of a band is the logarithm of the product of its units (``np.multiply.reduceat``:
+    one logarithm per band instead of one per unit) when the smallest and the largest unit
+    keep every partial product inside float64's normal range; otherwise one logarithm per
+    unit.
 
     The arrays passed in have at least ``n_fft // 2 + 1`` columns (the bins; extra trailing
     columns are ignored).
@@ -374,22 +377,23 @@ class BandReducer:
         self.layout = layout
         lo, hi, group = layout.bin_lo, layout.bin_hi, layout.group
         counts = (hi - lo + 1) // group
-        starts = np.concatenate([lo[b] + group[b] * np.arange(counts[b])
-                                 for b in range(layout.n_bands)])
-        sizes = np.repeat(group, counts)
-        self._band_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
-        self._n = counts.astype(float)
+        # units of the single-bin bands first, then those of the grouped bands
+        order = np.argsort(group > 1, kind="stable")
+        self._unorder = None if (order == np.arange(len(order))).all() else np.argsort(order)
+        first = np.concatenate([[0], np.cumsum(counts[order])[:-1]]).astype(np.intp)
+        self._band_first = first
+        self._n = counts[order].astype(float)
         self._n_units = int(counts.sum())
-        self._base = int(starts.min())
-        self._top = int((starts + sizes).max())
-        # per band: group size, first bin (relative to _base), count, first unit; by group size
-        firsts = np.asarray(lo) - self._base
-        order = np.argsort(group, kind="stable")
-        self._copies = [(int(group[b]), int(firsts[b]), int(counts[b]), int(self._band_first[b]))
-                        for b in order]
-        # the sums of 2w bins are needed only from the first bin of the bands grouped by 2w or
-        # more (MPEG-7: the wider groups lie higher), so each doubling covers less
-        self._need_from = {int(g): int(firsts[group >= g].min()) for g in np.unique(group)}
+        self._max_count = int(counts.max())
+        self._singles = [(int(lo[b]), int(counts[b]), int(first[i]))
+                         for i, b in enumerate(order) if group[b] == 1]
+        grouped = [b for b in order if group[b] > 1]
+        self._n_single = self._n_units - int(counts[grouped].sum())
+        self._grouped_lo = int(lo[grouped].min()) if grouped else 0
+        self._grouped_hi = int((hi[grouped] + 1).max()) if grouped else 0
+        self._groups = [(int(group[b]), int(lo[b]) - self._grouped_lo, int(counts[b]),
+                         int(first[i]) - self._n_single)
+                        for i, b in enumerate(order) if group[b] > 1]
 
     def __call__(
         self, Pf: np.ndarray, work: dict | None = None
@@ -402,28 +406,37 @@ class BandReducer:
         from .stft import scratch
 
         lead = Pf.shape[:-1]
-        units = scratch(work, "band_units", lead + (self._n_units,))
-        # sums[..., i] is the sum of `width` bins from bin base + offset + i
-        sums, width, offset = Pf[..., self._base : self._top], 1, 0
-        span = self._top - self._base
-        for g, first, count, at in self._copies:
-            while width < g:
-                skip = self._need_from[g] - offset
-                n = sums.shape[-1] - width - skip
-                name = "band_sums_odd" if width.bit_length() % 2 else "band_sums_even"
-                out = scratch(work, name, lead + (span,))[..., :n]  # never the source
-                np.add(sums[..., skip : skip + n], sums[..., skip + width : skip + width + n],
-                       out=out)
-                sums, width, offset = out, width * 2, offset + skip
-            # the band's units: every g-th sum from its first bin (a strided slice, no gather)
-            i = first - offset
-            units[..., at : at + count] = sums[..., i : i + count * g : g]
-        total = np.add.reduceat(units, self._band_first, axis=-1)
-        peak = np.maximum.reduceat(units, self._band_first, axis=-1)
-        np.log(units, out=units)
-        logs = np.add.reduceat(units, self._band_first, axis=-1)
+        rows = Pf.reshape(-1, Pf.shape[-1])
+        m = rows.shape[0]
+        units = scratch(work, "band_units", (m, self._n_units))
+        for first_bin, count, at in self._singles:
+            units[:, at : at + count] = rows[:, first_bin : first_bin + count]
+        if self._groups:
+            bins_t = scratch(work, "band_bins_t", (self._grouped_hi - self._grouped_lo, m))
+            np.copyto(bins_t, rows[:, self._grouped_lo : self._grouped_hi].T)
+            units_t = scratch(work, "band_units_t", (self._n_units - self._n_single, m))
+            for g, first_bin, count, at in self._groups:
+                block = bins_t[first_bin : first_bin + count * g].reshape(count, g, m)
+                block.sum(axis=1, out=units_t[at : at + count])
+            units[:, self._n_single :] = units_t.T
+        first = self._band_first
+        total = np.add.reduceat(units, first, axis=-1)
+        peak = np.maximum.reduceat(units, first, axis=-1)
+        smallest = float(units.min(initial=np.inf))
+        largest = float(peak.max(initial=0.0))
+        if 0.0 < smallest and largest < np.inf and self._max_count * max(
+                abs(math.log(smallest)), abs(math.log(largest))) < 690.0:
+            # every partial product lies between smallest**j and largest**j, j <= max_count
+            logs = np.log(np.multiply.reduceat(units, first, axis=-1))
+        else:
+            np.log(units, out=units)
+            logs = np.add.reduceat(units, first, axis=-1)
         amean = total / self._n
-        return np.exp(logs / self._n) / amean, peak / amean
+        sfm, crest = np.exp(logs / self._n) / amean, peak / amean
+        if self._unorder is not None:
+            sfm, crest = sfm[:, self._unorder], crest[:, self._unorder]
+        nb = self.layout.n_bands
+        return sfm.reshape(lead + (nb,)), crest.reshape(lead + (nb,))
 
 
 def band_flatness(

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sfm_audio import ParameterError
 from sfm_audio.bands import (
+    BandLayout,
     band_flatness,
     band_layout,
     edge_bands,
@@ -133,6 +134,20 @@ def test_band_flatness_equals_a_plain_loop(spec, power, sr, fmin, fmax):
     np.testing.assert_allclose(sfm, ref_sfm, rtol=1e-12)
     np.testing.assert_allclose(crest, ref_crest, rtol=1e-12)
     np.testing.assert_allclose(sfm[:, 2], 1.0, atol=1e-12)  # silence: flat in every band
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e60])  # 1e60: products of units overflow float64
+def test_band_flatness_of_a_hand_made_layout_equals_a_plain_loop(scale):
+    # a grouped band listed before a single-bin one, and a group of 3 bins (not a power of 2)
+    layout = BandLayout("hand", np.array([1000.0, 300.0]), np.array([1200.0, 400.0]),
+                        np.array([40, 10]), np.array([40 + 3 * 6 - 1, 20]), np.array([3, 1]),
+                        16000.0, 2048)
+    rng = np.random.default_rng(5)
+    S = scale * np.abs(rng.standard_normal((1025, 7)))
+    sfm, crest = band_flatness(S, layout)
+    ref_sfm, ref_crest = _loop_reference(S, layout)
+    np.testing.assert_allclose(sfm, ref_sfm, rtol=1e-12)
+    np.testing.assert_allclose(crest, ref_crest, rtol=1e-12)
 
 
 def test_band_flatness_shapes_time_last():
