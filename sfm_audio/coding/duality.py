@@ -21,6 +21,7 @@ survives with the extractor's (Hann-window periodogram) SFM in place of the coef
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -227,13 +228,22 @@ class AdaptiveBlockCoder:
         positions, counts, offsets = self._layout(subs)
         m = peak.ravel()[subs]
         shift = _shift_of(m)
-        each = np.repeat(shift, counts)
-        high = indices.ravel()[positions] >> each
-        lo, hi = np.repeat((-m) >> shift, counts), np.repeat(m >> shift, counts)
+        wide = np.repeat(shift > 0, counts)  # (rare) sub-bands that send low bits raw
+        each_m = np.repeat(m, counts)
+        i = indices.ravel()[positions]
+        a = np.minimum(np.abs(i), _MAX_HIGH - 1)
+        end = a == each_m
         bits = {}
         for f in _FAMILIES:
-            scale = np.repeat(_high_scale(levels[f].ravel()[subs], shift), counts)
-            lengths = each + index_code_lengths(f, high, lo, hi, scale)
+            level = np.repeat(levels[f].ravel()[subs] - _Q_MIN, counts)
+            inner, ends = _length_tables(f)
+            lengths = np.where(end, ends[level, np.minimum(each_m, _MAX_HIGH - 1)],
+                               inner[level, a])
+            if wide.any():
+                k, mw = np.repeat(shift, counts)[wide], each_m[wide]
+                lengths[wide] = k + index_code_lengths(
+                    f, i[wide] >> k, (-mw) >> k, mw >> k,
+                    _high_scale(level[wide] + _Q_MIN, k))
             bits[f] = np.add.reduceat(lengths, offsets) if subs.size else lengths
         laplace = np.zeros(peak.shape, dtype=bool)
         laplace.flat[subs] = bits["laplace"] < bits["gaussian"]
@@ -273,6 +283,19 @@ def _means(shift: int, count: int) -> np.ndarray:
 #: the scale each sent level stands for (float32-exact, as the decoder rebuilds it)
 _LEVEL_SCALES = (2.0 ** (np.arange(_Q_MIN, _Q_MAX + 1) / SCALE_STEPS_PER_OCTAVE)).astype(
     np.float32).astype(np.float64)
+
+
+@functools.cache
+def _length_tables(family: str) -> tuple[np.ndarray, np.ndarray]:
+    """Code lengths of indices in ``[-m, m]`` (``m < _MAX_HIGH``, no low bits raw) under the
+    model of each level, by :func:`~.entropy.index_code_lengths`: ``inner[level, |i|]`` for
+    ``|i| < m`` and ``ends[level, m]`` for ``|i| == m`` (the end symbols, which also carry
+    the tails), both of shape (levels, ``_MAX_HIGH``)."""
+    scale = _high_scale(np.arange(_Q_MIN, _Q_MAX + 1), 0)[:, None]
+    i = np.arange(_MAX_HIGH)[None, :]
+    inner = index_code_lengths(family, i, -np.inf, np.inf, scale)
+    ends = index_code_lengths(family, i, -i, i, scale)
+    return inner, ends
 
 
 def _high_scale(level: np.ndarray, shift: np.ndarray) -> np.ndarray:
