@@ -129,7 +129,8 @@ def floored_power(
         np.abs(spectrum, out=P)
         if power != 1.0:
             P **= power
-    np.maximum(P, amin, out=P)
+    if P.min(initial=np.inf) < amin:  # a read-only check: most chunks need no floor
+        np.maximum(P, amin, out=P)
     return Pf
 
 
