@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.fft
 from scipy.ndimage import uniform_filter1d
 
 from .._errors import ParameterError, SfmError
@@ -45,7 +46,6 @@ from .entropy import (
 )
 from .quantize import dequantize, quantize, step_for_theta
 from .shorttime import ShortTimeRD
-from .transforms import dct_matrix
 
 __all__ = [
     "DEFAULT_BLOCK",
@@ -531,7 +531,6 @@ def frame_duality(
     if chunk_blocks is None:
         chunk_blocks = max(1, SEGMENT_SAMPLES // block)
     chunk_blocks = positive_int(chunk_blocks, "chunk_blocks")
-    D = dct_matrix(block)
 
     def complete_blocks():
         for blocks, n_valid in group_blocks(pieces(), block, mean=mean,
@@ -561,7 +560,7 @@ def frame_duality(
     total_bits = HEADER_BITS
     sq_error = sum_sq = 0.0
     for blocks in complete_blocks():
-        c = blocks @ D.T
+        c = scipy.fft.dct(blocks, norm="ortho", axis=-1)  # = blocks @ dct_matrix(block).T
         c2 = c * c
         parts["e"].append(c2.mean(axis=1))
         parts["csfm"].append(flatness(c2, axis=1))
@@ -574,7 +573,7 @@ def frame_duality(
             raise SfmError("range decoding of the adaptive coder did not reproduce the indices")
         parts["bits"].append((side + payload) / block)
         total_bits += int(side.sum()) + SEGMENT_LENGTH_BITS + 32 * int(words.size)
-        rebuilt = dequantize(idx, coder.steps) @ D
+        rebuilt = scipy.fft.idct(dequantize(idx, coder.steps), norm="ortho", axis=-1)
         sq_error += float(((rebuilt - blocks) ** 2).sum())
         sum_sq += float((blocks * blocks).sum())
 
