@@ -831,7 +831,11 @@ def rd(
     ax.set_xlabel("Rate (bit/sample)")
     ax.set_ylabel("SNR (dB)")
     ax.set_xlim(left=0.0)
-    ax.legend(loc="lower right")
+    if created and fig.get_size_inches()[0] >= 5.5:
+        # beside the axes: inside, eight entries hide the points at mid rates
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7.5)
+    else:
+        ax.legend(loc="lower right")
     ax.set_title(title)
     width, height = fig.get_size_inches()
     if caption and created and width >= 4.0 and height >= 3.0:  # no room on a thumbnail
