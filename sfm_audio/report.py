@@ -217,7 +217,7 @@ def check_kind(kind: str) -> str:
 def _check_inputs(kind: str, inputs: list[str]) -> list[str]:
     """The input files of a figure; folders and globs are expanded for ``lossless``."""
     if kind == "lossless":
-        from .batch import expand_inputs
+        from .corpus import expand_inputs
 
         paths, failures = expand_inputs(inputs)
         if failures:
@@ -807,7 +807,7 @@ def run_demo(
     AudioFileError
         No readable recording in the data folder.
     """
-    from .batch import expand_inputs, extract_files
+    from .corpus import expand_inputs, extract_files
     from .features import ExtractOptions
 
     t0 = time.perf_counter()
