@@ -1,6 +1,6 @@
 """Spectral flatness and its companions, on arrays: pure numpy, no I/O.
 
-Definitions (DESIGN.md): ``P = |S|**power``, floored as ``max(amin, P)`` in both means
+Definitions (docs/definitions.md): ``P = |S|**power``, floored as ``max(amin, P)`` in both means
 (librosa's rule, so a silent frame has SFM 1.0, never NaN); ``sfm_db = 10 log10 SFM``;
 Johnston tonality ``min(sfm_db / -60, 1)``; Wiener entropy ``ln SFM``; crest factor
 ``max(P) / mean(P)``.

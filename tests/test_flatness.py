@@ -17,18 +17,22 @@ from sfm_audio.flatness import (
     wiener_entropy,
 )
 
-# DESIGN.md anchor: librosa's own test vector (frequency x time magnitudes)
+# librosa's own test vector (frequency x time magnitudes); docs/definitions.md, anchor table:
+# closed forms 4**(1/3)/2 and 36**(1/3)/(14/3) at power 2, 2**(1/3)/(4/3) and 6**(1/3)/2 at power 1
 S_ANCHOR = np.array([[1.0, 3.0], [2.0, 1.0], [1.0, 2.0]])
 
 
 def test_librosa_test_vector_power2():
-    np.testing.assert_allclose(spectral_flatness(S_ANCHOR)[0], [0.7937005259, 0.7075558390],
-                               atol=1e-10)
+    closed_form = [4 ** (1 / 3) / 2, 36 ** (1 / 3) / (14 / 3)]
+    np.testing.assert_allclose(closed_form, [0.7937005259, 0.7075558390], atol=1e-10)
+    np.testing.assert_allclose(spectral_flatness(S_ANCHOR)[0], closed_form, atol=1e-10)
 
 
 def test_librosa_test_vector_power1():
-    np.testing.assert_allclose(spectral_flatness(S_ANCHOR, power=1.0)[0],
-                               [0.9449407874, 0.9085603003], atol=1e-10)
+    closed_form = [2 ** (1 / 3) / (4 / 3), 6 ** (1 / 3) / 2]
+    np.testing.assert_allclose(closed_form, [0.9449407874, 0.9085603003], atol=1e-10)
+    np.testing.assert_allclose(spectral_flatness(S_ANCHOR, power=1.0)[0], closed_form,
+                               atol=1e-10)
 
 
 @pytest.mark.parametrize("power", [1.0, 2.0, 0.5])

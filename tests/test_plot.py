@@ -235,7 +235,8 @@ def test_bands_bad_input(args, match):
 
 # --------------------------------------------------------------------------- eigen
 
-# AR(1) rho=0.9, N=4 eigenvalues (DESIGN.md anchor table), given in ascending order.
+# AR(1) rho=0.9, N=4 eigenvalues (docs/definitions.md, anchor table: scipy eigh of the Toeplitz
+# matrix rho**|i-j|), given in ascending order.
 LAM4 = np.array([0.06136, 0.10236, 0.30964, 3.52664])
 
 
