@@ -307,6 +307,8 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
     kernel = ChunkKernel(params, power=options.power, amin=options.amin, bins=meta.bins,
                          layout=meta.layout)
     chosen = _chosen(kernel_columns(meta.layout), options.features)
+    if len(chosen) == kernel.n_columns:  # every column: no copy
+        chosen = slice(None)
     frame0 = meta.frame0
     for values, peak in map_ordered(kernel, segments, threads):
         yield FrameChunk(frame0, values[..., chosen], values[..., 4], peak)
@@ -464,16 +466,20 @@ def extract(
     else:
         opts = ExtractOptions(**options)
         meta, chunks = open_features(source, opts, threads=threads, sr=sr)
-    parts = [c.values for c in chunks]
-    table = np.concatenate(parts, axis=1)
-    values = {name: table[..., i] for i, name in enumerate(meta.columns)}
-    band_sfm = band_crest = None
+    # column-major: each column and each block of band columns is a contiguous view
+    table = np.empty((len(meta.channels), len(meta.columns), meta.n_frames))
+    for c in chunks:
+        table[..., c.frame0 - meta.frame0 : c.frame0 - meta.frame0 + c.n_frames] = (
+            np.swapaxes(c.values, -1, -2))
+    values = {name: table[:, i] for i, name in enumerate(meta.columns)}
+    bands = {}
     if meta.layout is not None:
         names = meta.layout.names
-        if f"sfm_band_{names[0]}" in values:
-            band_sfm = np.stack([values[f"sfm_band_{n}"] for n in names], axis=-2)
-        if f"crest_band_{names[0]}" in values:
-            band_crest = np.stack([values[f"crest_band_{n}"] for n in names], axis=-2)
+        for kind in ("sfm", "crest"):
+            if f"{kind}_band_{names[0]}" in values:
+                at = meta.columns.index(f"{kind}_band_{names[0]}")
+                bands[kind] = table[:, at : at + len(names)]  # band columns follow one another
+    band_sfm, band_crest = bands.get("sfm"), bands.get("crest")
     times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
     return Features(meta, times, values, band_sfm, band_crest)
 
