@@ -101,7 +101,8 @@ def log_sum(
 
 
 def floored_power(
-    spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None
+    spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """``max(amin, |X|**power)`` of complex spectra, with one trailing zero column.
 
@@ -109,6 +110,10 @@ def floored_power(
     ----------
     spectrum : np.ndarray [shape=(..., n_frames, n_freq), dtype=complex128]
     power, amin : float
+    overwrite : bool
+        May square the spectrum in place (its values are then lost): with ``power=2`` one
+        contiguous pass over the real and imaginary parts and one add, instead of squaring
+        each strided part into its own array.
 
     Returns
     -------
@@ -120,7 +125,12 @@ def floored_power(
     Pf = scratch(work, "Pf", spectrum.shape[:-1] + (n_freq + 1,))
     Pf[..., n_freq] = 0.0
     P = Pf[..., :n_freq]
-    if power == 2.0:
+    if power == 2.0 and overwrite and spectrum.dtype == np.complex128 and (
+            spectrum.flags.c_contiguous):
+        parts = spectrum.view(np.float64)  # re, im, re, im, ...
+        np.square(parts, out=parts)
+        np.add(parts[..., 0::2], parts[..., 1::2], out=P)
+    elif power == 2.0:
         np.square(spectrum.real, out=P)
         imag2 = scratch(work, "imag2", P.shape)
         np.square(spectrum.imag, out=imag2)
@@ -238,7 +248,8 @@ class ChunkKernel:
         """The per-frame SFM only of one segment, shape (n_channels, k)."""
         work = self._local.__dict__
         spectrum = self.stream.transform(segment, work=work)
-        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
+        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work,
+                           overwrite=True)  # the spectrum is this thread's scratch
         lo, hi = self.bins
         P = Pf[..., lo:hi]
         logs = log_sum(P, amin=self.amin, work=work)
@@ -248,7 +259,8 @@ class ChunkKernel:
         work = self._local.__dict__  # scratch arrays of this thread, reused chunk after chunk
         spectrum = self.stream.transform(segment, work=work)
         k = spectrum.shape[-2]
-        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work)
+        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work,
+                           overwrite=True)  # the spectrum is this thread's scratch
         spectral = self.spectral_values(Pf, work)
         values = np.empty(Pf.shape[:-1] + (self.n_columns,))
         values[..., :4] = spectral[..., :4]

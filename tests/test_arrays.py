@@ -14,7 +14,7 @@ from sfm_audio import ParameterError
 from sfm_audio.cli import main
 from sfm_audio.features import ExtractOptions, extract, open_features
 from sfm_audio.flatness import spectral_flatness
-from sfm_audio.kernel import log_sum
+from sfm_audio.kernel import floored_power, log_sum
 from sfm_audio.stft import get_window, stft
 
 SR = 22050
@@ -144,6 +144,21 @@ def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale, known_peak):
         warnings.simplefilter("error")
         got = log_sum(P, amin=amin, peak=float(P.max()) if known_peak else None, work={})
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-9)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("quiet", [False, True])  # True: some bins below amin, floored
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_floored_power_is_the_floored_magnitude_power(overwrite, quiet, power):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((2, 5, 33)) + 1j * rng.standard_normal((2, 5, 33))
+    if quiet:
+        X[0, 1] *= 1e-12
+    expected = np.maximum(np.abs(X) ** power, 1e-10)
+    assert (expected == 1e-10).any() == quiet
+    Pf = floored_power(X.copy(), power=power, amin=1e-10, work={}, overwrite=overwrite)
+    assert Pf.shape == (2, 5, 34) and (Pf[..., -1] == 0).all()
+    np.testing.assert_allclose(Pf[..., :-1], expected, rtol=1e-14, atol=0)
 
 
 @pytest.mark.parametrize(("n_fft", "hop", "center"), [(2048, 512, True), (1000, 300, False)])
