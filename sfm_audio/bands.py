@@ -360,14 +360,13 @@ class BandReducer:
     """Band flatness and crest of floored power frames with frequency on the last axis.
 
     Built once per layout. Every band is a run of *units*: single bins, or (MPEG-7 above
-    1 kHz) sums of ``g`` consecutive bins. The bins of the grouped bands are transposed once
-    (frequency first), so that each band's sums of ``g`` bins are sums of whole rows
-    (contiguous adds, one call per band); the units are laid out band after band, and one
-    ``np.add.reduceat`` / ``np.maximum.reduceat`` per statistic gives every band. The
-    log-mean of a band is the logarithm of the product of its units (``np.multiply.reduceat``:
-    one logarithm per band instead of one per unit) when the smallest and the largest unit
-    keep every partial product inside float64's normal range; otherwise one logarithm per
-    unit.
+    1 kHz) sums of ``g`` consecutive bins. The bins the bands span are transposed once
+    (frequency first), so that every statistic of a band is a reduction over whole rows
+    (contiguous, vectorised): the sums of ``g`` bins, then per band the sum, the maximum and
+    the product of its units. The log-mean of a band is the logarithm of that product (one
+    logarithm per band and frame instead of one per unit) when the smallest bin and the
+    largest unit keep every partial product inside float64's normal range; otherwise the
+    logarithms of the units are summed.
 
     The arrays passed in have at least ``n_fft // 2 + 1`` columns (the bins; extra trailing
     columns are ignored).
@@ -377,66 +376,61 @@ class BandReducer:
         self.layout = layout
         lo, hi, group = layout.bin_lo, layout.bin_hi, layout.group
         counts = (hi - lo + 1) // group
-        # units of the single-bin bands first, then those of the grouped bands
-        order = np.argsort(group > 1, kind="stable")
-        self._unorder = None if (order == np.arange(len(order))).all() else np.argsort(order)
-        first = np.concatenate([[0], np.cumsum(counts[order])[:-1]]).astype(np.intp)
-        self._band_first = first
-        self._n = counts[order].astype(float)
-        self._n_units = int(counts.sum())
+        self._lo, self._hi = int(lo.min()), int(hi.max()) + 1
+        # per band: group size, first bin (relative to _lo), number of units
+        self._bands = [(int(g), int(a) - self._lo, int(c)) for g, a, c in zip(group, lo, counts)]
+        self._n = counts.astype(float)[:, np.newaxis]
         self._max_count = int(counts.max())
-        self._singles = [(int(lo[b]), int(counts[b]), int(first[i]))
-                         for i, b in enumerate(order) if group[b] == 1]
-        grouped = [b for b in order if group[b] > 1]
-        self._n_single = self._n_units - int(counts[grouped].sum())
-        self._grouped_lo = int(lo[grouped].min()) if grouped else 0
-        self._grouped_hi = int((hi[grouped] + 1).max()) if grouped else 0
-        self._groups = [(int(group[b]), int(lo[b]) - self._grouped_lo, int(counts[b]),
-                         int(first[i]) - self._n_single)
-                        for i, b in enumerate(order) if group[b] > 1]
+
+    def _units(self, bins_t: np.ndarray, band: int) -> np.ndarray:
+        g, first, count = self._bands[band]
+        units = bins_t[first : first + count * g]
+        return units if g == 1 else units.reshape(count, g, -1).sum(axis=1)
 
     def __call__(
-        self, Pf: np.ndarray, work: dict | None = None
+        self, Pf: np.ndarray, work: dict | None = None, *, floor: float | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``.
 
         ``work`` is an optional dict of scratch arrays of the calling thread (chunks of a few
-        MB allocated afresh page-fault their memory in every time).
+        MB allocated afresh page-fault their memory in every time); ``floor`` a lower bound
+        of the values when known (the ``amin`` they were floored at).
         """
         from .stft import scratch
 
         lead = Pf.shape[:-1]
         rows = Pf.reshape(-1, Pf.shape[-1])
-        m = rows.shape[0]
-        units = scratch(work, "band_units", (m, self._n_units))
-        for first_bin, count, at in self._singles:
-            units[:, at : at + count] = rows[:, first_bin : first_bin + count]
-        if self._groups:
-            bins_t = scratch(work, "band_bins_t", (self._grouped_hi - self._grouped_lo, m))
-            np.copyto(bins_t, rows[:, self._grouped_lo : self._grouped_hi].T)
-            units_t = scratch(work, "band_units_t", (self._n_units - self._n_single, m))
-            for g, first_bin, count, at in self._groups:
-                block = bins_t[first_bin : first_bin + count * g].reshape(count, g, m)
-                block.sum(axis=1, out=units_t[at : at + count])
-            units[:, self._n_single :] = units_t.T
-        first = self._band_first
-        total = np.add.reduceat(units, first, axis=-1)
-        peak = np.maximum.reduceat(units, first, axis=-1)
-        smallest = float(units.min(initial=np.inf))
+        m, nb = rows.shape[0], self.layout.n_bands
+        bins_t = scratch(work, "band_bins_t", (self._hi - self._lo, m))
+        np.copyto(bins_t, rows[:, self._lo : self._hi].T)
+        stats = np.empty((3, nb, m))
+        total, peak, prod = stats
+        grouped = scratch(work, "band_units_t", (self._max_count, m))
+        add, maximum, multiply = np.add.reduce, np.maximum.reduce, np.multiply.reduce
+        with np.errstate(over="ignore", under="ignore"):  # products out of range: see below
+            for b, (g, first, count) in enumerate(self._bands):
+                if g == 1:
+                    units = bins_t[first : first + count]
+                else:
+                    units = add(bins_t[first : first + count * g].reshape(count, g, m), axis=1,
+                                out=grouped[:count])
+                add(units, axis=0, out=total[b])
+                maximum(units, axis=0, out=peak[b])
+                multiply(units, axis=0, out=prod[b])
+        smallest = float(bins_t.min(initial=np.inf)) if floor is None else float(floor)
         largest = float(peak.max(initial=0.0))
         if 0.0 < smallest and largest < np.inf and self._max_count * max(
                 abs(math.log(smallest)), abs(math.log(largest))) < 690.0:
-            # every partial product lies between smallest**j and largest**j, j <= max_count
-            logs = np.log(np.multiply.reduceat(units, first, axis=-1))
+            # every unit lies in [smallest, largest]: so does each partial product's j-th root
+            logs = np.log(prod, out=prod)
         else:
-            np.log(units, out=units)
-            logs = np.add.reduceat(units, first, axis=-1)
+            logs = prod
+            for b in range(nb):
+                logs[b] = np.log(self._units(bins_t, b)).sum(axis=0)
         amean = total / self._n
-        sfm, crest = np.exp(logs / self._n) / amean, peak / amean
-        if self._unorder is not None:
-            sfm, crest = sfm[:, self._unorder], crest[:, self._unorder]
-        nb = self.layout.n_bands
-        return sfm.reshape(lead + (nb,)), crest.reshape(lead + (nb,))
+        sfm = np.exp(logs / self._n) / amean
+        crest = peak / amean
+        return sfm.T.reshape(lead + (nb,)), crest.T.reshape(lead + (nb,))
 
 
 def band_flatness(
@@ -471,5 +465,5 @@ def band_flatness(
             f"S has shape {S.shape}; expected (..., {n_freq}, n_frames) for n_fft={layout.n_fft}"
         )
     Pf = np.maximum(np.swapaxes(S, -1, -2) ** power, amin)
-    sfm, crest = BandReducer(layout)(Pf)
+    sfm, crest = BandReducer(layout)(Pf, floor=amin)
     return np.swapaxes(sfm, -1, -2), np.swapaxes(crest, -1, -2)

@@ -241,7 +241,7 @@ class ChunkKernel:
         for i, column in enumerate(frame_statistics(P.sum(axis=-1), peak, logs, hi - lo)):
             out[..., i] = column
         if self.reducer is not None:
-            out[..., 4 : 4 + nb], out[..., 4 + nb :] = self.reducer(Pf, work)
+            out[..., 4 : 4 + nb], out[..., 4 + nb :] = self.reducer(Pf, work, floor=self.amin)
         return out
 
     def sfm(self, segment: np.ndarray) -> np.ndarray:
