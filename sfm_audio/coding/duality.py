@@ -85,7 +85,7 @@ _Q_MIN, _Q_MAX = -16, -16 + (1 << SCALE_BITS) - 1
 HEADER_BITS = 64 + 64 + 32 + 16 + 8 + 32
 #: samples per range-coded segment (rounded down to whole blocks, at least one): the memory
 #: the duality holds at once
-SEGMENT_SAMPLES = 1 << 18
+SEGMENT_SAMPLES = 1 << 17
 #: high-part alphabet kept below 2 * this many symbols (larger indices send low bits raw)
 _MAX_HIGH = 1 << 11
 #: the two model families, indexed by the sub-band's family bit
