@@ -375,7 +375,10 @@ class FrameStream:
         available = self._buffer.shape[-1]
         count = 0 if available < n_fft else 1 + (available - n_fft) // hop
         start = 0
-        while count - start >= (1 if final else self.frames_per_chunk):
+        # also a last short chunk of at least half the size: the samples kept for the next
+        # block (copied again with it) are then fewer than half a chunk's
+        least = 1 if final else max(1, self.frames_per_chunk // 2)
+        while count - start >= least:
             k = min(self.frames_per_chunk, count - start)
             first = start * hop
             # a view: the buffer is replaced, never written in place, so it stays valid
