@@ -8,6 +8,8 @@ its DCT-II coefficients are quantized with the step ``sqrt(12 theta)`` (:mod:`.q
 the indices of each of ``SUBBANDS`` sub-bands are range-coded (:mod:`.entropy`, ``constriction``)
 with a Laplace or Gaussian model whose scale is sent for that sub-band of that block, so
 everything the decoder needs (largest index, family, scale) is side information of the block.
+Each run of ``SEGMENT_SAMPLES`` samples is range-coded as an independent segment, decoded and
+checked at once, and only a few numbers per block are kept: memory does not grow with the file.
 
 Per block it records the bits spent, the bits predicted by per-frame reverse water-filling
 ``r = mean_k max(0, 1/2 log2(c_k^2 / theta))``, the energy ``E = mean_k c_k^2`` (per sample) and
