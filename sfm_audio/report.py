@@ -554,7 +554,7 @@ def figure(
         ``flatness`` (spectrogram with SFM, dB and tonality beneath), ``bands`` (band-flatness
         heat map), ``eigen`` (KLT eigenvalues and water levels), ``rd`` (rate–distortion,
         theory and measured), ``gain`` (coding gain against block size), ``lossless``
-        (FLAC against the flatness bound), ``prediction`` (prediction gain against order
+        (FLAC against the lossless estimate), ``prediction`` (prediction gain against order
         beside the coding gains, and the residual's spectrum beside the signal's) or
         ``duality`` (bits of each frame of an adaptive coder against per-frame water-filling
         and against the frame's flatness).
@@ -855,7 +855,7 @@ def run_demo(
          "rate–distortion, theory and measured"),
         ("gain", [main_file], {"blocks": blocks, "report": main_report},
          "coding gain against block size"),
-        ("lossless", inputs, {"reports": reports}, "FLAC against the flatness bound"),
+        ("lossless", inputs, {"reports": reports}, "FLAC against the lossless estimate"),
         ("prediction", [main_file], {"blocks": blocks, "report": main_report},
          "prediction gain against order beside coding gains; residual and signal spectra"),
         ("duality", [main_file], {"report": main_report},
