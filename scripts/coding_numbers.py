@@ -7,6 +7,8 @@
    rho = 0.9, 4 s at 16 kHz): the lossless estimate and FLAC (also for 8- and 24-bit versions
    of the speech), in-sample and held-out coding gains against N, and the rate-distortion
    points with their stationary and short-time Gaussian rates and the KLT basis cost.
+3. The lossless estimate of the bundled speech against the frame length (512 to 8192, hop
+   half a frame), the numbers ``sfm_audio/coding/lossless.py`` and the README quote.
 
 Usage: python scripts/coding_numbers.py [--blocks 8,32,64,128,256]
 """
@@ -23,7 +25,13 @@ import soundfile as sf
 from scipy.signal import lfilter
 
 from sfm_audio import io
-from sfm_audio.coding import lossless_estimate, lossless_file, run_experiment
+from sfm_audio.coding import (
+    LosslessEstimate,
+    lossless_estimate,
+    lossless_file,
+    run_experiment,
+    to_pcm,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT / "data" / "arctic_a0007.wav"
@@ -62,6 +70,16 @@ def widths(folder: Path) -> None:
         ll = lossless_file(path)
         print(f"{name:<32} {ll['estimate_bits_per_sample']:9.3f} "
               f"{ll['flac_bits_per_sample']:8.3f} {ll['quantized']}")
+
+
+def frames() -> None:
+    print("\n## The bundled speech's lossless estimate against the frame length (hop frame/2)")
+    y, _ = sf.read(SPEECH)
+    q = to_pcm(y, 16)
+    for frame in (512, 2048, 4096, 8192):
+        acc = LosslessEstimate(frame=frame, hop=frame // 2)
+        acc.update(q)
+        print(f"frame {frame:5d}: {acc.result().estimate_bits_per_sample:.2f} bit/sample")
 
 
 def experiment(path: Path, blocks: list[int]) -> None:
@@ -108,6 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         widths(folder)
+        frames()
         spec = importlib.util.spec_from_file_location(
             "make_test_signals", ROOT / "scripts" / "make_test_signals.py")
         make = importlib.util.module_from_spec(spec)
