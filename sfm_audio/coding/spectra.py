@@ -181,8 +181,9 @@ def welch_psd(y: np.ndarray, *, nperseg: int = 1024) -> np.ndarray:
 def psd_flatness(y: np.ndarray, *, nperseg: int = 1024) -> float:
     """Spectral flatness of the Welch PSD of ``y``.
 
-    ``-10 log10`` of it is the Kolmogorov–Szegő bound on the coding gain of any transform
-    (the limit of the KLT gain as the block grows).
+    For a stationary source, ``-10 log10`` of the flatness of its true PSD is the
+    Kolmogorov–Szegő bound on the coding gain of any transform (the limit of the KLT gain as
+    the block grows); this Welch value is an estimate of it, not itself a bound.
 
     Parameters
     ----------
