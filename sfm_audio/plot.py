@@ -33,6 +33,7 @@ from ._errors import ParameterError
 from ._files import atomic_path
 from .coding.quantize import ECSQ_GAP_BITS
 from .flatness import TONALITY_DB
+from .flatness import flatness as spectrum_flatness
 from .validate import finite_float, positive_float, positive_int
 
 __all__ = [
@@ -1129,7 +1130,7 @@ def prediction(
     for name, colour, label in (("psd", "C0", "signal"),
                                 ("residual_psd", "C3", f"residual, order {order}")):
         v = spectra[name]
-        sfm = float(np.exp(np.mean(np.log(np.maximum(v, 1e-300)))) / v.mean())
+        sfm = float(spectrum_flatness(v))
         with np.errstate(divide="ignore"):
             ax_s.plot(f, 10 * np.log10(v / v.mean()), color=colour,
                       label=f"{label} (SFM {sfm:.3f})")
