@@ -19,7 +19,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -639,8 +638,3 @@ def table_rows(
         numeric[..., 1] = (frames * meta.hop_length / meta.sr)[:, None]
         numeric[..., 2:] = np.swapaxes(chunk.values, 0, 1)
         yield meta.channels * k, numeric.reshape(k * n_ch, n_cols + 2)
-
-
-def display_path(path: str | os.PathLike) -> str:
-    """The path as given, with forward slashes (stable across platforms in tables)."""
-    return Path(path).as_posix()
