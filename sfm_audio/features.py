@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -244,11 +245,11 @@ class FrameChunk:
 def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: StftParams,
                    prefetch: bool, frames_per_chunk: int) -> Iterator[np.ndarray]:
     """Segments of frames ``frame0 … frame0 + n_frames - 1`` of a file, read block by block."""
-    stream = FrameStream(params, len(meta.channels), frames_per_chunk=frames_per_chunk)
     # about one segment of frames per block, so each block is copied into the frame buffer once
     block_frames = max(1 << 14, frames_per_chunk * params.hop_length)
     total = n_frames(meta.n_samples, params)
     if meta.frame0 == 0 and meta.n_frames == total:
+        stream = FrameStream(params, len(meta.channels), frames_per_chunk=frames_per_chunk)
         blocks = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
                            block_frames=block_frames)
         yield from stream.segments(blocks)
@@ -535,8 +536,6 @@ def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
 def bits_of(subtype: str) -> int:
     """Sample width in bits of a libsndfile subtype (``"PCM_24"`` -> 24) or a numpy dtype name
     (``"float32"`` -> 32); 0 where there is none (MP3, Vorbis, Opus...)."""
-    import re
-
     widths = {"FLOAT": 32, "DOUBLE": 64, "ULAW": 8, "ALAW": 8, "PCM_U8": 8, "PCM_S8": 8}
     if subtype in widths:
         return widths[subtype]
