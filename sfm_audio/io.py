@@ -50,7 +50,6 @@ __all__ = [
     "integer_bits",
     "stream",
     "load",
-    "spool_stdin",
     "stream_stdin",
     "output_channels",
     "output_length",
@@ -455,14 +454,6 @@ class _Stdin:
             self.taken = True
             return self.handle
 
-    def spool_now(self) -> None:
-        with self._lock:
-            self._current()
-            if self.handle is not None:
-                raise AudioFileError(f"{STDIN}: standard input is already being streamed")
-            self.streaming = False
-            self._start()
-
     def owns(self, handle) -> bool:
         return handle is not None and handle is self.handle
 
@@ -499,19 +490,6 @@ def stream_stdin() -> None:
     Other formats are copied to a temporary file all the same: libsndfile needs to seek in them.
     """
     _stdin.set_streaming()
-
-
-def spool_stdin() -> None:
-    """Copy standard input to an anonymous temporary file now, so ``"-"`` can be read again.
-
-    This is the default for ``"-"``; call it to force the copy after :func:`stream_stdin`.
-
-    Raises
-    ------
-    AudioFileError
-        Standard input is a terminal or empty, or is already being streamed.
-    """
-    _stdin.spool_now()
 
 
 # --------------------------------------------------------------------------- options
