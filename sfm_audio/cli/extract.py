@@ -211,7 +211,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
         click.echo(skipped_note(report.skipped), err=True)
     if errors_path is not None:
         write_errors(errors_path, report.failed)
-    if errors_path is None:
+    else:
         for failure in report.failed:
             click.echo(failure_line(failure), err=True)
     n_inputs = len(report.ok) + len(report.failed)
