@@ -41,8 +41,8 @@ CODING_GLOSSARY: tuple[tuple[str, str], ...] = (
                                  "covariance); audio that changes over time can beat it"),
     ("R_short (short-time R(D))", "R(D) when every 8 blocks get their own spectrum, one water "
                                   "level for all: what an adaptive coder can approach"),
-    ("ECSQ gap", "0.2546 bit/sample (1.53 dB): what a uniform quantizer with an ideal entropy "
-                 "coder spends above R(D) at high rate"),
+    ("ECSQ gap", "1/2 log2(pi e / 6) = 0.2546 bit/sample (1.53 dB): what a uniform quantizer "
+                 "with an ideal entropy coder spends above R(D) at high rate"),
     ("linear prediction gain", "10 log10(variance / prediction-error power) of a predictor "
                                "of order p; it rises toward the same 1/flatness limit as the "
                                "coding gain, and the residual's spectrum becomes flat"),
