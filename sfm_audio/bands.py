@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import ParameterError
+from .stft import scratch
 from .validate import positive_float, positive_int
 
 __all__ = [
@@ -31,7 +32,12 @@ __all__ = [
     "BandReducer",
     "check_edges",
     "within",
+    "LOG_RANGE",
 ]
+
+#: a sum of logarithms is taken as the logarithm of a product when its magnitude stays below
+#: this (float64 spans e**-708 to e**709.8; the margin keeps products out of subnormals)
+LOG_RANGE = 690.0
 
 _MPEG7_LOW_HZ = 250.0
 _MPEG7_TOP_HZ = 16000.0
@@ -396,8 +402,6 @@ class BandReducer:
         MB allocated afresh page-fault their memory in every time); ``floor`` a lower bound
         of the values when known (the ``amin`` they were floored at).
         """
-        from .stft import scratch
-
         lead = Pf.shape[:-1]
         rows = Pf.reshape(-1, Pf.shape[-1])
         m, nb = rows.shape[0], self.layout.n_bands
@@ -420,7 +424,7 @@ class BandReducer:
         smallest = float(bins_t.min(initial=np.inf)) if floor is None else float(floor)
         largest = float(peak.max(initial=0.0))
         if 0.0 < smallest and largest < np.inf and self._max_count * max(
-                abs(math.log(smallest)), abs(math.log(largest))) < 690.0:
+                abs(math.log(smallest)), abs(math.log(largest))) < LOG_RANGE:
             # every unit lies in [smallest, largest]: so does each partial product's j-th root
             logs = np.log(prod, out=prod)
         else:

@@ -23,9 +23,10 @@ from typing import TypeVar
 import numpy as np
 
 from ._errors import ParameterError
-from .bands import BandLayout, BandReducer
+from .bands import LOG_RANGE, BandLayout, BandReducer
 from .flatness import frame_statistics
 from .stft import FrameStream, StftParams, array_segments, as_channels, n_frames, scratch
+from .validate import positive_int
 
 __all__ = [
     "ChunkKernel",
@@ -40,8 +41,6 @@ __all__ = [
 #: level of a digitally silent frame (dBFS): the mean square is floored at 1e-20
 LEVEL_FLOOR_DBFS = -200.0
 _LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
-#: |ln| of a product of floored bins stays below this (ln of float64's largest is 709.8)
-_LOG_RANGE = 690.0
 _MAX_FOLDS = 4  # products of up to 2**4 = 16 bins
 
 T = TypeVar("T")
@@ -76,7 +75,7 @@ def log_sum(
     """
     scale = max(abs(math.log(amin)), 1.0 if peak is None else abs(math.log(peak)), 1.0)
     folds = 0
-    while folds < _MAX_FOLDS and 2 ** (folds + 1) * scale < _LOG_RANGE:
+    while folds < _MAX_FOLDS and 2 ** (folds + 1) * scale < LOG_RANGE:
         folds += 1
     total = np.zeros(P.shape[:-1])
     a = P
@@ -313,8 +312,6 @@ def signal_flatness(
     -------
     sfm : np.ndarray [shape=(..., 1, n_frames)]
     """
-    from .validate import positive_int
-
     threads = positive_int(threads, "threads")
     y = np.asarray(y)
     if y.ndim == 0:
