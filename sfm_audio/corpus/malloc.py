@@ -2,10 +2,10 @@
 
 By default (and more so under Dask's nanny, which sets ``MALLOC_TRIM_THRESHOLD_=65536`` and so
 pins the mmap threshold at 128 KiB) the per-chunk arrays of a few MB are mmap'ed and unmapped
-chunk after chunk, and every new one page-faults its memory in again: up to a third of the
-run goes to the kernel. Serving allocations under 16 MiB from the heap and keeping up to
-32 MiB of free heap removes that churn; peak memory does not change (measured with
-``scripts/bench_batch.py``).
+chunk after chunk, and every new one page-faults its memory in again, time spent in the
+kernel. Serving allocations under 16 MiB from the heap and keeping up to 32 MiB of free heap
+removes that churn. (No script in ``scripts/`` isolates this effect: ``bench_batch.py`` times
+whole runs with the tuning on and measures neither system time nor memory.)
 """
 
 from __future__ import annotations
