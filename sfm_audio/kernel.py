@@ -54,10 +54,10 @@ def log_sum(
 
     The last axis is folded in halves (``P[..., :h] * P[..., h:2h]``) up to four times, so
     each logarithm is that of a product of up to sixteen values; the fold count is the
-    largest for which ``2**folds * max(|ln amin|, |ln peak|)`` stays inside float64's range
-    (``peak=None``: the bound is checked afterwards, and rows whose products overflowed are
-    summed again bin by bin). The result equals the plain sum of logs up to a few ulps per
-    product.
+    largest for which ``2**folds * max(|ln amin|, |ln peak|)`` stays below
+    :data:`~sfm_audio.bands.LOG_RANGE` (``peak=None``: ``amin`` alone sets the fold count, and
+    rows whose products overflowed to infinity are summed again bin by bin). The result equals
+    the plain sum of logs up to a few ulps per product.
 
     Parameters
     ----------
