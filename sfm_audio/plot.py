@@ -855,7 +855,10 @@ def gain(
     ax: Axes | None = None,
     figsize: tuple[float, float] = (7.0, 5.0),
 ) -> Figure:
-    """Coding gain against block size for each transform, with the 1/SFM bound of the PSD.
+    """Coding gain against block size for each transform, with the 1/SFM limit of the PSD.
+
+    ``1/SFM`` bounds the gain of the true covariance; measured gains can cross it (the
+    in-sample KLT overfits, and the PSD is itself an estimate).
 
     Parameters
     ----------

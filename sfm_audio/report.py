@@ -444,7 +444,7 @@ def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
     bound = report.get("gain_bound_db")
     title = f"{Path(inputs[0]).name}: coding gain against block size"
     if bound is not None:
-        title += f"\nPSD bound 1/SFM = {bound:.2f} dB"
+        title += f"\n1/SFM of the PSD = {bound:.2f} dB, the limit as N grows"
     return splot.gain(list(blocks), gains, bound, heldout_db=heldout, title=title,
                       figsize=figsize)
 
@@ -643,7 +643,7 @@ def markdown_report(report: dict) -> str:
     lines += [
         f"sr {report['sr']:g} Hz, {report['samples']} samples, variance "
         f"{report['variance']:.4g}, PSD flatness {report['psd_sfm']:.4g} "
-        f"(gain bound {report['gain_bound_db']:.2f} dB), mean per-frame SFM "
+        f"(gain limit 1/SFM {report['gain_bound_db']:.2f} dB), mean per-frame SFM "
         + ("–" if report.get("frame_sfm_mean") is None else f"{report['frame_sfm_mean']:.4g}")
         + " (the PSD is the spectrum averaged over the whole file, the per-frame SFM the "
         "flatness of each frame's own spectrum: they can differ a lot either way)",
