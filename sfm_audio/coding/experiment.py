@@ -231,7 +231,7 @@ def frame_sfm_mean(path: str | os.PathLike) -> float:
     flatness of the long-term PSD is that of the spectra averaged first: averaging blurs
     harmonics that move (flatter) and weights loud passages most, while each frame's SFM sees
     only its own spectrum, so the two differ, either way (on the bundled speech 0.052 for the
-    PSD and 0.021 per frame).
+    PSD and 0.021 per frame, ``scripts/coding_numbers.py``).
     """
     from ..features import ExtractOptions, open_features
 

@@ -22,12 +22,14 @@ hop 2048, normalised by ``sum(w**2)``). Its bins are exponentially distributed a
 spectrum, so ``log(1 + P / theta)`` is biased low; the exact bias of an exponential bin,
 :func:`exponential_log_bias`, is added back, evaluated at a local average of the periodogram
 over 17 neighbouring bins (the plug-in value of the bin itself would leave up to 0.05 bit of
-bias where ``S`` is 3 to 100 times ``theta``; the local average leaves under 0.015 bit). A
-multitaper estimate is deliberately not used: its sidelobes leak on tonal audio.
+bias where ``S`` is 3 to 100 times ``theta``; the local average leaves under 0.015 bit, as
+``tests/test_coding_lossless.py`` checks). A multitaper estimate is deliberately not used:
+its sidelobes leak on tonal audio.
 
 On non-stationary audio the number depends on the frame: a longer frame averages spectra that
 change within it and, by concavity of the logarithm, gives a higher estimate (on the bundled
-speech 8.28, 8.81, 9.29 and 9.96 bit/sample for frames of 512, 2048, 4096 and 8192 samples).
+speech 8.28, 8.81, 9.29 and 9.96 bit/sample for frames of 512, 2048, 4096 and 8192 samples,
+``scripts/coding_numbers.py``).
 Only for a source that is Gaussian and stationary within a frame is it the entropy rate.
 """
 
