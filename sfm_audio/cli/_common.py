@@ -82,6 +82,32 @@ def failure_line(failure) -> str:
     return "Error: " + (option_text(failure.error) if failure.usage else failure.error)
 
 
+def report_failures(failed: list, errors_path: str | None) -> None:
+    """The files a run could not process: listed in the ``--errors`` CSV when one is given,
+    else one :func:`failure_line` each on standard error."""
+    if errors_path is not None:
+        from ..corpus import write_errors
+
+        write_errors(errors_path, failed)
+    else:
+        for failure in failed:
+            click.echo(failure_line(failure), err=True)
+
+
+def staging_note(staging) -> str:
+    """What to do about the parts a partly failed corpus run kept."""
+    return (f"parts of the good files kept in {staging}; rerun with --resume to retry only "
+            "the failed files")
+
+
+def exit_if_failed(n_ok: int, failed: list) -> None:
+    """End a multi-file run: status 2 when every file failed because of the options, 1 when
+    any file failed; return when none did."""
+    if failed:
+        all_usage = not n_ok and all(f.usage for f in failed)
+        raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
+
+
 def handle_errors(func: F) -> F:
     """Report SfmError as one line (exit 2 for bad options, 1 for bad files), no traceback."""
 

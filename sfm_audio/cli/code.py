@@ -14,13 +14,13 @@ from .._files import check_output_dir
 from ..corpus.code import json_safe, wav_name
 from ..glossary import glossary_text
 from ._common import (
-    EXIT_FAILURE,
-    EXIT_USAGE,
-    failure_line,
+    exit_if_failed,
     handle_errors,
+    report_failures,
     scan_options,
     skipped_note,
     split_list,
+    staging_note,
 )
 
 
@@ -177,7 +177,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     from ..coding.duality import validate_duality_options
     from ..coding.experiment import validate_options
     from ..coding.prediction import validate_orders
-    from ..corpus import CodeOptions, code_file, code_files, default_jobs, write_errors
+    from ..corpus import CodeOptions, code_file, code_files, default_jobs
     from ..corpus.code import write_json
 
     blocks = split_list(blocks, int, "--block")
@@ -220,19 +220,12 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
         exclude=exclude, hidden=hidden, on_report=printed)
     if run.skipped:
         click.echo(skipped_note(run.skipped), err=True)
-    if errors_out is not None:
-        write_errors(errors_out, run.failed)
-    else:
-        for failure in run.failed:
-            click.echo(failure_line(failure), err=True)
+    report_failures(run.failed, errors_out)
     reused = f" ({len(run.reused)} reused from an earlier run)" if run.reused else ""
     click.echo(f"{len(reports)} ok, {len(run.failed)} failed{reused}", err=True)
     if run.staging is not None:
-        click.echo(f"parts of the good files kept in {run.staging}; rerun with --resume to "
-                   "retry only the failed files", err=True)
-    if run.failed:
-        all_usage = not reports and all(f.usage for f in run.failed)
-        raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
+        click.echo(staging_note(run.staging), err=True)
+    exit_if_failed(len(reports), run.failed)
 
 
 code.help = code.help.replace("{glossary}", glossary_text())

@@ -17,17 +17,17 @@ from ..corpus import (
     default_jobs,
     extract_files,
     scan_inputs,
-    write_errors,
 )
 from ..features import ExtractOptions, open_features
 from ._common import (
     EXIT_FAILURE,
-    EXIT_USAGE,
-    failure_line,
+    exit_if_failed,
     handle_errors,
+    report_failures,
     scan_options,
     show_warnings_once,
     skipped_note,
+    staging_note,
 )
 
 _DEFAULTS = ExtractOptions()
@@ -209,11 +209,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
         report = extract_files(inputs, output, options, **kwargs)
     if report.skipped and not quiet:
         click.echo(skipped_note(report.skipped), err=True)
-    if errors_path is not None:
-        write_errors(errors_path, report.failed)
-    else:
-        for failure in report.failed:
-            click.echo(failure_line(failure), err=True)
+    report_failures(report.failed, errors_path)
     n_inputs = len(report.ok) + len(report.failed)
     if n_inputs > 1 and not quiet:
         reused = f" ({len(report.reused)} reused from an earlier run)" if report.reused else ""
@@ -221,11 +217,8 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
         if errors_path is not None and report.failed:
             click.echo(f"failures listed in {errors_path}", err=True)
         if report.staging is not None:
-            click.echo(f"parts of the good files kept in {report.staging}; rerun with "
-                       "--resume to retry only the failed files", err=True)
-    if report.failed:
-        all_usage = not report.ok and all(f.usage for f in report.failed)
-        raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
+            click.echo(staging_note(report.staging), err=True)
+    exit_if_failed(len(report.ok), report.failed)
 
 
 #: columns of ``info --csv`` / keys of ``info --json``, in order
