@@ -9,7 +9,8 @@ for it (then its length is unknown until its end, and it can be read once); othe
 every other format (libsndfile cannot decode FLAC from a pipe), standard input is first copied
 to an anonymous temporary file, which is then read like any file, as often as needed. Either
 way memory stays bounded. WAV headers written by programs that stream (``ffmpeg ... -f wav -``
-writes 0xFFFFFFFF as the sizes, sox 0x7FFFF000, others 0) are read to the end of the data.
+writes 0xFFFFFFFF as the sizes, sox 0x7FFFF000 as ``sox -n -t wav - synth 0.1 sine 440 | xxd |
+head -3`` shows, others 0) are read to the end of the data.
 
 Everything libsndfile raises, when opening or at any point of the read, becomes an
 :class:`~sfm_audio.AudioFileError` naming the file; a file that ends before the length its
