@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from .._errors import ParameterError
+from ..validate import int_at_least, positive_float, positive_int
 
 __all__ = [
     "CovarianceMethod",
@@ -36,9 +37,7 @@ TRANSFORMS = ("klt", "dct", "mdct", "pcm")
 
 def validate_block(n: int, *, name: str = "block") -> int:
     """Check a block size: an integer >= 2."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ParameterError(f"{name}={n!r} must be an integer >= 2")
-    return int(n)
+    return int_at_least(n, name, 2)
 
 
 def validate_signal(y: np.ndarray, block: int) -> tuple[np.ndarray, int]:
@@ -58,12 +57,6 @@ def _check_rho(rho: float) -> float:
     if isinstance(rho, bool) or not np.isfinite(rho) or not -1.0 < rho < 1.0:
         raise ParameterError(f"{rho=} must be a number in (-1, 1)")
     return float(rho)
-
-
-def _check_variance(variance: float) -> float:
-    if isinstance(variance, bool) or not np.isfinite(variance) or variance <= 0:
-        raise ParameterError(f"{variance=} must be a positive finite number")
-    return float(variance)
 
 
 def ar1_covariance(n: int, rho: float, variance: float = 1.0) -> np.ndarray:
@@ -93,7 +86,7 @@ def ar1_covariance(n: int, rho: float, variance: float = 1.0) -> np.ndarray:
     """
     n = validate_block(n, name="n")
     rho = _check_rho(rho)
-    variance = _check_variance(variance)
+    variance = positive_float(variance, "variance")
     lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
     return variance * rho ** lags.astype(np.float64)
 
@@ -110,10 +103,9 @@ def ar1_psd(n_freq: int, rho: float, variance: float = 1.0) -> np.ndarray:
     -------
     psd : np.ndarray [shape=(n_freq,)]
     """
-    if isinstance(n_freq, bool) or not isinstance(n_freq, (int, np.integer)) or n_freq < 1:
-        raise ParameterError(f"{n_freq=} must be a positive integer")
+    n_freq = positive_int(n_freq, "n_freq")
     rho = _check_rho(rho)
-    variance = _check_variance(variance)
+    variance = positive_float(variance, "variance")
     w = 2.0 * np.pi * (np.arange(n_freq) + 0.5) / n_freq
     return variance * (1.0 - rho**2) / (1.0 - 2.0 * rho * np.cos(w) + rho**2)
 
@@ -146,8 +138,7 @@ class BlockCovariance:
         self.n = validate_block(n)
         if hop is None:
             hop = self.n
-        if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1:
-            raise ParameterError(f"{hop=} must be a positive integer")
+        hop = positive_int(hop, "hop")
         if method not in ("sample", "toeplitz"):
             raise ParameterError(f"{method=} must be 'sample' or 'toeplitz'")
         if not np.isfinite(mean):
