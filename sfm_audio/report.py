@@ -560,9 +560,11 @@ def figure(
         and against the frame's flatness).
     report : dict, optional
         A coding report of :func:`sfm_audio.coding.run_experiment` of the file, reused by
-        ``eigen``, ``rd`` and ``gain`` instead of running the experiment again.
+        ``eigen``, ``rd``, ``gain``, ``prediction`` and ``duality`` instead of running the
+        experiment again.
     reports : sequence of dict, optional
-        One coding report per input, reused by ``lossless``.
+        One coding report per input (only its ``lossless`` entry is read), reused by
+        ``lossless``.
     **options
         Fields of :class:`PlotOptions` (``start``, ``end``, ``n_fft``, ``hop_length``,
         ``bands``, ``blocks``, ``rates``, ``dpi``, ``width``, ``height``, ``channels``,
@@ -838,8 +840,9 @@ def run_demo(
     main_file = inputs[0]
     rates = DEFAULT_RATES
     blocks = tuple(sorted(set(DEFAULT_GAIN_BLOCKS) | {block}))
-    reports = [_report(path, blocks, rates) for path in inputs]
-    main_report = reports[0]
+    main_report = _report(main_file, blocks, rates)
+    # the other recordings only need their lossless entry, not the coders
+    reports = [main_report] + [{"lossless": _lossless(path)} for path in inputs[1:]]
     json_path, md_path = out / "coding.json", out / "coding.md"
     _write_text(json_path, json.dumps(main_report, indent=2, allow_nan=False) + "\n")
     written.append((json_path, f"transform-coding report of {Path(main_file).name} (JSON)"))
