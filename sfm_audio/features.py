@@ -14,10 +14,7 @@ segment of time (``segment``).
 
 from __future__ import annotations
 
-import math
 import os
-import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,7 +24,7 @@ from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout, parse_band_spec
 from .flatness import validate_amin, validate_power
-from .kernel import LEVEL_FLOOR_DBFS, ChunkKernel, map_ordered
+from .kernel import ChunkKernel, map_ordered
 from .stft import (
     FrameStream,
     StftParams,
@@ -38,7 +35,6 @@ from .stft import (
     n_frames,
 )
 from .validate import finite_float, nonnegative_float, positive_float, positive_int
-from .writers import Column, frame_schema
 
 __all__ = [
     "ExtractOptions",
@@ -47,21 +43,14 @@ __all__ = [
     "Features",
     "FRAME_FEATURES",
     "FEATURE_NAMES",
-    "SUMMARY_STATS",
     "open_features",
     "extract",
-    "summarize",
-    "summary_columns",
-    "table_schema",
-    "table_rows",
 ]
 
 #: per-frame features, in column order
 FRAME_FEATURES = ("sfm", "sfm_db", "tonality", "crest", "rms_dbfs")
 #: names accepted by ``features=``: the frame features and the two groups of band columns
 FEATURE_NAMES = FRAME_FEATURES + ("sfm_band", "crest_band")
-#: statistics of every feature in a per-file summary, in column order
-SUMMARY_STATS = ("mean", "median", "std", "p10", "p90")
 #: label of an array's rows in the ``file`` column
 ARRAY_LABEL = "<array>"
 
@@ -482,158 +471,3 @@ def extract(
     band_sfm, band_crest = bands.get("sfm"), bands.get("crest")
     times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
     return Features(meta, times, values, band_sfm, band_crest)
-
-
-class _ColumnSpool:
-    """Per-channel, per-column frame values on disk, so summaries keep memory bounded."""
-
-    def __init__(self, n_channels: int, n_columns: int, n_frames_total: int):
-        self._shape = (n_channels, n_columns, n_frames_total)
-        self._file = tempfile.TemporaryFile()
-        self._file.truncate(n_channels * n_columns * n_frames_total * 8)
-
-    def write(self, chunk: FrameChunk) -> None:
-        n_ch, n_col, total = self._shape
-        fd = self._file.fileno()
-        block = np.ascontiguousarray(np.moveaxis(chunk.values, -1, 1))  # (ch, col, k)
-        for c in range(n_ch):
-            for j in range(n_col):
-                os.pwrite(fd, block[c, j].tobytes(), ((c * n_col + j) * total + chunk.frame0) * 8)
-
-    def column(self, c: int, j: int) -> np.ndarray:
-        n_ch, n_col, total = self._shape
-        self._file.seek((c * n_col + j) * total * 8)
-        return np.fromfile(self._file, dtype=np.float64, count=total)
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def summary_columns(meta: FileMeta) -> list[str]:
-    """``<feature>_<stat>`` for every column and statistic (the last columns of a summary)."""
-    return [f"{name}_{stat}" for name in meta.columns for stat in SUMMARY_STATS]
-
-
-def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
-    """The numeric columns of a file's table, after ``file`` and ``channel``.
-
-    Frame table: ``frame``, ``time_s`` and the feature columns. Summary: ``segment_start_s``
-    (with ``segment``), ``sr``, ``channels`` (of the source), ``bits`` (the sample width of
-    the source: 16 for PCM_16, 32 for FLOAT, 0 for compressed formats; see :func:`bits_of`),
-    ``duration_s`` (of the source), ``frames``, ``frames_gated``, ``peak_dbfs`` and the
-    statistics of every column.
-    """
-    if not summary:
-        return frame_schema(meta.columns)
-    head = [Column("segment_start_s", "time")] if meta.options.segment is not None else []
-    head += [Column("sr", "int"), Column("channels", "int"), Column("bits", "int"),
-             Column("duration_s", "time"),
-             Column("frames", "int"), Column("frames_gated", "int"),
-             Column("peak_dbfs", "value")]
-    return head + [Column(name, "value") for name in summary_columns(meta)]
-
-
-def bits_of(subtype: str) -> int:
-    """Sample width in bits of a libsndfile subtype (``"PCM_24"`` -> 24) or a numpy dtype name
-    (``"float32"`` -> 32); 0 where there is none (MP3, Vorbis, Opus...)."""
-    widths = {"FLOAT": 32, "DOUBLE": 64, "ULAW": 8, "ALAW": 8, "PCM_U8": 8, "PCM_S8": 8}
-    if subtype in widths:
-        return widths[subtype]
-    match = re.fullmatch(r"PCM_(\d+)|(?:float|int|uint)(\d+)", subtype)
-    return int(match.group(1) or match.group(2)) if match else 0
-
-
-def _stats(v: np.ndarray) -> list[float]:
-    if v.size == 0:  # every frame gated
-        return [math.nan] * len(SUMMARY_STATS)
-    p10, median, p90 = np.percentile(v, [10, 50, 90])
-    return [v.mean(), median, v.std(), p10, p90]
-
-
-def _dbfs(peak: float) -> float:
-    return max(20.0 * math.log10(peak), LEVEL_FLOOR_DBFS) if peak > 0 else LEVEL_FLOOR_DBFS
-
-
-def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str], np.ndarray]:
-    """A file's summary rows: per channel, or per segment and channel (segment-major).
-
-    Returns
-    -------
-    channels : list of str
-        The ``channel`` label of each row.
-    numeric : np.ndarray [shape=(n_rows, len(table_schema(meta, True)))]
-    """
-    n_ch, n_col = len(meta.channels), len(meta.columns)
-    spool = _ColumnSpool(n_ch, n_col + 2, meta.n_frames)
-    try:
-        for chunk in chunks:
-            spool.write(FrameChunk(chunk.frame0 - meta.frame0, np.concatenate(
-                [chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None]], axis=-1)))
-        times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
-        options = meta.options
-        if options.segment is None:
-            starts, index = [None], np.zeros(meta.n_frames, dtype=np.intp)
-        else:
-            # a centred frame at (or past) the end of the audio joins the last segment that
-            # starts inside the audio, instead of opening a segment of one frame
-            last = max(int(np.ceil(meta.duration / options.segment - 1e-9)) - 1, 0)
-            index = np.minimum(np.floor(times / options.segment + 1e-9), last).astype(np.intp)
-            first = int(index[0])
-            index -= first
-            starts = [(first + j) * options.segment for j in range(int(index[-1]) + 1)]
-        bounds = np.searchsorted(index, np.arange(len(starts) + 1))
-        columns = [[spool.column(c, j) for j in range(n_col + 2)] for c in range(n_ch)]
-        labels, rows = [], []
-        for s_i, seg_start in enumerate(starts):
-            a, b = bounds[s_i], bounds[s_i + 1]
-            for c in range(n_ch):
-                level, peak = columns[c][n_col][a:b], columns[c][n_col + 1][a:b]
-                kept = np.ones(b - a, dtype=bool) if options.min_dbfs is None else (
-                    level >= options.min_dbfs)
-                row = [] if seg_start is None else [seg_start]
-                row += [meta.sr, meta.source_channels, bits_of(meta.subtype), meta.duration,
-                        b - a,
-                        int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
-                for j in range(n_col):
-                    row += _stats(columns[c][j][a:b][kept])
-                labels.append(meta.channels[c])
-                rows.append(row)
-        return labels, np.asarray(rows, dtype=np.float64)
-    finally:
-        spool.close()
-
-
-def summarize(meta: FileMeta, chunks: Iterator[FrameChunk]) -> np.ndarray:
-    """The statistics of a file's frames, one row per channel (or segment and channel).
-
-    Returns
-    -------
-    stats : np.ndarray [shape=(n_rows, n_columns * 5)]
-        For every column of ``meta.columns``: mean, median, std (population), 10th and 90th
-        percentiles (linear interpolation, numpy's default), in that order, over the frames
-        not gated by ``min_dbfs`` (NaN when every frame is gated).
-    """
-    _, numeric = summary_rows(meta, chunks)
-    return numeric[:, -len(meta.columns) * len(SUMMARY_STATS):]
-
-
-def table_rows(
-    meta: FileMeta, chunks: Iterator[FrameChunk], summary: bool
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Rows of a file's table in the columns of :func:`table_schema`, block by block.
-
-    Yields ``(channel labels, numeric)`` for :meth:`sfm_audio.writers.Writer.write`: frame
-    rows (frame-major, channels interleaved within a frame) chunk by chunk, or all the summary
-    rows at once.
-    """
-    if summary:
-        yield summary_rows(meta, chunks)
-        return
-    for chunk in chunks:
-        n_ch, k, n_cols = chunk.values.shape
-        frames = np.arange(chunk.frame0, chunk.frame0 + k)
-        numeric = np.empty((k, n_ch, n_cols + 2))
-        numeric[..., 0] = frames[:, None]
-        numeric[..., 1] = (frames * meta.hop_length / meta.sr)[:, None]
-        numeric[..., 2:] = np.swapaxes(chunk.values, 0, 1)
-        yield meta.channels * k, numeric.reshape(k * n_ch, n_cols + 2)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sfm_audio import ParameterError
-from sfm_audio.features import ExtractOptions, extract, open_features, summarize
+from sfm_audio.features import ExtractOptions, extract, open_features
+from sfm_audio.summaries import summarize
 
 GRID = list(itertools.product([512, 1024, 2048, 4096], [4, 2], [True, False],
                               ["hann", "hamming"], [1.0, 2.0]))
@@ -264,7 +265,7 @@ def test_level_gating_of_summaries(tmp_path):
     sf.write(path, y, sr, subtype="DOUBLE")
     opts = ExtractOptions(bands=None, min_dbfs=-60.0)
     meta, chunks = open_features(path, opts)
-    from sfm_audio.features import summary_rows, table_schema
+    from sfm_audio.summaries import summary_rows, table_schema
 
     labels, rows = summary_rows(meta, chunks)
     row = dict(zip([c.name for c in table_schema(meta, True)], rows[0]))
@@ -294,7 +295,7 @@ def test_every_frame_gated_gives_empty_statistics(signals):
 
 
 def test_segment_summaries(speech, speech_y):
-    from sfm_audio.features import summary_rows, table_schema
+    from sfm_audio.summaries import summary_rows, table_schema
 
     meta, chunks = open_features(speech, ExtractOptions(bands=None, segment=1.5))
     labels, rows = summary_rows(meta, chunks)

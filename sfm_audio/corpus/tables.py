@@ -19,7 +19,8 @@ from .._errors import ParameterError, SfmError
 from .._files import atomic_path, check_output_dir
 from ..bands import parse_band_spec
 from ..columns import Column, union_schema
-from ..features import ExtractOptions, FileMeta, open_features, table_rows, table_schema
+from ..features import ExtractOptions, FileMeta, open_features
+from ..summaries import table_rows, table_schema
 from ..writers import format_of, open_writer
 from .executors import failure_of
 from .inputs import Failure, scan_inputs
