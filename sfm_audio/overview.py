@@ -357,10 +357,6 @@ def overview(
     del window_values
     path = str(path)
     audio = io.info(path)
-    if isinstance(channels, int) and channels >= audio.channels:
-        raise ParameterError(
-            f"channels={channels} is out of range: {path} has {audio.channels} channel(s)",
-            param="channels")
     sr = float(audio.samplerate)
     b_lo, b_hi = bin_range(sr, params.n_fft, fmin=fmin, fmax=fmax, path=path)
     layout = band_layout(bands, sr=sr, n_fft=params.n_fft, fmin=fmin,

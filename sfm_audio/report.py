@@ -259,15 +259,16 @@ def _params_text(options: PlotOptions) -> str:
 
 
 def _channel_list(path: str, channels: str | int) -> tuple[list[str | int], int]:
-    """The channels to draw (``"mix"`` or indices) and the file's channel count."""
+    """The channels to draw (``"mix"`` or indices) and the file's channel count.
+
+    An index out of range is refused by :func:`sfm_audio.io.stream` when the overview starts
+    reading, before any sample is read.
+    """
     from . import io
 
     n = io.info(path).channels
     if channels == "each":
         return list(range(n)), n
-    if isinstance(channels, int) and channels >= n:
-        raise ParameterError(f"channels={channels} is out of range: {path} has {n} channel(s)",
-                             param="channels")
     return [channels], n
 
 
