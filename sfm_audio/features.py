@@ -32,6 +32,7 @@ from .stft import (
     as_channels,
     bin_range,
     frame_range,
+    frame_times,
     n_frames,
 )
 from .validate import finite_float, nonnegative_float, positive_float, positive_int
@@ -193,6 +194,12 @@ class FileMeta:
     @property
     def duration(self) -> float:
         return self.n_samples / self.sr
+
+    @property
+    def times(self) -> np.ndarray:
+        """Times in seconds of the ``n_frames`` frames from ``frame0``, shape (n_frames,)."""
+        return frame_times(self.frame0 + np.arange(self.n_frames), sr=self.sr,
+                           hop_length=self.hop_length)
 
 
 def kernel_columns(layout: BandLayout | None) -> list[str]:
@@ -469,5 +476,4 @@ def extract(
                 at = meta.columns.index(f"{kind}_band_{names[0]}")
                 bands[kind] = table[:, at : at + len(names)]  # band columns follow one another
     band_sfm, band_crest = bands.get("sfm"), bands.get("crest")
-    times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
-    return Features(meta, times, values, band_sfm, band_crest)
+    return Features(meta, meta.times, values, band_sfm, band_crest)

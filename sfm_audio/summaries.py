@@ -20,6 +20,7 @@ import numpy as np
 from .columns import Column, frame_schema
 from .features import FileMeta, FrameChunk
 from .kernel import LEVEL_FLOOR_DBFS
+from .stft import frame_times
 
 __all__ = [
     "SUMMARY_STATS",
@@ -120,7 +121,7 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
         for chunk in chunks:
             spool.write(FrameChunk(chunk.frame0 - meta.frame0, np.concatenate(
                 [chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None]], axis=-1)))
-        times = (meta.frame0 + np.arange(meta.n_frames)) * meta.hop_length / meta.sr
+        times = meta.times
         options = meta.options
         if options.segment is None:
             starts, index = [None], np.zeros(meta.n_frames, dtype=np.intp)
@@ -185,6 +186,6 @@ def table_rows(
         frames = np.arange(chunk.frame0, chunk.frame0 + k)
         numeric = np.empty((k, n_ch, n_cols + 2))
         numeric[..., 0] = frames[:, None]
-        numeric[..., 1] = (frames * meta.hop_length / meta.sr)[:, None]
+        numeric[..., 1] = frame_times(frames, sr=meta.sr, hop_length=meta.hop_length)[:, None]
         numeric[..., 2:] = np.swapaxes(chunk.values, 0, 1)
         yield meta.channels * k, numeric.reshape(k * n_ch, n_cols + 2)
