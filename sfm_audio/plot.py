@@ -318,6 +318,14 @@ def _vector(name: str, x: Any, n: int | None = None, *, what: str = "") -> np.nd
     return a
 
 
+def _sizes(name: str, x: Any, what: str) -> np.ndarray:
+    """A non-empty 1-D array of finite, positive numbers (block sizes, prediction orders)."""
+    a = _vector(name, x)
+    if a.shape[0] == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ParameterError(f"{name} must be a non-empty array of positive {what}")
+    return a
+
+
 def _matrix(name: str, x: Any) -> np.ndarray:
     try:
         a = np.asarray(x, dtype=float)
@@ -884,9 +892,7 @@ def gain(
     -------
     fig : matplotlib.figure.Figure
     """
-    N = _vector("blocks", blocks)
-    if N.shape[0] == 0 or not np.all(np.isfinite(N)) or np.any(N <= 0):
-        raise ParameterError("blocks must be a non-empty array of positive block sizes")
+    N = _sizes("blocks", blocks, "block sizes")
     if not isinstance(gains_db, Mapping) or not gains_db:
         raise ParameterError("gains_db must be a non-empty mapping name -> gains in dB")
 
@@ -1094,11 +1100,9 @@ def prediction(
     -------
     fig : matplotlib.figure.Figure
     """
-    p = _vector("orders", orders)
+    p = _sizes("orders", orders, "prediction orders")
     g = _vector("gains_db", gains_db, p.shape[0], what=" like orders")
-    N = _vector("blocks", blocks)
-    if p.size == 0 or np.any(p <= 0) or N.size == 0 or np.any(N <= 0):
-        raise ParameterError("orders and blocks must be non-empty and positive")
+    N = _sizes("blocks", blocks, "block sizes")
     curves = {str(k): _vector(f"coding_gains_db[{k!r}]", v, N.shape[0], what=" like blocks")
               for k, v in coding_gains_db.items()}
     if bound_db is not None:
