@@ -392,16 +392,18 @@ def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
     return splot.eigen(lam, thetas=thetas, rates=rates, block=n, title=title, figsize=figsize)
 
 
-#: caption of the ``rd`` figure
+#: caption of the ``rd`` figure; ``{group}`` is the short-time model's group of blocks
 RD_CAPTION = (
     "Lines: Gaussian models of the source, the same for every transform. Audio that changes "
     "over time is easier than one stationary model of it, so points can sit left of that "
-    "line; the short-time line (a model per 8 blocks) is what an adaptive coder can approach."
+    "line; the short-time line (a model per {group} blocks) is what an adaptive coder can "
+    "approach."
 )
 
 
 def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
     from . import plot as splot
+    from .coding.shorttime import GROUP_BLOCKS
     from .coding.theory import rd_curves
 
     n = _single_block(options, "rd")
@@ -421,7 +423,8 @@ def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
             [duality["bits_per_sample"]], [duality["snr_db"]])
     title = (f"{Path(inputs[0]).name}: rate–distortion, N = {n}\n"
              "Gaussian R(D) of the source (lines), quantizer + range coder (markers)")
-    return splot.rd(theory, measured, caption=RD_CAPTION, title=title, figsize=figsize)
+    return splot.rd(theory, measured, caption=RD_CAPTION.format(group=GROUP_BLOCKS),
+                    title=title, figsize=figsize)
 
 
 def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
