@@ -20,6 +20,7 @@ import numpy as np
 from .._errors import ParameterError
 from .._files import atomic_path, check_output_dir
 from .inputs import Failure, scan_inputs
+from .joiner import InOrder
 from .runner import RunReport, check_run, run_task
 from .staging import Staging
 
@@ -113,32 +114,22 @@ class CodeTask:
         target.write_text(json.dumps(report, allow_nan=False), encoding="utf-8")
 
 
-class ReportJoiner:
+class ReportJoiner(InOrder):
     """Collect the reports in path order; ``on_report`` sees each as soon as every earlier
     file is settled; ``json_out`` gets them all with the failures at the end."""
 
     def __init__(self, paths: list[str], part_of: dict[str, Path],
                  on_report: Callable[[dict], None] | None = None,
                  json_out: str | os.PathLike | None = None):
-        self.paths, self.part_of, self.on_report = paths, part_of, on_report
-        self.json_out = json_out
-        self.ok: dict[str, bool] = {}
-        self.next = 0
+        super().__init__(paths, part_of)
+        self.on_report, self.json_out = on_report, json_out
         self.reports: list[dict] = []
 
-    def settle(self, path: str, ok: bool) -> None:
-        self.ok[path] = ok
-        while self.next < len(self.paths) and self.paths[self.next] in self.ok:
-            path = self.paths[self.next]
-            if self.ok[path]:
-                report = json.loads(self.part_of[path].read_text(encoding="utf-8"))
-                self.reports.append(report)
-                if self.on_report is not None:
-                    self.on_report(report)
-            self.next += 1
-
-    def good(self) -> list[str]:
-        return [path for path in self.paths if self.ok.get(path)]
+    def _take(self, part: Path) -> None:
+        report = json.loads(part.read_text(encoding="utf-8"))
+        self.reports.append(report)
+        if self.on_report is not None:
+            self.on_report(report)
 
     def finish(self, failed: Sequence[Failure] = ()) -> bool:
         if not self.reports:

@@ -21,10 +21,42 @@ from .._files import current_umask
 from ..writers import concatenate_parts
 from .inputs import Failure
 
-__all__ = ["TableJoiner"]
+__all__ = ["InOrder", "TableJoiner"]
 
 
-class TableJoiner:
+class InOrder:
+    """Inputs settled in any order, handed on in path order.
+
+    :meth:`settle` records whether a path's part is ready; :meth:`_advance` calls
+    :meth:`_take` on each ready part whose earlier paths are all settled, once each.
+    """
+
+    def __init__(self, paths: list[str], part_of: dict[str, Path]):
+        self.paths, self.part_of = paths, part_of
+        self.ok: dict[str, bool] = {}
+        self.next = 0  # paths[:next] are handed on
+
+    def settle(self, path: str, ok: bool) -> None:
+        """The part of ``path`` is ready (``ok``) or will never be (its file failed)."""
+        self.ok[path] = ok
+        self._advance()
+
+    def good(self) -> list[str]:
+        """The paths whose part is ready, in order."""
+        return [path for path in self.paths if self.ok.get(path)]
+
+    def _advance(self) -> None:
+        while self.next < len(self.paths) and self.paths[self.next] in self.ok:
+            path = self.paths[self.next]
+            if self.ok[path]:
+                self._take(self.part_of[path])
+            self.next += 1
+
+    def _take(self, part: Path) -> None:
+        raise NotImplementedError
+
+
+class TableJoiner(InOrder):
     """Join table parts into the output in path order.
 
     CSV and JSON Lines are appended as soon as every earlier path is settled (done or
@@ -36,31 +68,20 @@ class TableJoiner:
 
     def __init__(self, fmt: str, paths: list[str], part_of: dict[str, Path], schema,
                  staging: Path, output, stdout=None):
-        self.fmt, self.paths, self.part_of, self.schema = fmt, paths, part_of, schema
+        super().__init__(paths, part_of)
+        self.fmt, self.schema = fmt, schema
         self.staging, self.output = staging, output
         self.stdout = stdout or sys.stdout if str(output) == "-" else None
         self.streaming = fmt in ("csv", "jsonl")
-        self.ok: dict[str, bool] = {}
-        self.next = 0  # paths[:next] are joined
         self.tmp: Path | None = None
         self.out = None  # binary file (output) or text stream (stdout) being appended to
 
     def settle(self, path: str, ok: bool) -> None:
-        """The part of ``path`` is ready (``ok``) or will never be (its file failed)."""
+        """The part of ``path`` is ready (``ok``) or will never be; NPZ and Parquet parts wait
+        for :meth:`finish`."""
         self.ok[path] = ok
         if self.streaming:
             self._advance()
-
-    def good(self) -> list[str]:
-        """The paths whose part is in the output, in order."""
-        return [path for path in self.paths if self.ok.get(path)]
-
-    def _advance(self) -> None:
-        while self.next < len(self.paths) and self.paths[self.next] in self.ok:
-            path = self.paths[self.next]
-            if self.ok[path]:
-                self._append(self.part_of[path])
-            self.next += 1
 
     def _new_tmp(self) -> Path:
         fd, name = tempfile.mkstemp(prefix=".joined-", suffix="." + self.fmt, dir=self.staging)
@@ -68,7 +89,7 @@ class TableJoiner:
         self.tmp = Path(name)
         return self.tmp
 
-    def _append(self, part: Path) -> None:
+    def _take(self, part: Path) -> None:  # append a CSV or JSON Lines part
         if self.out is None:
             tmp = self._new_tmp()
             concatenate_parts(self.fmt, [], tmp, self.schema)  # the CSV header, if any
