@@ -50,6 +50,8 @@ __all__ = [
 
 #: per-frame features, in column order
 FRAME_FEATURES = ("sfm", "sfm_db", "tonality", "crest", "rms_dbfs")
+#: where ``rms_dbfs`` is among the kernel's columns (kept in every chunk for the summaries)
+_RMS_COLUMN = FRAME_FEATURES.index("rms_dbfs")
 #: names accepted by ``features=``: the frame features and the two groups of band columns
 FEATURE_NAMES = FRAME_FEATURES + ("sfm_band", "crest_band")
 #: label of an array's rows in the ``file`` column
@@ -307,7 +309,7 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
         chosen = slice(None)
     frame0 = meta.frame0
     for values, peak in map_ordered(kernel, segments, threads):
-        yield FrameChunk(frame0, values[..., chosen], values[..., 4], peak)
+        yield FrameChunk(frame0, values[..., chosen], values[..., _RMS_COLUMN], peak)
         frame0 += values.shape[1]
 
 
