@@ -922,7 +922,7 @@ def gain(
     if bound_db is not None:
         ax.axhline(
             bound_db, color="0.3", linestyle="--", linewidth=1.2,
-            label=f"1/SFM bound ({bound_db:.2f} dB)",
+            label=f"1/SFM limit ({bound_db:.2f} dB)",
         )
     values = np.concatenate([g[np.isfinite(g)] for g in [*curves.values(), *held.values()]] + [
         np.array([0.0] if bound_db is None else [0.0, bound_db])

@@ -398,7 +398,7 @@ def test_gain(tmp_path):
     np.testing.assert_array_equal(ho.get_ydata(), held)
     assert ho.get_color() == _line(ax, "KLT (in-sample)").get_color()
     assert ho.get_linestyle() == "--"
-    (bound,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("1/SFM bound")]
+    (bound,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("1/SFM limit")]
     np.testing.assert_array_equal(bound.get_ydata(), [7.2125, 7.2125])
     assert ax.get_ylim()[1] > 7.2125
     _save_png(fig, tmp_path, "gain")

@@ -77,7 +77,7 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
     bands     band-flatness heat map with the mean flatness of each band
     eigen     KLT eigenvalues with the water level of each rate and the bits per component
     rd        SNR against bits/sample: Gaussian theory (lines) and the real coder (markers)
-    gain      coding gain of KLT, DCT and PCM against block size, with the PSD bound
+    gain      coding gain of KLT, DCT and PCM against block size, with the 1/SFM(PSD) limit
     lossless  FLAC bits/sample against the lossless estimate, one point per file
               (INPUT may also be folders or globs)
     prediction  prediction gain against order beside the coding gains; residual and

@@ -130,7 +130,7 @@ class Experiment:
     decoded : dict
         ``(block, transform, rate) -> decoded signal`` (shape (n_samples,)), only when asked.
     psd : np.ndarray [shape=(nperseg,)] or None
-        The signal's two-sided Welch PSD (the estimator of the PSD bound).
+        The signal's two-sided Welch PSD (the estimator of the 1/SFM(PSD) limit).
     prediction : list of :class:`~sfm_audio.coding.prediction.Prediction`
         Linear prediction at each order (empty when the signal is too short).
     duality : :class:`~sfm_audio.coding.duality.FrameDuality` or None

@@ -4,7 +4,7 @@ A predictor of order ``p`` (autocorrelation method, Levinson–Durbin recursion)
 residual of power ``E_p``; its gain ``10 log10(r0 / E_p)`` never decreases with ``p`` and tends
 to the same Kolmogorov–Szegő limit ``1 / SFM(PSD)`` as the transform coding gain, while the
 residual's spectrum becomes flat ("compress the signal and you flatten its spectrum").
-The flatness of a residual is measured with the estimator of the PSD bound
+The flatness of a residual is measured with the estimator of the 1/SFM(PSD) limit
 (:class:`~sfm_audio.coding.spectra.WelchPSD`, then :func:`~sfm_audio.flatness.flatness`).
 """
 
@@ -193,7 +193,7 @@ class Prediction:
     variance : float
         ``r[0]``, the signal's variance.
     residual_psd : np.ndarray [shape=(nperseg,)]
-        Two-sided Welch PSD of the residual (same estimator as the PSD bound).
+        Two-sided Welch PSD of the residual (same estimator as the 1/SFM(PSD) limit).
     """
 
     order: int
@@ -339,7 +339,7 @@ def predict_file(
     Returns
     -------
     psd : np.ndarray [shape=(nperseg,)]
-        Two-sided Welch PSD of the signal (the estimator of the PSD bound).
+        Two-sided Welch PSD of the signal (the estimator of the 1/SFM(PSD) limit).
     predictions : list of Prediction
     """
     from .. import io
