@@ -41,7 +41,7 @@ __all__ = [
 #: level of a digitally silent frame (dBFS): the mean square is floored at 1e-20
 LEVEL_FLOOR_DBFS = -200.0
 _LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
-_MAX_FOLDS = 4  # products of up to 2**4 = 16 bins
+_MAX_PRODUCT = 16  # logarithms of products of up to 16 bins
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,12 +52,13 @@ def log_sum(
 ) -> np.ndarray:
     """``np.log(P).sum(axis=-1)`` for values ``>= amin``, with fewer logarithms.
 
-    The last axis is folded in halves (``P[..., :h] * P[..., h:2h]``) up to four times, so
-    each logarithm is that of a product of up to sixteen values; the fold count is the
-    largest for which ``2**folds * max(|ln amin|, |ln peak|)`` stays below
-    :data:`~sfm_audio.bands.LOG_RANGE` (``peak=None``: ``amin`` alone sets the fold count, and
-    rows whose products overflowed to infinity are summed again bin by bin). The result equals
-    the plain sum of logs up to a few ulps per product.
+    The last axis is cut into ``size`` equal runs (``size`` a power of two up to 16) and
+    multiplied run against run in one reduction, so each logarithm is that of a product of
+    ``size`` values ``n // size`` apart; the ``n % size`` values left over are taken one by
+    one. ``size`` is the largest for which ``size * max(|ln amin|, |ln peak|)`` stays below
+    :data:`~sfm_audio.bands.LOG_RANGE` (``peak=None``: ``amin`` alone sets it, and rows whose
+    products overflowed to infinity are summed again value by value). The result equals the
+    plain sum of logs up to a few ulps per product.
 
     Parameters
     ----------
@@ -74,26 +75,23 @@ def log_sum(
     total : np.ndarray [shape=P.shape[:-1]]
     """
     scale = max(abs(math.log(amin)), 1.0 if peak is None else abs(math.log(peak)), 1.0)
-    folds = 0
-    while folds < _MAX_FOLDS and 2 ** (folds + 1) * scale < LOG_RANGE:
-        folds += 1
-    total = np.zeros(P.shape[:-1])
-    a = P
-    for d in range(folds):
-        m = a.shape[-1]
-        half = m // 2
-        if half < 2:
-            break
-        if m % 2:
-            total += np.log(a[..., m - 1])
-        folded = scratch(work, f"fold{d}", a.shape[:-1] + (half,))
-        with np.errstate(over="ignore"):  # caught below, when peak is not known
-            np.multiply(a[..., :half], a[..., half : 2 * half], out=folded)
-        a = folded
-    logs = scratch(work, "fold_log", a.shape)
-    np.log(a, out=logs)
-    total += logs.sum(axis=-1)
-    if a is not P and not np.isfinite(total).all():  # a product overflowed: huge values
+    size = 1
+    while size < _MAX_PRODUCT and 2 * size * scale < LOG_RANGE:
+        size *= 2
+    n = P.shape[-1]
+    runs = n // size
+    if size == 1 or runs < 2:
+        return np.log(P).sum(axis=-1)
+    # one reduction over the run axis: a single pass over P, no halving passes
+    products = scratch(work, "log_sum_products", P.shape[:-1] + (runs,))
+    with np.errstate(over="ignore"):  # caught below, when peak is not known
+        np.multiply.reduce(P[..., : runs * size].reshape(P.shape[:-1] + (size, runs)),
+                           axis=-2, out=products)
+    np.log(products, out=products)
+    total = products.sum(axis=-1)
+    if n % size:
+        total += np.log(P[..., runs * size :]).sum(axis=-1)
+    if not np.isfinite(total).all():  # a product overflowed: values above the peak assumed
         bad = ~np.isfinite(total)
         total[bad] = np.log(P[bad]).sum(axis=-1)
     return total

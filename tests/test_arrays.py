@@ -135,9 +135,10 @@ def test_a_one_sample_window_is_scipys():
 @pytest.mark.parametrize(("amin", "scale"), [(1e-10, 1.0), (1e-10, 1e30), (1e-300, 1.0),
                                            (1e-10, 1e200)])
 @pytest.mark.parametrize("known_peak", [True, False])
-def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale, known_peak):
+@pytest.mark.parametrize("n", [3, 31, 64, 1025])  # runs of 16 with 0, 1 or 15 values left over
+def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale, known_peak, n):
     rng = np.random.default_rng(1)
-    P = np.maximum(amin, scale * rng.exponential(size=(3, 7, 1025)) ** 4)
+    P = np.maximum(amin, scale * rng.exponential(size=(3, 7, n)) ** 4)
     P[0, 0] = amin  # a silent frame
     expected = np.log(P).sum(axis=-1)
     with warnings.catch_warnings():
