@@ -63,7 +63,6 @@ every file's header before any job runs. Band layouts placed by each file's rate
 
 from __future__ import annotations
 
-from .code import CodeOptions, code_file, code_files
 from .executors import process_pool
 from .inputs import STDIN, Failure, InputScan, expand_inputs, scan_inputs
 from .malloc import tune_malloc
@@ -89,3 +88,15 @@ __all__ = [
     "tune_malloc",
     "write_errors",
 ]
+
+#: the coding task (which imports the coders) is loaded when first asked for: ``extract``
+#: over a corpus never needs it
+_CODE_NAMES = frozenset({"CodeOptions", "code_file", "code_files"})
+
+
+def __getattr__(name: str):
+    if name in _CODE_NAMES:
+        from . import code
+
+        return getattr(code, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

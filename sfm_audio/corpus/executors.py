@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .._errors import ParameterError, SfmError
 from .._files import atomic_path
@@ -29,6 +27,9 @@ from ..threads import one_blas_thread
 from .inputs import Failure
 from .malloc import malloc_tuned_while_running, tune_malloc
 from .staging import sees_staging
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["Task", "Job", "Result", "Inline", "ProcessPool", "DaskCluster", "run_job",
            "failure_of", "process_pool"]
@@ -145,6 +146,8 @@ def _pool_context(preload: Sequence[str] = ()):
     so a worker starts by a fork instead of a fresh interpreter and a second import of numpy.
     Jobs carry absolute paths, so a fork server started in another working directory is
     harmless."""
+    import multiprocessing  # here: a run on one core never starts a process
+
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__, *preload])
@@ -155,6 +158,8 @@ def _pool_context(preload: Sequence[str] = ()):
 def process_pool(jobs: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
     """A pool of ``jobs`` one-core worker processes, set up as corpus runs set them up
     (fork server or spawn, BLAS on one thread, malloc tuned)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(jobs, mp_context=_pool_context(preload),
                                initializer=_init_worker)
 
@@ -174,6 +179,8 @@ class ProcessPool:
         self.n_workers, self.fn = n_workers, fn
 
     def map(self, jobs: Sequence[Job]) -> Iterator[Result]:
+        from concurrent.futures.process import BrokenProcessPool
+
         preload = sorted({name for job in jobs for name in
                           (type(job.task).__module__, *getattr(job.task, "preload", ()))})
         todo = deque(jobs)
@@ -215,6 +222,8 @@ class ProcessPool:
                 yield self._isolated(job, preload)
 
     def _isolated(self, job: Job, preload: Sequence[str]) -> Result:
+        from concurrent.futures.process import BrokenProcessPool
+
         with process_pool(1, preload) as pool:
             try:
                 return pool.submit(self.fn, job).result()
@@ -225,6 +234,8 @@ class ProcessPool:
 def _check_workers_start(preload: Sequence[str]) -> None:
     """After a pool broke: make sure that a worker can run at all, so that a pool that
     cannot start (an unimportable main module, no memory) is not blamed on every file."""
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with process_pool(1, preload) as pool:
             pool.submit(os.getpid).result()
