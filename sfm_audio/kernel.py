@@ -162,15 +162,17 @@ def frame_levels(
     sq = scratch(work, "level_squares", x.shape)
     np.square(x, out=sq, dtype=np.float64)  # in float64 whatever the input type
     if n_fft % hop == 0:
-        # sums and maxima of hop-sized blocks, then of the n_fft / hop blocks of each frame
+        # sums and maxima of hop-sized blocks, then of the n_fft / hop blocks of each frame,
+        # added as n_fft / hop shifted slices (whole-row operations, no short inner axis)
         r = n_fft // hop
-        blocks = (k - 1 + r) * hop
-        sums = sq[:, :blocks].reshape(x.shape[0], -1, hop).sum(axis=-1)
+        blocks = sq[:, : (k - 1 + r) * hop].reshape(x.shape[0], -1, hop)
+        sums, largest = blocks.sum(axis=-1), blocks.max(axis=-1)
+        energy, peak_square = sums[:, :k].copy(), largest[:, :k].copy()
+        for j in range(1, r):
+            energy += sums[:, j : j + k]
+            np.maximum(peak_square, largest[:, j : j + k], out=peak_square)
         # the largest magnitude is the square root of the largest square
-        peaks = np.sqrt(sq[:, :blocks].reshape(x.shape[0], -1, hop).max(axis=-1))
-        windows = np.lib.stride_tricks.sliding_window_view
-        energy = windows(sums, r, axis=-1).sum(axis=-1)
-        peak = windows(peaks, r, axis=-1).max(axis=-1)
+        peak = np.sqrt(peak_square)
     else:
         # (start, end) pairs, overlapping: keep the even outputs; one zero column at the end
         # keeps the last end index inside the array

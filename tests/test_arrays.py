@@ -14,8 +14,8 @@ from sfm_audio import ParameterError
 from sfm_audio.cli import main
 from sfm_audio.features import ExtractOptions, extract, open_features
 from sfm_audio.flatness import spectral_flatness
-from sfm_audio.kernel import floored_power, log_sum
-from sfm_audio.stft import get_window, stft
+from sfm_audio.kernel import floored_power, frame_levels, log_sum
+from sfm_audio.stft import StftParams, get_window, stft
 
 SR = 22050
 
@@ -169,6 +169,19 @@ def test_rms_dbfs_is_librosas_rms(stereo_y, n_fft, hop, center):
     rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop, center=center)[0]
     # librosa returns float32 RMS values: 1e-5 dB is float32 precision
     np.testing.assert_allclose(f.values["rms_dbfs"][0], 20 * np.log10(rms), atol=1e-5)
+
+
+@pytest.mark.parametrize(("n_fft", "hop"), [(2048, 512), (64, 64), (1000, 300), (16, 5)])
+def test_frame_levels_are_the_mean_square_and_peak_of_each_frame(n_fft, hop):
+    rng = np.random.default_rng(3)
+    k = 7
+    segment = rng.standard_normal((2, (k - 1) * hop + n_fft)).astype(np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(segment.astype(np.float64), n_fft,
+                                                      axis=-1)[:, ::hop]
+    mean_square, peak = frame_levels(segment, StftParams(n_fft, hop, n_fft, "hann", False), k,
+                                     work={})
+    np.testing.assert_allclose(mean_square, (frames**2).mean(axis=-1), rtol=1e-12)
+    np.testing.assert_array_equal(peak, np.abs(frames).max(axis=-1))
 
 
 def test_silence_has_the_floor_level_and_sfm_one():
