@@ -25,7 +25,7 @@ import numpy as np
 from ._errors import ParameterError
 from .bands import LOG_RANGE, BandLayout, BandReducer
 from .flatness import frame_statistics
-from .stft import FrameStream, StftParams, array_segments, as_channels, n_frames, scratch
+from .stft import StftParams, array_segments, as_channels, n_frames, scratch
 from .validate import positive_int
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "frame_levels",
     "log_sum",
     "map_ordered",
+    "power_frames",
     "signal_flatness",
 ]
 
@@ -97,6 +98,30 @@ def log_sum(
     return total
 
 
+def _power_into(spectrum: np.ndarray, out: np.ndarray, *, power: float,
+                work: dict | None, overwrite: bool) -> None:
+    """``|X|**power`` of complex spectra into ``out`` (same shape), not floored."""
+    if power == 2.0 and overwrite and spectrum.dtype == np.complex128 and (
+            spectrum.strides[-1] == spectrum.itemsize):
+        parts = spectrum.view(np.float64)  # re, im, re, im, ...
+        np.square(parts, out=parts)
+        np.add(parts[..., 0::2], parts[..., 1::2], out=out)
+    elif power == 2.0:
+        np.square(spectrum.real, out=out)
+        imag2 = scratch(work, "imag2", out.shape)
+        np.square(spectrum.imag, out=imag2)
+        out += imag2
+    else:
+        np.abs(spectrum, out=out)
+        if power != 1.0:
+            out **= power
+
+
+def _floor(P: np.ndarray, amin: float) -> None:
+    if P.min(initial=np.inf) < amin:  # a read-only check: most chunks need no floor
+        np.maximum(P, amin, out=P)
+
+
 def floored_power(
     spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None,
     overwrite: bool = False,
@@ -122,22 +147,56 @@ def floored_power(
     Pf = scratch(work, "Pf", spectrum.shape[:-1] + (n_freq + 1,))
     Pf[..., n_freq] = 0.0
     P = Pf[..., :n_freq]
-    if power == 2.0 and overwrite and spectrum.dtype == np.complex128 and (
-            spectrum.flags.c_contiguous):
-        parts = spectrum.view(np.float64)  # re, im, re, im, ...
-        np.square(parts, out=parts)
-        np.add(parts[..., 0::2], parts[..., 1::2], out=P)
-    elif power == 2.0:
-        np.square(spectrum.real, out=P)
-        imag2 = scratch(work, "imag2", P.shape)
-        np.square(spectrum.imag, out=imag2)
-        P += imag2
-    else:
-        np.abs(spectrum, out=P)
-        if power != 1.0:
-            P **= power
-    if P.min(initial=np.inf) < amin:  # a read-only check: most chunks need no floor
-        np.maximum(P, amin, out=P)
+    _power_into(spectrum, P, power=power, work=work, overwrite=overwrite)
+    _floor(P, amin)
+    return Pf
+
+
+#: samples (over all channels) windowed and transformed at once by :func:`power_frames`:
+#: 64 frames of 2048; the spectra of such a batch are still in cache when they are squared
+FFT_BATCH_SAMPLES = 1 << 17
+
+
+def power_frames(
+    segment: np.ndarray, params: StftParams, window: np.ndarray, *, power: float,
+    amin: float, work: dict | None = None,
+) -> np.ndarray:
+    """Floored power spectra of every frame of a segment, as :func:`floored_power` gives them.
+
+    The frames are windowed, transformed and squared a batch of about
+    :data:`FFT_BATCH_SAMPLES` samples at a time, into the rows of one array: squaring the
+    spectra of a whole chunk after its FFT would read them back from memory instead of cache
+    (measured: half the cost of the squaring).
+
+    Parameters
+    ----------
+    segment : np.ndarray [shape=(n_channels, (k - 1) * hop_length + n_fft)]
+    params : StftParams
+    window : np.ndarray [shape=(n_fft,)]
+        ``params.fft_window()``.
+    power, amin : float
+    work : dict, optional
+        Scratch arrays of the calling thread.
+
+    Returns
+    -------
+    Pf : np.ndarray [shape=(n_channels, k, n_freq + 1)]
+    """
+    n_fft, hop, n_freq = params.n_fft, params.hop_length, params.n_freq
+    frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft, axis=-1)[:, ::hop]
+    channels, k = frames.shape[:2]
+    batch = max(1, min(k, FFT_BATCH_SAMPLES // (channels * n_fft)))
+    Pf = scratch(work, "Pf", (channels, k, n_freq + 1))
+    Pf[..., n_freq] = 0.0
+    windowed = scratch(work, "windowed", (channels, batch, n_fft))
+    spectrum = scratch(work, "spectrum", (channels, batch, n_freq), np.complex128)
+    for a in range(0, k, batch):
+        n = min(batch, k - a)
+        np.multiply(frames[:, a : a + n], window, out=windowed[:, :n])
+        np.fft.rfft(windowed[:, :n], axis=-1, out=spectrum[:, :n])
+        _power_into(spectrum[:, :n], Pf[:, a : a + n, :n_freq], power=power, work=work,
+                    overwrite=True)  # the spectrum is this thread's scratch
+    _floor(Pf[..., :n_freq], amin)
     return Pf
 
 
@@ -218,7 +277,7 @@ class ChunkKernel:
         self.bins = (0, params.n_freq) if bins is None else (int(bins[0]), int(bins[1]))
         self.layout = layout
         self.reducer = BandReducer(layout) if layout is not None else None
-        self.stream = FrameStream(params, 1)  # its transform() only: window and rfft
+        self._window = params.fft_window()
         self._local = threading.local()
 
     @property
@@ -246,9 +305,8 @@ class ChunkKernel:
     def sfm(self, segment: np.ndarray) -> np.ndarray:
         """The per-frame SFM only of one segment, shape (n_channels, k)."""
         work = self._local.__dict__
-        spectrum = self.stream.transform(segment, work=work)
-        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work,
-                           overwrite=True)  # the spectrum is this thread's scratch
+        Pf = power_frames(segment, self.params, self._window, power=self.power,
+                          amin=self.amin, work=work)
         lo, hi = self.bins
         P = Pf[..., lo:hi]
         logs = log_sum(P, amin=self.amin, work=work)
@@ -256,10 +314,9 @@ class ChunkKernel:
 
     def __call__(self, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         work = self._local.__dict__  # scratch arrays of this thread, reused chunk after chunk
-        spectrum = self.stream.transform(segment, work=work)
-        k = spectrum.shape[-2]
-        Pf = floored_power(spectrum, power=self.power, amin=self.amin, work=work,
-                           overwrite=True)  # the spectrum is this thread's scratch
+        Pf = power_frames(segment, self.params, self._window, power=self.power,
+                          amin=self.amin, work=work)
+        k = Pf.shape[-2]
         spectral = self.spectral_values(Pf, work)
         values = np.empty(Pf.shape[:-1] + (self.n_columns,))
         values[..., :4] = spectral[..., :4]

@@ -46,7 +46,7 @@ from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout
 from .flatness import validate_amin
-from .kernel import ChunkKernel, floored_power
+from .kernel import ChunkKernel, power_frames
 from .stft import FrameStream, StftParams, bin_range, frame_range
 from .validate import positive_int
 
@@ -374,6 +374,7 @@ def overview(
     # the samples of the range, already padded as librosa pads the whole file: frame them
     # without further centring
     frames = FrameStream(StftParams(n_fft, hop, params.win_length, window, False), 1)
+    window_fft = frames.params.fft_window()
     n_bands = layout.n_bands if layout is not None else 0
     kernel = ChunkKernel(params, amin=amin, bins=(b_lo, b_hi), layout=layout)
     spec_pool = _Pool(n_cols, b_hi - b_lo)
@@ -384,9 +385,9 @@ def overview(
     done = 0
     blocks = _padded_blocks(path, lo, hi, audio.frames, block_frames, channels)
     for segment in frames.segments(blocks):
-        spectrum = frames.transform(segment, work=work)[0]  # (k, n_freq)
-        k = spectrum.shape[0]
-        Pf = floored_power(spectrum, power=2.0, amin=amin, work=work)
+        Pf = power_frames(segment, frames.params, window_fft, power=2.0, amin=amin,
+                          work=work)[0]  # (k, n_freq + 1)
+        k = Pf.shape[0]
         P = Pf[:, b_lo:b_hi]
         # sfm, sfm_db, tonality and the band SFMs (crest columns are not drawn)
         values = kernel.spectral_values(Pf, work)[:, drawn]
