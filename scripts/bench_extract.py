@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Speed and memory of extraction against librosa and against the FFT floor, in one run.
 
-    python scripts/bench_extract.py [--minutes 10] [--long-minutes 60] [--repeat 3]
+    python scripts/bench_extract.py [--minutes 10] [--long-minutes 60] [--repeat 5]
                                     [--workdir DIR] [--quick] [--skip-cli]
 
 **In-process, arrays** (a seeded ``--minutes`` 44.1 kHz mono float32 array, one warm process,
-imports and first calls excluded, best of ``--repeat``):
+imports and first calls excluded, ``--repeat`` rounds):
 
 * ``librosa.feature.spectral_flatness(y=y)``;
 * ``sfm_audio.flatness.spectral_flatness(y=y)`` on 2 threads and on 1;
@@ -18,7 +18,7 @@ imports and first calls excluded, best of ``--repeat``):
   ``extract(y, ...)`` beside librosa's call.
 
 **Command line** (a seeded 44.1 kHz stereo 16-bit WAV; wall time and peak RSS of whole
-commands, best of ``--repeat``):
+commands, ``--repeat`` rounds):
 
 * ``sfm-audio extract FILE -o out.npz`` (frames + MPEG-7 bands) and ``-o out.csv``;
 * its physical floor: a script that stream-reads the file, mixes it to mono, windows every
@@ -28,6 +28,12 @@ commands, best of ``--repeat``):
 
 The commands run after a warm-up command, with bytecode written (as an installed package has
 it) and the file in the page cache, in both the command and its floor.
+
+**Timing on a shared machine.** Each of ``--repeat`` rounds runs every timed call once, in
+turn, so a slow spell of the machine hits a round's calls alike. Two numbers are printed per
+ratio: the ratio of the best times, and the median (with the range) of the ratios within a
+round. On a quiet machine they agree; when they do not, the machine was busy and the
+per-round median is the fairer one.
 
 Prints every number and the ratios beside the goals of issue 10. ``--quick`` runs 2 minutes,
 one repetition and a 6-minute "long" file: a check that the script works, not a measurement.
@@ -128,14 +134,25 @@ def make_file(path: Path, minutes: float, seed: int = 0) -> Path:
     return path
 
 
-def best_time(func, repeat: int) -> float:
-    times = []
+def rounds(calls: dict, repeat: int) -> dict[str, list[float]]:
+    """Wall times of every call, ``repeat`` rounds, each round running every call once."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for name, func in calls.items():
+            gc.collect()
+            t = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def ratio(times: dict[str, list[float]], a: str, b: str, goal: str = "") -> str:
+    """``a / b``: ratio of the best times, then the per-round median and range."""
+    per_round = sorted(x / y for x, y in zip(times[a], times[b]))
+    median = per_round[len(per_round) // 2]
+    text = (f"{min(times[a]) / min(times[b]):5.2f}  (per round: median {median:.2f}, "
+            f"{per_round[0]:.2f}-{per_round[-1]:.2f})")
+    return f"{text}  {goal}" if goal else text
 
 
 def peak_extra_mb(func) -> float:
@@ -192,25 +209,28 @@ def in_process(minutes: float, repeat: int) -> None:
     print(f"max |ours - librosa| per-frame SFM: {np.abs(ours - ref).max():.2e} (goal <= 1e-5)")
     del ref, ours
 
-    t_lib = best_time(lambda: librosa.feature.spectral_flatness(y=y), repeat)
-    t_2 = best_time(lambda: spectral_flatness(y=y, threads=2), repeat)
-    t_1 = best_time(lambda: spectral_flatness(y=y, threads=1), repeat)
-    t_ext = best_time(lambda: extract(y, sr=SR, bands="mpeg7"), repeat)
-    t_ext1 = best_time(lambda: extract(y, sr=SR, bands="mpeg7", threads=1), repeat)
-    t_floor = best_time(lambda: fft_floor(y), repeat)
-    print(f"librosa spectral_flatness(y=y):              {t_lib:7.3f} s")
-    print(f"sfm_audio spectral_flatness(y=y), 2 threads: {t_2:7.3f} s")
-    print(f"sfm_audio spectral_flatness(y=y), 1 thread:  {t_1:7.3f} s")
-    print(f"sfm_audio extract(y, sr, bands='mpeg7'):     {t_ext:7.3f} s")
-    print(f"  the same, 1 thread:                        {t_ext1:7.3f} s")
-    print(f"floor: window + float64 rfft, 2 threads:     {t_floor:7.3f} s")
-    print(f"speed vs librosa, 2 threads:  {t_lib / t_2:5.2f}x  (goal >= 1.6)")
-    print(f"speed vs librosa, 1 thread:   {t_lib / t_1:5.2f}x  (goal >= 1.0)")
-    print(f"2 threads / floor:            {t_2 / t_floor:5.2f}   (goal <= 1.3)")
-    print(f"extract+bands vs librosa:     {t_lib / t_ext:5.2f}x  (goal >= 1.3)")
-    print(f"extract+bands / floor:        {t_ext / t_floor:5.2f}")
+    t = rounds({
+        "librosa": lambda: librosa.feature.spectral_flatness(y=y),
+        "sfm2": lambda: spectral_flatness(y=y, threads=2),
+        "sfm1": lambda: spectral_flatness(y=y, threads=1),
+        "extract2": lambda: extract(y, sr=SR, bands="mpeg7"),
+        "extract1": lambda: extract(y, sr=SR, bands="mpeg7", threads=1),
+        "floor": lambda: fft_floor(y),
+    }, repeat)
+    best = {name: min(v) for name, v in t.items()}
+    print(f"librosa spectral_flatness(y=y):              {best['librosa']:7.3f} s")
+    print(f"sfm_audio spectral_flatness(y=y), 2 threads: {best['sfm2']:7.3f} s")
+    print(f"sfm_audio spectral_flatness(y=y), 1 thread:  {best['sfm1']:7.3f} s")
+    print(f"sfm_audio extract(y, sr, bands='mpeg7'):     {best['extract2']:7.3f} s")
+    print(f"  the same, 1 thread:                        {best['extract1']:7.3f} s")
+    print(f"floor: window + float64 rfft, 2 threads:     {best['floor']:7.3f} s")
+    print(f"speed vs librosa, 2 threads:  {ratio(t, 'librosa', 'sfm2', '(goal >= 1.6)')}")
+    print(f"speed vs librosa, 1 thread:   {ratio(t, 'librosa', 'sfm1', '(goal >= 1.0)')}")
+    print(f"2 threads / floor:            {ratio(t, 'sfm2', 'floor', '(goal <= 1.3)')}")
+    print(f"extract+bands vs librosa:     {ratio(t, 'librosa', 'extract2', '(goal >= 1.3)')}")
+    print(f"extract+bands / floor:        {ratio(t, 'extract2', 'floor')}")
     # librosa's call runs on one core: this ratio holds when the machine's other core is busy
-    print(f"extract+bands vs librosa, 1 thread: {t_lib / t_ext1:5.2f}x")
+    print(f"extract+bands vs librosa, 1 thread: {ratio(t, 'librosa', 'extract1')}")
 
     m_lib = peak_extra_mb(lambda: librosa.feature.spectral_flatness(y=y))
     m_ours = peak_extra_mb(lambda: spectral_flatness(y=y))
@@ -228,9 +248,17 @@ def run_child(cmd: list[str]) -> tuple[float, float]:
     return done["wall"], done["peak_mb"]
 
 
-def best(cmd: list[str], repeat: int) -> tuple[float, float]:
-    runs = [run_child(cmd) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+def command_rounds(cmds: dict[str, list[str]], repeat: int):
+    """Wall times per command over ``repeat`` rounds (each round runs every command once)
+    and each command's largest peak RSS."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    peaks = dict.fromkeys(cmds, 0.0)
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            wall, peak = run_child(cmd)
+            times[name].append(wall)
+            peaks[name] = max(peaks[name], peak)
+    return times, peaks
 
 
 def command_line(args, work: Path, tmp: Path) -> None:
@@ -241,23 +269,28 @@ def command_line(args, work: Path, tmp: Path) -> None:
     print(f"\nfile: {short.name} ({short.stat().st_size / 1e6:.0f} MB), 44.1 kHz stereo PCM_16")
     run_child([*SFM, "extract", str(short), "-o", str(tmp / "warm.npz"), "-q",
                "--end", "1"])  # writes the bytecode; the page cache holds the file
-    npz_t, npz_mem = best([*SFM, "extract", str(short), "-o", str(tmp / "o.npz"), "-q"],
-                          args.repeat)
-    floor_t, floor_mem = best([sys.executable, "-c", FLOOR_JOB, str(short)], args.repeat)
-    csv_t, csv_mem = best([*SFM, "extract", str(short), "-o", str(tmp / "o.csv"), "-q"],
-                          args.repeat)
-    print(f"sfm-audio extract -> .npz (frames, mpeg7): {npz_t:6.2f} s  {npz_mem:6.0f} MB")
-    print(f"floor (read, mix, window, FFT, |X|^2):    {floor_t:6.2f} s  {floor_mem:6.0f} MB")
-    print(f"sfm-audio extract -> .csv (frames, mpeg7): {csv_t:6.2f} s  {csv_mem:6.0f} MB")
-    print(f"ratio npz / floor:             {npz_t / floor_t:.3f}  (goal <= 1.2)")
-    print(f"ratio csv / npz:               {csv_t / npz_t:.3f}  (goal <= 2)")
+    cmds = {
+        "npz": [*SFM, "extract", str(short), "-o", str(tmp / "o.npz"), "-q"],
+        "floor": [sys.executable, "-c", FLOOR_JOB, str(short)],
+        "csv": [*SFM, "extract", str(short), "-o", str(tmp / "o.csv"), "-q"],
+    }
     if not args.quick:
-        lib_t, lib_mem = best([sys.executable, "-c", LIBROSA_JOB, str(short)], args.repeat)
-        print(f"librosa load + spectral_flatness, command: {lib_t:6.2f} s  {lib_mem:6.0f} MB")
-        print(f"ratio npz / librosa command:   {npz_t / lib_t:.3f}  (goal <= 0.25)")
+        cmds["librosa"] = [sys.executable, "-c", LIBROSA_JOB, str(short)]
+    t, mem = command_rounds(cmds, args.repeat)
+    best = {name: min(v) for name, v in t.items()}
+    print(f"sfm-audio extract -> .npz (frames, mpeg7): {best['npz']:6.2f} s  {mem['npz']:6.0f} MB")
+    print(f"floor (read, mix, window, FFT, |X|^2):    {best['floor']:6.2f} s  "
+          f"{mem['floor']:6.0f} MB")
+    print(f"sfm-audio extract -> .csv (frames, mpeg7): {best['csv']:6.2f} s  {mem['csv']:6.0f} MB")
+    print(f"ratio npz / floor:             {ratio(t, 'npz', 'floor', '(goal <= 1.2)')}")
+    print(f"ratio csv / npz:               {ratio(t, 'csv', 'npz', '(goal <= 2)')}")
+    if not args.quick:
+        print(f"librosa load + spectral_flatness, command: {best['librosa']:6.2f} s  "
+              f"{mem['librosa']:6.0f} MB")
+        print(f"ratio npz / librosa command:   {ratio(t, 'npz', 'librosa', '(goal <= 0.25)')}")
     long = make_file(work / f"music_{args.long_minutes:g}min.wav", args.long_minutes, seed=1)
-    long_t, long_mem = best([*SFM, "extract", str(long), "-o", str(tmp / "l.npz"), "-q"], 1)
-    print(f"peak RSS extract -> .npz, {args.minutes:g} min: {npz_mem:6.0f} MB; "
+    long_t, long_mem = run_child([*SFM, "extract", str(long), "-o", str(tmp / "l.npz"), "-q"])
+    print(f"peak RSS extract -> .npz, {args.minutes:g} min: {mem['npz']:6.0f} MB; "
           f"{args.long_minutes:g} min: {long_mem:6.0f} MB ({long_t:.1f} s)  (goal < 150 MB)")
 
 
@@ -265,7 +298,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--long-minutes", type=float, default=60.0)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the generated audio here (default: a temporary folder)")
     parser.add_argument("--quick", action="store_true",
