@@ -24,7 +24,7 @@ from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout, parse_band_spec
 from .flatness import validate_amin, validate_power
-from .kernel import ChunkKernel, map_ordered
+from .kernel import FRAMES_PER_CHUNK, ChunkKernel, map_ordered
 from .stft import (
     FrameStream,
     StftParams,
@@ -290,7 +290,7 @@ def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: S
 
 
 def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
-            frames_per_chunk: int = 256) -> Iterator[FrameChunk]:
+            frames_per_chunk: int = FRAMES_PER_CHUNK) -> Iterator[FrameChunk]:
     params = options.stft_params()
     if isinstance(source, np.ndarray):
         y = source

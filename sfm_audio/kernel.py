@@ -30,6 +30,7 @@ from .validate import positive_int
 
 __all__ = [
     "ChunkKernel",
+    "FRAMES_PER_CHUNK",
     "LEVEL_FLOOR_DBFS",
     "floored_power",
     "frame_levels",
@@ -42,6 +43,11 @@ __all__ = [
 #: level of a digitally silent frame (dBFS): the mean square is floored at 1e-20
 LEVEL_FLOOR_DBFS = -200.0
 _LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
+#: frames of one chunk, the unit of work handed to a thread: the band and frame statistics
+#: cost about a hundred numpy calls per chunk whatever its size, spread here over 512 frames
+#: (sfm-audio extract on 10 minutes: 1.33 / 1.20 / 1.20 times its floor at 256 / 512 / 1024
+#: frames; peak RSS on 60 minutes: 90 / 115 / 167 MB)
+FRAMES_PER_CHUNK = 512
 _MAX_PRODUCT = 16  # logarithms of products of up to 16 bins
 
 T = TypeVar("T")
@@ -353,7 +359,7 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], threads: int) -> Ite
 
 def signal_flatness(
     y: np.ndarray, params: StftParams, *, power: float, amin: float, threads: int = 2,
-    frames_per_chunk: int = 256,
+    frames_per_chunk: int = FRAMES_PER_CHUNK,
 ) -> np.ndarray:
     """Per-frame SFM of a signal, streamed in chunks of frames (the STFT is never held).
 
