@@ -13,7 +13,7 @@ imports and first calls excluded, ``--repeat`` rounds):
   bands) on 2 threads and on 1 (librosa's call uses one core: the one-thread ratio is the
   like-for-like one when another process keeps the second core busy);
 * the floor: Hann window and float64 ``numpy.fft.rfft`` of every frame (n_fft 2048, hop 512)
-  on 2 threads, chunks of 512 frames, nothing else;
+  on 2 threads, chunks of 512 frames transformed 64 at a time, nothing else;
 * peak extra memory (``tracemalloc``: numpy's allocations) of ``spectral_flatness(y=y)`` and
   ``extract(y, ...)`` beside librosa's call.
 
@@ -58,7 +58,7 @@ import soundfile as sf
 from _measure import measure
 
 SR = 44100
-N_FFT, HOP, CHUNK = 2048, 512, 512
+N_FFT, HOP, CHUNK, BATCH = 2048, 512, 512, 64
 SFM = [sys.executable, "-m", "sfm_audio"]
 LIBROSA_JOB = (
     "import sys, librosa; y, sr = librosa.load(sys.argv[1], sr=None); "
@@ -70,7 +70,7 @@ import sys, threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, soundfile as sf
-n_fft, hop, chunk = 2048, 512, 256
+n_fft, hop, chunk, batch = 2048, 512, 512, 64
 window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
 local = threading.local()
 def work(block):
@@ -79,15 +79,17 @@ def work(block):
         mono += block[:, c]
     mono /= block.shape[1]
     frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop]
-    if getattr(local, "shape", None) != frames.shape:  # buffers reused chunk after chunk
-        local.shape, local.w = frames.shape, np.empty(frames.shape)
-        local.X = np.empty((frames.shape[0], n_fft // 2 + 1), dtype=complex)
-        local.P, local.Q = np.empty(local.X.shape), np.empty(local.X.shape)
-    np.multiply(frames, window, out=local.w)
-    np.fft.rfft(local.w, axis=-1, out=local.X)
-    np.square(local.X.real, out=local.P)
-    np.square(local.X.imag, out=local.Q)
-    local.P += local.Q
+    if not hasattr(local, "w"):  # buffers of one batch, reused: the spectra stay in cache
+        local.w = np.empty((batch, n_fft))
+        local.X = np.empty((batch, n_fft // 2 + 1), dtype=complex)
+        local.P = np.empty(local.X.shape)
+    for a in range(0, frames.shape[0], batch):
+        n = min(batch, frames.shape[0] - a)
+        np.multiply(frames[a : a + n], window, out=local.w[:n])
+        np.fft.rfft(local.w[:n], axis=-1, out=local.X[:n])
+        parts = local.X[:n].view(np.float64)  # |X|^2: square re and im in place, add pairs
+        np.square(parts, out=parts)
+        np.add(parts[:, 0::2], parts[:, 1::2], out=local.P[:n])
 with ThreadPoolExecutor(2) as pool:
     pending = deque()
     for block in sf.blocks(sys.argv[1], blocksize=(chunk - 1) * hop + n_fft,
@@ -169,7 +171,13 @@ def peak_extra_mb(func) -> float:
 
 
 def fft_floor(y: np.ndarray, threads: int = 2) -> None:
-    """Hann window and float64 rfft of every frame, chunks of frames on ``threads`` threads."""
+    """Hann window and float64 rfft of every frame, chunks of frames on ``threads`` threads.
+
+    Each chunk is transformed ``BATCH`` frames at a time into reused buffers, as
+    ``sfm_audio.kernel.power_frames`` does: measured here, that is 0.30-0.34 s against
+    0.49 s for one FFT call per chunk of 512 frames, whose 8 MB of spectra leave the cache.
+    The floor is the fastest way found to do this work, not a convenient one.
+    """
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
     padded = np.pad(y, N_FFT // 2)  # librosa's centring (a view would do; not timed apart)
     count = 1 + (padded.size - N_FFT) // HOP
@@ -179,12 +187,13 @@ def fft_floor(y: np.ndarray, threads: int = 2) -> None:
         k = min(CHUNK, count - f0)
         seg = padded[f0 * HOP : (f0 + k - 1) * HOP + N_FFT]
         frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP]
-        buf = getattr(local, "buf", None)
-        if buf is None or buf.shape != frames.shape:
-            buf = local.buf = np.empty(frames.shape)
-            local.spec = np.empty((k, N_FFT // 2 + 1), dtype=complex)
-        np.multiply(frames, window, out=buf)
-        np.fft.rfft(buf, axis=-1, out=local.spec)
+        if not hasattr(local, "buf"):
+            local.buf = np.empty((BATCH, N_FFT))
+            local.spec = np.empty((BATCH, N_FFT // 2 + 1), dtype=complex)
+        for a in range(0, k, BATCH):
+            n = min(BATCH, k - a)
+            np.multiply(frames[a : a + n], window, out=local.buf[:n])
+            np.fft.rfft(local.buf[:n], axis=-1, out=local.spec[:n])
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(work, range(0, count, CHUNK)))
