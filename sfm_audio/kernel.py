@@ -45,8 +45,8 @@ LEVEL_FLOOR_DBFS = -200.0
 _LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
 #: frames of one chunk, the unit of work handed to a thread: the band and frame statistics
 #: cost about a hundred numpy calls per chunk whatever its size, spread here over 512 frames
-#: (sfm-audio extract on 10 minutes: 1.33 / 1.20 / 1.20 times its floor at 256 / 512 / 1024
-#: frames; peak RSS on 60 minutes: 90 / 115 / 167 MB)
+#: (sfm-audio extract of the 10-minute bench file, best of 7 interleaved runs: 1.24 / 1.12 /
+#: 1.11 s at 256 / 512 / 1024 frames; peak RSS on 60 minutes: 90 / 115 / 167 MB)
 FRAMES_PER_CHUNK = 512
 _MAX_PRODUCT = 16  # logarithms of products of up to 16 bins
 
