@@ -32,7 +32,6 @@ __all__ = [
     "ChunkKernel",
     "FRAMES_PER_CHUNK",
     "LEVEL_FLOOR_DBFS",
-    "floored_power",
     "frame_levels",
     "log_sum",
     "map_ordered",
@@ -104,58 +103,16 @@ def log_sum(
     return total
 
 
-def _power_into(spectrum: np.ndarray, out: np.ndarray, *, power: float,
-                work: dict | None, overwrite: bool) -> None:
-    """``|X|**power`` of complex spectra into ``out`` (same shape), not floored."""
-    if power == 2.0 and overwrite and spectrum.dtype == np.complex128 and (
-            spectrum.strides[-1] == spectrum.itemsize):
-        parts = spectrum.view(np.float64)  # re, im, re, im, ...
+def _power_into(spectrum: np.ndarray, out: np.ndarray, *, power: float) -> None:
+    """``|X|**power`` of complex128 spectra (a scratch array, overwritten) into ``out``."""
+    if power == 2.0:
+        parts = spectrum.view(np.float64)  # re, im, re, im, ...: one contiguous pass
         np.square(parts, out=parts)
         np.add(parts[..., 0::2], parts[..., 1::2], out=out)
-    elif power == 2.0:
-        np.square(spectrum.real, out=out)
-        imag2 = scratch(work, "imag2", out.shape)
-        np.square(spectrum.imag, out=imag2)
-        out += imag2
     else:
         np.abs(spectrum, out=out)
         if power != 1.0:
             out **= power
-
-
-def _floor(P: np.ndarray, amin: float) -> None:
-    if P.min(initial=np.inf) < amin:  # a read-only check: most chunks need no floor
-        np.maximum(P, amin, out=P)
-
-
-def floored_power(
-    spectrum: np.ndarray, *, power: float, amin: float, work: dict | None = None,
-    overwrite: bool = False,
-) -> np.ndarray:
-    """``max(amin, |X|**power)`` of complex spectra, with one trailing zero column.
-
-    Parameters
-    ----------
-    spectrum : np.ndarray [shape=(..., n_frames, n_freq), dtype=complex128]
-    power, amin : float
-    overwrite : bool
-        May square the spectrum in place (its values are then lost): with ``power=2`` one
-        contiguous pass over the real and imaginary parts and one add, instead of squaring
-        each strided part into its own array.
-
-    Returns
-    -------
-    Pf : np.ndarray [shape=(..., n_frames, n_freq + 1)]
-        The trailing zero column lets band end indices stay inside the array
-        (:class:`~sfm_audio.bands.BandReducer`).
-    """
-    n_freq = spectrum.shape[-1]
-    Pf = scratch(work, "Pf", spectrum.shape[:-1] + (n_freq + 1,))
-    Pf[..., n_freq] = 0.0
-    P = Pf[..., :n_freq]
-    _power_into(spectrum, P, power=power, work=work, overwrite=overwrite)
-    _floor(P, amin)
-    return Pf
 
 
 #: samples (over all channels) windowed and transformed at once by :func:`power_frames`:
@@ -167,7 +124,7 @@ def power_frames(
     segment: np.ndarray, params: StftParams, window: np.ndarray, *, power: float,
     amin: float, work: dict | None = None,
 ) -> np.ndarray:
-    """Floored power spectra of every frame of a segment, as :func:`floored_power` gives them.
+    """``max(amin, |X|**power)`` of the windowed FFT of every frame of a segment.
 
     The frames are windowed, transformed and squared a batch of about
     :data:`FFT_BATCH_SAMPLES` samples at a time, into the rows of one array: squaring the
@@ -187,6 +144,8 @@ def power_frames(
     Returns
     -------
     Pf : np.ndarray [shape=(n_channels, k, n_freq + 1)]
+        The trailing zero column lets band end indices stay inside the array
+        (:class:`~sfm_audio.bands.BandReducer`).
     """
     n_fft, hop, n_freq = params.n_fft, params.hop_length, params.n_freq
     frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft, axis=-1)[:, ::hop]
@@ -200,9 +159,10 @@ def power_frames(
         n = min(batch, k - a)
         np.multiply(frames[:, a : a + n], window, out=windowed[:, :n])
         np.fft.rfft(windowed[:, :n], axis=-1, out=spectrum[:, :n])
-        _power_into(spectrum[:, :n], Pf[:, a : a + n, :n_freq], power=power, work=work,
-                    overwrite=True)  # the spectrum is this thread's scratch
-    _floor(Pf[..., :n_freq], amin)
+        _power_into(spectrum[:, :n], Pf[:, a : a + n, :n_freq], power=power)
+    P = Pf[..., :n_freq]
+    if P.min(initial=np.inf) < amin:  # a read-only check: most chunks need no floor
+        np.maximum(P, amin, out=P)
     return Pf
 
 
@@ -291,7 +251,7 @@ class ChunkKernel:
         return 5 + (2 * self.layout.n_bands if self.layout is not None else 0)
 
     def spectral_values(self, Pf: np.ndarray, work: dict | None = None) -> np.ndarray:
-        """Features of floored power frames (:func:`floored_power`), shape (..., k, 4 + 2 n_bands).
+        """Features of floored power frames (:func:`power_frames`), shape (..., k, 4 + 2 n_bands).
 
         Columns: sfm, sfm_db, tonality and crest over the kernel's bins, then the band SFMs and
         the band crests.

@@ -14,7 +14,7 @@ from sfm_audio import ParameterError
 from sfm_audio.cli import main
 from sfm_audio.features import ExtractOptions, extract, open_features
 from sfm_audio.flatness import spectral_flatness
-from sfm_audio.kernel import floored_power, frame_levels, log_sum
+from sfm_audio.kernel import frame_levels, log_sum, power_frames
 from sfm_audio.stft import StftParams, get_window, stft
 
 SR = 22050
@@ -147,19 +147,24 @@ def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale, known_peak, n):
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-9)
 
 
-@pytest.mark.parametrize("overwrite", [False, True])
-@pytest.mark.parametrize("quiet", [False, True])  # True: some bins below amin, floored
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("quiet", [False, True])  # True: a silent frame, floored
 @pytest.mark.parametrize("power", [1.0, 2.0])
-def test_floored_power_is_the_floored_magnitude_power(overwrite, quiet, power):
+@pytest.mark.parametrize(("n_fft", "hop", "k"), [(64, 16, 150), (4096, 1024, 40)])  # 1; 2-3 batches
+def test_power_frames_is_the_floored_power_of_the_windowed_fft(channels, quiet, power, n_fft,
+                                                                hop, k):
     rng = np.random.default_rng(2)
-    X = rng.standard_normal((2, 5, 33)) + 1j * rng.standard_normal((2, 5, 33))
+    segment = rng.standard_normal((channels, (k - 1) * hop + n_fft))
     if quiet:
-        X[0, 1] *= 1e-12
-    expected = np.maximum(np.abs(X) ** power, 1e-10)
+        segment[:, 5 * hop : 5 * hop + n_fft] = 0.0
+    params = StftParams(n_fft, hop, n_fft, "hann", False)
+    frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft, axis=-1)[:, ::hop]
+    spectrum = np.fft.rfft(frames * params.fft_window(), axis=-1)
+    expected = np.maximum(np.abs(spectrum) ** power, 1e-10)
     assert (expected == 1e-10).any() == quiet
-    Pf = floored_power(X.copy(), power=power, amin=1e-10, work={}, overwrite=overwrite)
-    assert Pf.shape == (2, 5, 34) and (Pf[..., -1] == 0).all()
-    np.testing.assert_allclose(Pf[..., :-1], expected, rtol=1e-14, atol=0)
+    Pf = power_frames(segment, params, params.fft_window(), power=power, amin=1e-10, work={})
+    assert Pf.shape == (channels, k, n_fft // 2 + 2) and (Pf[..., -1] == 0).all()
+    np.testing.assert_allclose(Pf[..., :-1], expected, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize(("n_fft", "hop", "center"), [(2048, 512, True), (1000, 300, False)])
