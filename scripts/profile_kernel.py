@@ -27,14 +27,8 @@ import numpy as np
 from bench_extract import make_array
 
 from sfm_audio.bands import mpeg7_bands
-from sfm_audio.kernel import (
-    FFT_BATCH_SAMPLES,
-    FRAMES_PER_CHUNK,
-    ChunkKernel,
-    frame_levels,
-    power_frames,
-)
-from sfm_audio.stft import StftParams, array_segments, scratch
+from sfm_audio.kernel import FFT_BATCH_SAMPLES, ChunkKernel, frame_levels, power_frames
+from sfm_audio.stft import FRAMES_PER_CHUNK, StftParams, array_segments, scratch
 
 SR = 44100
 

@@ -24,8 +24,9 @@ from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout, parse_band_spec
 from .flatness import validate_amin, validate_power
-from .kernel import FRAMES_PER_CHUNK, ChunkKernel, map_ordered
+from .kernel import ChunkKernel, map_ordered
 from .stft import (
+    FRAMES_PER_CHUNK,
     FrameStream,
     StftParams,
     array_segments,

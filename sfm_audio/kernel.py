@@ -25,12 +25,11 @@ import numpy as np
 from ._errors import ParameterError
 from .bands import LOG_RANGE, BandLayout, BandReducer
 from .flatness import frame_statistics
-from .stft import StftParams, array_segments, as_channels, n_frames, scratch
+from .stft import FRAMES_PER_CHUNK, StftParams, array_segments, as_channels, n_frames, scratch
 from .validate import positive_int
 
 __all__ = [
     "ChunkKernel",
-    "FRAMES_PER_CHUNK",
     "LEVEL_FLOOR_DBFS",
     "frame_levels",
     "log_sum",
@@ -42,11 +41,6 @@ __all__ = [
 #: level of a digitally silent frame (dBFS): the mean square is floored at 1e-20
 LEVEL_FLOOR_DBFS = -200.0
 _LEVEL_FLOOR = 10.0 ** (LEVEL_FLOOR_DBFS / 10.0)
-#: frames of one chunk, the unit of work handed to a thread: the band and frame statistics
-#: cost about a hundred numpy calls per chunk whatever its size, spread here over 512 frames
-#: (sfm-audio extract of the 10-minute bench file, best of 7 interleaved runs: 1.24 / 1.12 /
-#: 1.11 s at 256 / 512 / 1024 frames; peak RSS on 60 minutes: 90 / 115 / 167 MB)
-FRAMES_PER_CHUNK = 512
 _MAX_PRODUCT = 16  # logarithms of products of up to 16 bins
 
 T = TypeVar("T")
