@@ -10,7 +10,8 @@ every other format (libsndfile cannot decode FLAC from a pipe), standard input i
 to an anonymous temporary file, which is then read like any file, as often as needed. Either
 way memory stays bounded. WAV headers written by programs that stream (``ffmpeg ... -f wav -``
 writes 0xFFFFFFFF as the sizes, sox 0x7FFFF000 as ``sox -n -t wav - synth 0.1 sine 440 | xxd |
-head -3`` shows, others 0) are read to the end of the data.
+head -3`` shows, others 0) are read to the end of the data. :mod:`sfm_audio.stdin` does that
+part; this module opens what it hands over like any file.
 
 Everything libsndfile raises, when opening or at any point of the read, becomes an
 :class:`~sfm_audio.AudioFileError` naming the file; a file that ends before the length its
@@ -19,15 +20,10 @@ header declares is refused rather than read short.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import queue
 import re
-import select
-import struct
-import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -38,6 +34,7 @@ import numpy as np
 import soundfile as sf
 
 from ._errors import AudioFileError, ParameterError, SfmError
+from .stdin import PLACEHOLDER_SIZES, STDIN, StandardInput
 from .validate import int_at_least, is_integer, positive_float, positive_int
 
 __all__ = [
@@ -66,8 +63,6 @@ __all__ = [
 
 Channels = Literal["mix", "each"] | int
 
-#: the input name that stands for standard input
-STDIN = "-"
 
 #: File name endings searched for in folders: everything libsndfile can read.
 AUDIO_EXTENSIONS = frozenset(
@@ -75,8 +70,6 @@ AUDIO_EXTENSIONS = frozenset(
 ) | {".oga", ".opus", ".aif", ".mp3", ".wave"}
 
 _DATA_LINE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
-#: WAV size fields that programs writing to a pipe leave in place of the unknown length
-_PLACEHOLDER_SIZES = (0, 0xFFFFFFFF, 0x7FFFF000)
 #: what libsndfile raises (LibsndfileError is a RuntimeError) and soundfile's own checks
 _DECODE_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, MemoryError, OSError)
 
@@ -183,7 +176,7 @@ def _check_complete(handle: sf.SoundFile, path: str | os.PathLike) -> None:
         return
     declared, actual = int(match.group(1)), int(match.group(2))
     # placeholders written by programs that stream are not truncation
-    if actual < declared and declared not in _PLACEHOLDER_SIZES:
+    if actual < declared and declared not in PLACEHOLDER_SIZES:
         raise AudioFileError(
             f"{path}: truncated file (header declares {declared} data bytes, "
             f"file holds {actual})"
@@ -220,267 +213,8 @@ def info(path: str | os.PathLike) -> AudioInfo:
         handle.close()
 
 
-# --------------------------------------------------------------------------- standard input
-
-
-def _wav_data_field(head: bytes) -> tuple[int, int] | None:
-    """``(offset of the data chunk's size field, that size)`` in a RIFF/WAVE header."""
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    position = 12
-    while position + 8 <= len(head):
-        chunk, size = head[position : position + 4], struct.unpack_from("<I", head, position + 4)[0]
-        if chunk == b"data":
-            return position + 4, size
-        position += 8 + size + (size & 1)
-    return None
-
-
-def _open_ended(head: bytes, data_bytes: int | None = None) -> bytes:
-    """A WAV header with placeholder sizes made readable to the end of the data.
-
-    ``data_bytes=None`` (a pipe): 0xFFFFFFFF, which libsndfile reads up to the end of the
-    stream. Otherwise the true size of the data (a copy on disk). Other headers are unchanged.
-    """
-    field = _wav_data_field(head)
-    if field is None:
-        return head
-    offset, size = field
-    if data_bytes is None:
-        if size != 0:
-            return head  # libsndfile reads a pipe to its end whatever a nonzero size says
-        new_size = 0xFFFFFFFF
-    else:
-        if size not in _PLACEHOLDER_SIZES or data_bytes > 0xFFFFFFFF:
-            return head  # a real size is kept: a stream shorter than it is truncated
-        new_size = data_bytes
-    patched = bytearray(head)
-    patched[offset : offset + 4] = struct.pack("<I", new_size)
-    riff = 0xFFFFFFFF if data_bytes is None else min(0xFFFFFFFF, offset + 4 + data_bytes - 8)
-    patched[4:8] = struct.pack("<I", riff)
-    return bytes(patched)
-
-
-class _Pump:
-    """Copy bytes from standard input into a pipe that libsndfile reads, until told to stop.
-
-    libsndfile needs a file descriptor to read a stream it cannot seek in, and a WAV header
-    whose data size is 0 must be rewritten before libsndfile sees it. Every wait is short and
-    checks the stop flag, so :meth:`stop` returns at once even when the writer upstream stalls
-    or libsndfile stopped reading; nothing is written after the reading end is closed.
-    """
-
-    def __init__(self, head: bytes, source: int):
-        self.read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._write_fd, False)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(head, source),
-                                        name="sfm-audio-stdin", daemon=True)
-        self._thread.start()
-
-    def _run(self, head: bytes, source: int) -> None:
-        try:
-            if not self._write(head):
-                return
-            while not self._stop.is_set():
-                ready, _, _ = select.select([source], [], [], 0.05)
-                if not ready:
-                    continue
-                data = os.read(source, 1 << 16)
-                if not data or not self._write(data):
-                    return
-        except OSError:
-            return  # upstream failed: libsndfile sees the end of the stream
-        finally:
-            os.close(self._write_fd)
-
-    def _write(self, data: bytes) -> bool:
-        view = memoryview(data)
-        while view.nbytes:
-            if self._stop.is_set():
-                return False
-            _, ready, _ = select.select([], [self._write_fd], [], 0.05)
-            if ready:
-                with contextlib.suppress(BlockingIOError):
-                    view = view[os.write(self._write_fd, view):]
-        return True
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-class _Stdin:
-    """Standard input as an audio source of this process (``"-"``).
-
-    Until it is first used it may be set to be streamed (:func:`stream_stdin`); a stream is
-    read once, through a :class:`_Pump`; a spooled copy is an anonymous temporary file.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._reset(None)
-
-    def _reset(self, source) -> None:
-        self.source = source  # the sys.stdin this state belongs to
-        self.streaming = False
-        self.pump: _Pump | None = None
-        self.handle: sf.SoundFile | None = None  # the streamed handle, once opened
-        self.taken = False
-        self.spool = None  # the anonymous copy (a file object)
-        self.spool_path: str | None = None
-        self.declared: int | None = None  # the length a streamed WAV's header declares
-
-    def _current(self) -> None:
-        """Start afresh when sys.stdin was replaced (a test runner feeding new input)."""
-        if self.source is not sys.stdin:
-            if self.spool is not None:
-                self.spool.close()
-            self._reset(sys.stdin)
-
-    def _binary(self):
-        stdin = sys.stdin
-        if stdin is None:
-            raise AudioFileError(f"{STDIN}: there is no standard input")
-        return getattr(stdin, "buffer", stdin)
-
-    def _fd(self, binary) -> int | None:
-        try:
-            return binary.fileno()
-        except (AttributeError, OSError, ValueError):
-            return None  # an in-memory stream (a test runner's input)
-
-    def set_streaming(self) -> None:
-        with self._lock:
-            self._current()
-            if self.handle is None and self.spool_path is None:
-                self.streaming = True
-
-    def _start(self) -> None:
-        """Open standard input: a pipe for a WAV stream, else an anonymous copy on disk."""
-        if self.handle is not None or self.spool_path is not None:
-            return
-        if self.taken:
-            raise AudioFileError(f"{STDIN}: standard input was already read")
-        binary = self._binary()
-        fd = self._fd(binary)
-        if fd is not None and os.isatty(fd):
-            raise AudioFileError(
-                f"{STDIN}: standard input is a terminal; pipe audio into it "
-                "(e.g. sox in.mp3 -t wav - | sfm-audio ...)")
-        head = self._head(binary, fd)
-        if not head:
-            raise AudioFileError(f"{STDIN}: standard input is empty (0 bytes)")
-        field = _wav_data_field(head)
-        if self.streaming and fd is not None and field is not None:
-            self.pump = _Pump(_open_ended(head), fd)
-            try:
-                self.handle = _soundfile(self.pump.read_fd, STDIN)
-                # a real data size (not a placeholder) is a length the stream must reach
-                self.declared = None if field[1] in _PLACEHOLDER_SIZES else self.handle.frames
-            except BaseException:
-                self.pump.stop()
-                os.close(self.pump.read_fd)
-                self.pump = None
-                raise
-            return
-        self._copy(head, binary, fd)
-
-    @staticmethod
-    def _head(binary, fd: int | None) -> bytes:
-        """The first bytes, up to the start of a WAV header's data (at most 1 MiB)."""
-        head = b""
-        while len(head) < 1 << 20:
-            chunk = os.read(fd, 1 << 16) if fd is not None else binary.read(1 << 16)
-            if not chunk:
-                break
-            head += chunk
-            if len(head) >= 12 and (head[:4] != b"RIFF" or _wav_data_field(head) is not None):
-                break
-        return head
-
-    def _copy(self, head: bytes, binary, fd: int | None) -> None:
-        spool = tempfile.TemporaryFile(prefix="sfm-audio-stdin-")
-        try:
-            spool.write(head)
-            while True:
-                chunk = os.read(fd, 1 << 20) if fd is not None else binary.read(1 << 20)
-                if not chunk:
-                    break
-                spool.write(chunk)
-            field = _wav_data_field(head)
-            if field is not None:
-                total = spool.tell()
-                fixed = _open_ended(head[: field[0] + 4], total - field[0] - 4)
-                spool.seek(0)
-                spool.write(fixed)
-            spool.flush()
-        except BaseException:
-            spool.close()
-            raise
-        self.spool = spool
-        proc = f"/proc/self/fd/{spool.fileno()}"
-        if os.path.exists(proc):
-            self.spool_path = proc  # opening it gives a file position of its own
-        else:  # no /proc: a named copy, removed at exit
-            named = tempfile.NamedTemporaryFile(prefix="sfm-audio-stdin-", delete=False)
-            with named:
-                spool.seek(0)
-                while chunk := spool.read(1 << 20):
-                    named.write(chunk)
-            atexit.register(lambda: Path(named.name).unlink(missing_ok=True))
-            self.spool_path = named.name
-
-    def describe(self) -> AudioInfo:
-        with self._lock:
-            self._current()
-            self._start()
-            if self.handle is not None:
-                return _header_info(self.handle, STDIN, known=False)
-            handle = _soundfile(self.spool_path, STDIN)
-            try:
-                return _header_info(handle, STDIN, known=True)
-            finally:
-                handle.close()
-
-    def take(self) -> sf.SoundFile:
-        """A handle to read the samples: the stream (once) or a new handle on the copy."""
-        with self._lock:
-            self._current()
-            self._start()
-            if self.spool_path is not None:
-                return _soundfile(self.spool_path, STDIN)
-            if self.taken:
-                raise AudioFileError(f"{STDIN}: standard input was already read")
-            self.taken = True
-            return self.handle
-
-    def owns(self, handle) -> bool:
-        return handle is not None and handle is self.handle
-
-    def expected(self, handle) -> tuple[bool, int | None]:
-        """``(known, declared)``: whether ``handle.frames`` is the length, else the length
-        the stream must at least reach (None when its header leaves it open)."""
-        if self.owns(handle):
-            return False, self.declared
-        return True, None
-
-    def interrupt(self, handle) -> None:
-        """Stop feeding a streamed handle: a reader blocked on it sees the end of the data."""
-        if self.owns(handle) and self.pump is not None:
-            self.pump.stop()
-
-    def release(self, handle) -> None:
-        with self._lock:
-            self.interrupt(handle)
-            handle.close()
-            if self.pump is not None:
-                os.close(self.pump.read_fd)
-            self.handle = None
-            self.pump = None
-
-
-_stdin = _Stdin()
+#: standard input, opened and described as files are
+_stdin = StandardInput(_soundfile, _header_info)
 
 
 def stream_stdin() -> None:
