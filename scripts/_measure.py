@@ -26,3 +26,19 @@ def measure(cmd: list[str]) -> dict:
     result = json.loads(out)
     result["peak_mb"] = result.pop("peak_kb") / 1024
     return result
+
+
+def positive(kind: type):
+    """An argparse ``type`` accepting numbers of ``kind`` above zero, with a one-line error."""
+    import argparse
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        return value
+
+    return parse

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from _measure import measure
+from _measure import measure, positive
 
 SR = 44100
 N_FFT, HOP, CHUNK, BATCH = 2048, 512, 512, 64
@@ -305,9 +305,9 @@ def command_line(args, work: Path, tmp: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--long-minutes", type=float, default=60.0)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--minutes", type=positive(float), default=10.0)
+    parser.add_argument("--long-minutes", type=positive(float), default=60.0)
+    parser.add_argument("--repeat", type=positive(int), default=5)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the generated audio here (default: a temporary folder)")
     parser.add_argument("--quick", action="store_true",

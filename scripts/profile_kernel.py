@@ -24,6 +24,7 @@ import random
 import time
 
 import numpy as np
+from _measure import positive
 from bench_extract import make_array
 
 from sfm_audio.bands import mpeg7_bands
@@ -35,8 +36,8 @@ SR = 44100
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--minutes", type=positive(float), default=10.0)
+    parser.add_argument("--rounds", type=positive(int), default=3)
     args = parser.parse_args()
 
     params = StftParams(2048, 512, 2048, "hann", True)
