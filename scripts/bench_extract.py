@@ -174,9 +174,9 @@ def fft_floor(y: np.ndarray, threads: int = 2) -> None:
     """Hann window and float64 rfft of every frame, chunks of frames on ``threads`` threads.
 
     Each chunk is transformed ``BATCH`` frames at a time into reused buffers, as
-    ``sfm_audio.kernel.power_frames`` does: measured here, that is 0.30-0.34 s against
-    0.49 s for one FFT call per chunk of 512 frames, whose 8 MB of spectra leave the cache.
-    The floor is the fastest way found to do this work, not a convenient one.
+    ``sfm_audio.kernel.power_frames`` does: one FFT call per chunk of 512 frames writes 8 MB
+    of spectra out of cache and was about 1.5 times slower here. The floor is the fastest
+    way found to do this work, not a convenient one.
     """
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
     padded = np.pad(y, N_FFT // 2)  # librosa's centring (a view would do; not timed apart)
