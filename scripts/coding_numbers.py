@@ -86,7 +86,7 @@ def experiment(path: Path, blocks: list[int]) -> None:
     r = run_experiment(path, blocks=blocks, transforms=["klt", "dct", "pcm"]).report
     ll = r["lossless"]
     print(f"\n## {path.name}: {r['samples']} samples at {r['sr']} Hz")
-    print(f"PSD flatness {r['psd_sfm']:.4f} (limit {r['gain_bound_db']:.2f} dB), mean "
+    print(f"PSD flatness {r['psd_sfm']:.4f} (limit {r['gain_limit_db']:.2f} dB), mean "
           f"per-frame SFM {r['frame_sfm_mean']:.4f}")
     print(f"lossless: estimate {ll['estimate_bits_per_sample']:.3f}, FLAC "
           f"{ll['flac_bits_per_sample']:.3f} bit/sample ({ll['pcm_bits']}-bit)")

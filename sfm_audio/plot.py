@@ -856,7 +856,7 @@ def rd(
 def gain(
     blocks: np.ndarray | Sequence[int],
     gains_db: Mapping[str, np.ndarray],
-    bound_db: float | None,
+    limit_db: float | None,
     *,
     heldout_db: Mapping[str, np.ndarray] | None = None,
     title: str = "Coding gain",
@@ -875,7 +875,7 @@ def gain(
     gains_db : mapping str -> np.ndarray [shape=(n_sizes,)]
         Transform name (e.g. KLT, DCT, PCM) -> in-sample coding gain in dB at each block
         size (NaN or inf where undefined: not drawn).
-    bound_db : float or None
+    limit_db : float or None
         ``10·log10(1/SFM)`` of the power spectral density, the limit of the gain as N grows;
         drawn as a horizontal line. ``None`` omits it.
     heldout_db : mapping str -> np.ndarray [shape=(n_sizes,)], optional
@@ -907,8 +907,8 @@ def gain(
     if heldout_db is not None and not isinstance(heldout_db, Mapping):
         raise ParameterError("heldout_db must be a mapping name -> gains in dB, or None")
     held = _curves("heldout_db", heldout_db or {})
-    if bound_db is not None:
-        bound_db = finite_float(bound_db, "bound_db")
+    if limit_db is not None:
+        limit_db = finite_float(limit_db, "limit_db")
     fig, ax = _single_axes(ax, figsize)
 
     colour = {k: f"C{i % 10}" for i, k in enumerate(list(curves) + [
@@ -919,13 +919,13 @@ def gain(
     for k, g in held.items():
         ax.plot(N, np.where(np.isfinite(g), g, np.nan), "s--", color=colour[k],
                 markerfacecolor="white", label=f"{k} held out (other half)")
-    if bound_db is not None:
+    if limit_db is not None:
         ax.axhline(
-            bound_db, color="0.3", linestyle="--", linewidth=1.2,
-            label=f"1/SFM limit ({bound_db:.2f} dB)",
+            limit_db, color="0.3", linestyle="--", linewidth=1.2,
+            label=f"1/SFM limit ({limit_db:.2f} dB)",
         )
     values = np.concatenate([g[np.isfinite(g)] for g in [*curves.values(), *held.values()]] + [
-        np.array([0.0] if bound_db is None else [0.0, bound_db])
+        np.array([0.0] if limit_db is None else [0.0, limit_db])
     ])
     lo, hi = float(values.min()), float(values.max())
     pad = 0.08 * (hi - lo) if hi > lo else 1.0
@@ -1054,7 +1054,7 @@ def prediction(
     gains_db: np.ndarray | Sequence[float],
     blocks: np.ndarray | Sequence[int],
     coding_gains_db: Mapping[str, np.ndarray],
-    bound_db: float | None,
+    limit_db: float | None,
     freqs: np.ndarray,
     psd: np.ndarray,
     residual_psd: np.ndarray,
@@ -1081,7 +1081,7 @@ def prediction(
         Block sizes N (positive).
     coding_gains_db : mapping str -> np.ndarray [shape=(n_sizes,)]
         Transform name -> coding gain in dB at each block size.
-    bound_db : float or None
+    limit_db : float or None
         ``10 log10(1/SFM)`` of the PSD; ``None`` omits the line.
     freqs : np.ndarray [shape=(n_freq,)]
         Frequencies in Hz of the spectra.
@@ -1105,8 +1105,8 @@ def prediction(
     N = _sizes("blocks", blocks, "block sizes")
     curves = {str(k): _vector(f"coding_gains_db[{k!r}]", v, N.shape[0], what=" like blocks")
               for k, v in coding_gains_db.items()}
-    if bound_db is not None:
-        bound_db = finite_float(bound_db, "bound_db")
+    if limit_db is not None:
+        limit_db = finite_float(limit_db, "limit_db")
     f = _vector("freqs", freqs)
     spectra = {}
     for name, x in (("psd", psd), ("residual_psd", residual_psd)):
@@ -1121,9 +1121,9 @@ def prediction(
     ax_g.plot(p[ok], g[ok], "s-", color="k", label="linear prediction, order p")
     for i, (k, v) in enumerate(curves.items()):
         ax_g.plot(N, v, "o-", color=f"C{i % 10}", label=f"{k}, block N")
-    if bound_db is not None:
-        ax_g.axhline(bound_db, color="0.3", linestyle="--", linewidth=1.2,
-                     label=f"1/SFM of the PSD ({bound_db:.2f} dB)")
+    if limit_db is not None:
+        ax_g.axhline(limit_db, color="0.3", linestyle="--", linewidth=1.2,
+                     label=f"1/SFM of the PSD ({limit_db:.2f} dB)")
     ticks = np.unique(np.concatenate([p, N]))
     ax_g.set_xscale("log", base=2)
     ax_g.xaxis.set_major_locator(FixedLocator(ticks))

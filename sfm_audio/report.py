@@ -445,11 +445,11 @@ def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
     # the KLT is fitted to the blocks it is measured on; its held-out gain is the honest one
     heldout = ({"KLT": column("klt", "heldout_coding_gain_db")}
                if "klt" in entries[0]["transforms"] else None)
-    bound = report.get("gain_bound_db")
+    limit = report.get("gain_limit_db")
     title = f"{Path(inputs[0]).name}: coding gain against block size"
-    if bound is not None:
-        title += f"\n1/SFM of the PSD = {bound:.2f} dB, the limit as N grows"
-    return splot.gain(list(blocks), gains, bound, heldout_db=heldout, title=title,
+    if limit is not None:
+        title += f"\n1/SFM of the PSD = {limit:.2f} dB, the limit as N grows"
+    return splot.gain(list(blocks), gains, limit, heldout_db=heldout, title=title,
                       figsize=figsize)
 
 
@@ -495,7 +495,7 @@ def _fig_prediction(inputs, options: PlotOptions, figsize, report=None):
     gains = [float("nan") if p["gain_db"] is None else p["gain_db"] for p in rows]
     title = (f"{Path(inputs[0]).name}: prediction gain and coding gain, two roads to "
              f"1/SFM of the PSD")
-    return splot.prediction(orders, gains, list(blocks), coding, report.get("gain_bound_db"),
+    return splot.prediction(orders, gains, list(blocks), coding, report.get("gain_limit_db"),
                             freqs, psd[:half], predictions[0].residual_psd[:half],
                             residual_order=orders[-1], title=title, figsize=figsize)
 
@@ -649,7 +649,7 @@ def markdown_report(report: dict) -> str:
     lines += [
         f"sr {report['sr']:g} Hz, {report['samples']} samples, variance "
         f"{report['variance']:.4g}, PSD flatness {report['psd_sfm']:.4g} "
-        f"(gain limit 1/SFM {report['gain_bound_db']:.2f} dB), mean per-frame SFM "
+        f"(gain limit 1/SFM {report['gain_limit_db']:.2f} dB), mean per-frame SFM "
         + ("–" if report.get("frame_sfm_mean") is None else f"{report['frame_sfm_mean']:.4g}")
         + " (the PSD is the spectrum averaged over the whole file, the per-frame SFM the "
         "flatness of each frame's own spectrum: they can differ a lot either way)",

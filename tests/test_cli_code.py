@@ -36,13 +36,13 @@ def test_code_json_shape(ar1_wav, tmp_path):
     assert result.exit_code == 0, result.output
     assert "coding gain" in result.output and "FLAC" in result.output
     r = json.loads(out.read_text())
-    for key in ("file", "sr", "samples", "variance", "psd_sfm", "gain_bound_db", "blocks",
+    for key in ("file", "sr", "samples", "variance", "psd_sfm", "gain_limit_db", "blocks",
                 "lossless", "frame_sfm_mean", "channels", "warnings"):
         assert key in r
     assert r["sr"] == 16000 and r["samples"] == 48000
     assert [b["block"] for b in r["blocks"]] == [4, 8, 16]
     gains = [b["transforms"]["klt"]["coding_gain_db"] for b in r["blocks"]]
-    assert gains == sorted(gains) and gains[-1] < r["gain_bound_db"] + 0.3
+    assert gains == sorted(gains) and gains[-1] < r["gain_limit_db"] + 0.3
     for b in r["blocks"]:
         assert set(b["transforms"]) == {"klt", "dct", "pcm"}
         t = b["transforms"]["pcm"]

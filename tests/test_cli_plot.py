@@ -263,7 +263,7 @@ def test_demo_writes_every_promised_file(tmp_path):
         summary = list(csv.DictReader(fh))
     assert len(summary) == 1 and "sfm_mean" in summary[0]
     report = json.loads((out / "coding.json").read_text())
-    assert {"file", "sr", "blocks", "lossless", "gain_bound_db"} <= set(report)
+    assert {"file", "sr", "blocks", "lossless", "gain_limit_db"} <= set(report)
     assert {"klt", "dct", "pcm"} <= set(report["blocks"][0]["transforms"])
     md = (out / "coding.md").read_text()
     assert md.startswith("# ") and "| N |" in md and "FLAC" in md

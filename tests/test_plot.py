@@ -398,13 +398,13 @@ def test_gain(tmp_path):
     np.testing.assert_array_equal(ho.get_ydata(), held)
     assert ho.get_color() == _line(ax, "KLT (in-sample)").get_color()
     assert ho.get_linestyle() == "--"
-    (bound,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("1/SFM limit")]
-    np.testing.assert_array_equal(bound.get_ydata(), [7.2125, 7.2125])
+    (limit,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("1/SFM limit")]
+    np.testing.assert_array_equal(limit.get_ydata(), [7.2125, 7.2125])
     assert ax.get_ylim()[1] > 7.2125
     _save_png(fig, tmp_path, "gain")
 
 
-def test_gain_without_bound_on_caller_axes():
+def test_gain_without_limit_on_caller_axes():
     ax = Figure().add_subplot()
     fig = plot.gain([4, 8], {"KLT": [1.0, 2.0]}, None, ax=ax)
     assert fig is ax.figure
@@ -412,20 +412,20 @@ def test_gain_without_bound_on_caller_axes():
 
 
 @pytest.mark.parametrize(
-    ("blocks", "gains", "bound", "kwargs", "match"),
+    ("blocks", "gains", "limit", "kwargs", "match"),
     [
         ([2, 4, 8], {"KLT": [1.0, 2.0]}, 3.0, {}, r"gains_db\['KLT'\] has shape"),
         ([2, 0], {"KLT": [1.0, 2.0]}, 3.0, {}, "positive block sizes"),
         ([2, 4], {}, 3.0, {}, "non-empty mapping"),
-        ([2, 4], {"KLT": [1.0, 2.0]}, float("nan"), {}, "bound_db"),
+        ([2, 4], {"KLT": [1.0, 2.0]}, float("nan"), {}, "limit_db"),
         ([2, 4], {"KLT": [1.0, 2.0]}, 3.0, {"heldout_db": {"KLT": [1.0]}},
          r"heldout_db\['KLT'\] has shape"),
         ([2, 4], {"KLT": [1.0, 2.0]}, 3.0, {"heldout_db": [1.0, 2.0]}, "heldout_db must be"),
     ],
 )
-def test_gain_bad_input(blocks, gains, bound, kwargs, match):
+def test_gain_bad_input(blocks, gains, limit, kwargs, match):
     with pytest.raises(ParameterError, match=match):
-        plot.gain(blocks, gains, bound, **kwargs)
+        plot.gain(blocks, gains, limit, **kwargs)
 
 
 # --------------------------------------------------------------------------- lossless

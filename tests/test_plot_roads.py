@@ -57,8 +57,8 @@ def test_prediction_figure_draws_the_report(audio, coding_report):
     np.testing.assert_allclose(
         klt.get_ydata(), [b["transforms"]["klt"]["heldout_coding_gain_db"]
                           for b in coding_report["blocks"]])
-    bound = [ln for ln in ax_g.get_lines() if ln.get_label().startswith("1/SFM")]
-    assert bound[0].get_ydata()[0] == pytest.approx(coding_report["gain_bound_db"])
+    limit = [ln for ln in ax_g.get_lines() if ln.get_label().startswith("1/SFM")]
+    assert limit[0].get_ydata()[0] == pytest.approx(coding_report["gain_limit_db"])
     labels = [ln.get_label() for ln in ax_s.get_lines()]
     assert any(lb.startswith("signal (SFM") for lb in labels)
     assert any(lb.startswith("residual, order 32") for lb in labels)
@@ -106,7 +106,7 @@ def test_coding_kinds_refuse_spectrogram_options(audio):
 
 
 GOOD = {"orders": [1, 2], "gains_db": [3.0, 4.0], "blocks": [4, 8],
-        "coding_gains_db": {"DCT": [2.0, 3.0]}, "bound_db": 5.0, "freqs": [0.0, 1.0, 2.0],
+        "coding_gains_db": {"DCT": [2.0, 3.0]}, "limit_db": 5.0, "freqs": [0.0, 1.0, 2.0],
         "psd": [1.0, 2.0, 3.0], "residual_psd": [1.0, 1.0, 1.0]}
 
 
@@ -117,13 +117,13 @@ GOOD = {"orders": [1, 2], "gains_db": [3.0, 4.0], "blocks": [4, 8],
     ({"psd": [1.0, -1.0, 1.0]}, "psd must be finite, non-negative"),
     ({"residual_psd": [0.0, 0.0, 0.0]}, "not all zero"),
     ({"freqs": [[1.0]]}, "1-D"),
-    ({"bound_db": float("nan")}, "bound_db"),
+    ({"limit_db": float("nan")}, "limit_db"),
 ])
 def test_prediction_bad_inputs(change, match):
     args = {**GOOD, **change}
     with pytest.raises(ParameterError, match=match):
         splot.prediction(args.pop("orders"), args.pop("gains_db"), args.pop("blocks"),
-                         args.pop("coding_gains_db"), args.pop("bound_db"), args.pop("freqs"),
+                         args.pop("coding_gains_db"), args.pop("limit_db"), args.pop("freqs"),
                          args.pop("psd"), args.pop("residual_psd"), residual_order=2)
 
 

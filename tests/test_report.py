@@ -115,7 +115,7 @@ def test_coding_figures_draw_the_report(audio, coding_report):
     np.testing.assert_allclose(
         dct.get_ydata(), [b["transforms"]["dct"]["coding_gain_db"] for b in coding_report["blocks"]]
     )
-    assert any(ln.get_ydata()[0] == pytest.approx(coding_report["gain_bound_db"])
+    assert any(ln.get_ydata()[0] == pytest.approx(coding_report["gain_limit_db"])
                for ln in ax.get_lines() if ln.get_label().startswith("1/SFM"))
     (held,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT held out (other half)"]
     np.testing.assert_allclose(

@@ -34,7 +34,7 @@ def _print_report(report: dict) -> None:
     echo(f"{report['file']}: {report['samples']} samples at {report['sr']} Hz, "
          f"{channels} channel{'s' if channels != 1 else ''}, variance {report['variance']:.4g}")
     echo(f"flatness: PSD {report['psd_sfm']:.4f} (long-term spectrum; coding-gain limit "
-         f"{_fmt(report['gain_bound_db'])} dB), mean per-frame SFM "
+         f"{_fmt(report['gain_limit_db'])} dB), mean per-frame SFM "
          f"{_fmt(report.get('frame_sfm_mean'), '.4f')} (as `extract` reports it)")
     echo("  (the PSD is the spectrum averaged over the whole file; each frame's SFM sees only "
          "that frame: they can differ a lot either way)")
@@ -50,7 +50,7 @@ def _print_report(report: dict) -> None:
             held_out = held is not None and t == "klt"  # the DCT and PCM are not fitted
             gains.append(f"{t.upper()} {_fmt(v['coding_gain_db'])}"
                          + (f" (held out {held:.2f})" if held_out else ""))
-        echo(f"  coding gain, dB: {'  '.join(gains)}  limit {_fmt(report['gain_bound_db'])}")
+        echo(f"  coding gain, dB: {'  '.join(gains)}  limit {_fmt(report['gain_limit_db'])}")
         transforms = list(entry["transforms"])
         head = f"  {'target':>6} |"
         for t in transforms:
@@ -89,7 +89,7 @@ def _print_roads(report: dict) -> None:
     if prediction:
         echo("")
         gains = "  ".join(f"p={p['order']} {_fmt(p['gain_db'])}" for p in prediction)
-        echo(f"linear prediction gain (dB): {gains}  (limit {_fmt(report['gain_bound_db'])})")
+        echo(f"linear prediction gain (dB): {gains}  (limit {_fmt(report['gain_limit_db'])})")
         flat = "  ".join(f"p={p['order']} {p['residual_sfm']:.3f}" for p in prediction)
         echo(f"  residual flatness: {flat}")
     d = report.get("duality")

@@ -390,7 +390,7 @@ def run_experiment(
         "mean": mean,
         "variance": variance,
         "psd_sfm": psd_sfm,
-        "gain_bound_db": _finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
+        "gain_limit_db": _finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
         "nperseg": seg,
         "frame_sfm_mean": frame_sfm_mean(path),
         "channels": meta.channels,
