@@ -131,6 +131,21 @@ def test_frame_sfm_mean_is_librosas(speech):
     assert frame_sfm_mean(speech) == pytest.approx(expected, rel=1e-5)
 
 
+def test_reported_frame_sfm_mean_is_extracts(tmp_path):
+    """The report takes the mean in its covariance pass; extract's own table must agree."""
+    from sfm_audio.features import extract
+
+    rng = np.random.default_rng(5)
+    y = lfilter([1.0], [1.0, -0.8], rng.standard_normal((2, 20000)), axis=-1) * 0.05
+    path = tmp_path / "stereo.wav"
+    sf.write(path, y.T, 16000, subtype="FLOAT")
+    report = run_experiment(path, blocks=[8], rates=[1.0], transforms=["dct"],
+                            orders=[1]).report
+    expected = extract(path, bands=None).values["sfm"].mean()
+    assert report["frame_sfm_mean"] == pytest.approx(expected, rel=1e-12)
+    assert frame_sfm_mean(path) == pytest.approx(expected, rel=1e-12)
+
+
 def test_prefix_curve():
     lam, _ = klt(ar1_covariance(8, 0.9))
     rows = prefix_curve(lam)
