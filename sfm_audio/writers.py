@@ -147,17 +147,26 @@ class _NpzWriter:
                         for name in names}
         self._files: list[str] = []
         self.rows = 0
+        # runs of consecutive columns of one type: each run is converted in one call
+        self._runs: list[tuple[int, int, type]] = []
+        for j, column in enumerate(schema):
+            dtype = _NUMPY_DTYPE[column.kind]
+            if self._runs and self._runs[-1][2] is dtype and self._runs[-1][1] == j:
+                self._runs[-1] = (self._runs[-1][0], j + 1, dtype)
+            else:
+                self._runs.append((j, j + 1, dtype))
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
         if not self._files or self._files[-1] != file:
             self._files.append(file)
         n = numeric.shape[0]
-        self._spools["file_index"].write(
-            np.full(n, len(self._files) - 1, dtype=np.int32).tobytes())
-        self._spools["channel"].write(np.asarray(channel, dtype=_CHANNEL_DTYPE).tobytes())
-        for j, column in enumerate(self.schema):
-            self._spools[column.name].write(
-                numeric[:, j].astype(_NUMPY_DTYPE[column.kind]).tobytes())
+        self._spools["file_index"].write(np.full(n, len(self._files) - 1, dtype=np.int32))
+        self._spools["channel"].write(np.asarray(channel, dtype=_CHANNEL_DTYPE))
+        for a, b, dtype in self._runs:
+            # column-major in one conversion: each column is then one contiguous row
+            columns = np.ascontiguousarray(numeric[:, a:b].T, dtype=dtype)
+            for j in range(a, b):
+                self._spools[self.schema[j].name].write(columns[j - a])
         self.rows += n
 
     def close(self) -> None:
