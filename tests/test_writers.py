@@ -88,6 +88,24 @@ def test_same_rows_same_bytes(tmp_path):
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
 
 
+def test_npz_columns_spilled_to_disk_read_back(tmp_path, monkeypatch):
+    # 64 KB spools: float32 columns of 40 000 rows roll over to temporary files mid-table
+    from sfm_audio import writers
+
+    monkeypatch.setattr(writers._NpzWriter, "MEMORY", 0)
+    blocks = [("x.wav", _rows(20_000, 6)), ("y.wav", _rows(20_000, 7))]
+    path = tmp_path / "big.npz"
+    _write("npz", path, blocks)
+    d = np.load(path)
+    numeric = np.concatenate([num for _, (_, num) in blocks])
+    np.testing.assert_array_equal(d["frame"], numeric[:, 0].astype(np.int64))
+    np.testing.assert_array_equal(d["time_s"], numeric[:, 1])
+    np.testing.assert_array_equal(d["sfm"], numeric[:, 2].astype(np.float32))
+    np.testing.assert_array_equal(d["sfm_db"], numeric[:, 3].astype(np.float32))
+    np.testing.assert_array_equal(d["file_index"], np.repeat([0, 1], 20_000))
+    assert list(d["files"]) == ["x.wav", "y.wav"]
+
+
 def test_csv_header_and_number_format():
     buffer = stdio.StringIO()
     w = open_writer("csv", buffer, SCHEMA)
