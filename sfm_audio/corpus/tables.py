@@ -119,7 +119,7 @@ def _corpus_schema(paths: Sequence[str], options: ExtractOptions,
         raise ParameterError(
             f"bands={options.bands!r} places its bands by each file's sampling rate, and the "
             f"files have {len(rates)} rates ({', '.join(f'{r:g}' for r in rates)} Hz): "
-            "resample them to one rate (sr=RATE; --sr RATE on the command line), or use "
+            "resample them to one rate (sr=RATE), or use "
             "mpeg7, octave, third-octave or edges bands, which files of any rate share",
             param="bands")
     return union_schema([table_schema(m, summary) for m in metas])
