@@ -49,6 +49,13 @@ DB_RANGE = (TONALITY_DB, 0.0)
 FREQ_SCALES = ("log", "linear")
 _CMAP_EXAMPLES = ("magma", "viridis", "inferno", "gray_r", "Greys")
 _SHRINK = 0.85
+#: titles are shrunk (down to this size, in points) while they take more than this share of
+#: the figure's height: a small figure is then left room for its panels
+_TITLE_SHARE = 0.3
+_SMALLEST_TITLE_PT = 7.0
+#: labels and legends longer than their axes are shrunk down to this size (points) only,
+#: then wrapped
+_SMALLEST_PT = 5.0
 
 
 # One house style for every figure (applied while artists are created).
@@ -186,11 +193,20 @@ def fit_text(fig: Figure, *, min_scale: float = 0.4) -> float:
     """Wrap long titles and shrink the type until every text lies inside the canvas.
 
     Constrained layout keeps texts from overlapping, but it cannot make a title wider than the
-    figure, or an axis label longer than its panel, fit. This draws the figure (without
-    rendering pixels), wraps titles wider than the figure at word boundaries, shrinks the type
-    of each axis label longer than its axis (down to 5 pt), and while anything still reaches
-    outside the canvas, scales every font by 0.85 (at most down to ``min_scale``). Sizes are
-    in inches and points, so the result does not depend on the dpi.
+    figure, or an axis label or a legend longer than its panel, fit. This draws the figure
+    (without rendering pixels), then, until nothing changes:
+
+    - wraps, at word boundaries, figure titles wider than the figure and axes titles that
+      would run into the title of the panel beside them;
+    - shrinks the titles (down to 7 pt) while they take more than 30 % of the figure's
+      height, so that a small figure keeps room for its panels;
+    - shrinks each axis label and each legend larger than its axes (down to 5 pt), and wraps
+      what is still too long at 5 pt; a legend that still does not fit inside its axes moves
+      out beside them in a figure wider than tall.
+
+    While anything still reaches outside the canvas, it then scales every font by 0.85 (at
+    most down to ``min_scale``). Sizes are in inches and points, so the result does not
+    depend on the dpi.
 
     Parameters
     ----------
@@ -211,6 +227,7 @@ def fit_text(fig: Figure, *, min_scale: float = 0.4) -> float:
     old_canvas = fig.canvas
     renderer = FigureCanvasAgg(fig).get_renderer()
     scale = 1.0
+    originals: dict[int, str] = {}  # texts as drawn, before any wrapping
     try:
         with warnings.catch_warnings():
             # a layout that does not fit yet may warn "axes sizes collapsed to zero"; it is
@@ -218,7 +235,13 @@ def fit_text(fig: Figure, *, min_scale: float = 0.4) -> float:
             warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
             while True:
                 fig.draw_without_rendering()
-                if _wrap_titles(fig, renderer) | _shorten_labels(fig, renderer):
+                # a text shrunk to 5 pt may still be too long and is wrapped on the next pass
+                for _ in range(8):
+                    if not (_wrap_titles(fig, renderer, originals)
+                            | _shrink_titles(fig, renderer)
+                            | _shorten_labels(fig, renderer, originals)
+                            | _shrink_legends(fig, renderer, originals)):
+                        break
                     fig.draw_without_rendering()
                 # labels still too long at the smallest type are left: they overlap a little,
                 # but nothing is cut off
@@ -254,33 +277,133 @@ def _long_labels(fig: Figure, renderer: Any) -> list[tuple[Text, float]]:
     return out
 
 
-def _shorten_labels(fig: Figure, renderer: Any) -> bool:
-    """Shrink the type of each axis label longer than its axis to fit it (not below 5 pt)."""
+def _shorten_labels(fig: Figure, renderer: Any, originals: dict[int, str]) -> bool:
+    """Fit each axis label longer than its axis: shrink its type (not below 5 pt), and wrap
+    it at word boundaries when 5 pt is still too long."""
     long = _long_labels(fig, renderer)
-    for label, ratio in long:
-        label.set_fontsize(max(5.0, label.get_fontsize() * ratio * 0.97))
-    return bool(long)
-
-
-def _wrap_titles(fig: Figure, renderer: Any) -> bool:
-    """Re-wrap figure and axes titles wider than the figure; True if any changed."""
-    width = fig.bbox.width
-    texts = list(fig.texts) + [t for f in fig.subfigs for t in f.texts]
-    texts += [ax.title for ax in fig.axes]
     changed = False
-    for t in texts:
-        text = t.get_text()
-        extent = t.get_window_extent(renderer).width if text else 0.0
-        if extent <= 0.98 * width:
+    for label, ratio in long:
+        size = label.get_fontsize()
+        if size > _SMALLEST_PT:
+            label.set_fontsize(max(_SMALLEST_PT, size * ratio * 0.97))
+            changed = True
+        else:
+            changed |= _wrap(label, ratio, originals, least=6)
+    return changed
+
+
+def _shrink_legends(fig: Figure, renderer: Any, originals: dict[int, str]) -> bool:
+    """Fit each legend drawn inside its axes but larger than them (the layout would narrow
+    the axes to make room for it): shrink its type (not below 5 pt), wrap its entries, and
+    when it still does not fit in a figure wider than tall, move it out, beside the axes'
+    right edge."""
+    changed = False
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or not legend.get_texts():
             continue
-        lines = text.splitlines()
-        chars = max(len(line) for line in lines)
-        fit = max(12, int(chars * 0.95 * width / extent))
-        wrapped = "\n".join(textwrap.fill(line, fit) for line in lines)
-        if wrapped != text:
-            t.set_text(wrapped)
+        if legend.get_bbox_to_anchor() is not ax.bbox:
+            continue  # placed by its own anchor: outside by design, or already moved out
+        frame, box = ax.get_window_extent(renderer), legend.get_window_extent(renderer)
+        wide = frame.width / max(box.width, 1.0)
+        ratio = min(wide, frame.height / max(box.height, 1.0))
+        if ratio >= 1.0:
+            continue
+        texts = legend.get_texts()
+        size = texts[0].get_fontsize()
+        if size > _SMALLEST_PT:
+            for text in texts:
+                text.set_fontsize(max(_SMALLEST_PT, size * ratio * 0.97))
+            changed = True
+            continue
+        if wide < 1.0:
+            # the handles keep their width: the text must shrink by more than the box
+            longest = max(t.get_window_extent(renderer).width for t in texts)
+            room = max(longest - (box.width - frame.width), 0.3 * longest)
+            wrapped = [_wrap(t, room / longest, originals, least=8) for t in texts]
+            if any(wrapped):
+                changed = True
+                continue
+        if fig.bbox.width > fig.bbox.height:  # room beside the axes in a wide figure only
+            labels = [t.get_text() for t in texts]
+            ax.legend(legend.legend_handles, labels, loc="upper left",
+                      bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=size)
             changed = True
     return changed
+
+
+def _wrap(t: Text, ratio: float, originals: dict[int, str], *, least: int) -> bool:
+    """Wrap a text at word boundaries to lines of ``ratio`` times its longest line; True if
+    that changed it. Each line of the text as first drawn (kept in ``originals``) is wrapped,
+    so that wrapping twice does not leave short scraps."""
+    text = t.get_text()
+    first = originals.setdefault(id(t), text)
+    fit = max(least, int(max(len(line) for line in text.splitlines()) * 0.95 * ratio))
+    wrapped = "\n".join(textwrap.fill(line, fit, break_long_words=False)
+                        for line in first.splitlines())
+    if wrapped == text:
+        return False
+    t.set_text(wrapped)
+    return True
+
+
+def _wrap_titles(fig: Figure, renderer: Any, originals: dict[int, str]) -> bool:
+    """Re-wrap titles wider than their room; True if any changed.
+
+    A figure title has the figure's width. So has an axes title, unless a titled axes lies
+    beside its axes: centred on its axes, it may then reach on that side only up to that
+    title (or half-way to its centre, when they overlap already).
+    """
+    width = fig.bbox.width
+    titles = [(t, width) for t in list(fig.texts) + [t for f in fig.subfigs for t in f.texts]]
+    titled = [(ax, ax.get_window_extent(renderer), ax.title.get_window_extent(renderer))
+              for ax in fig.axes if ax.get_title()]
+    for ax, frame, _ in titled:
+        centre = 0.5 * (frame.x0 + frame.x1)
+        half = 0.5 * width
+        for other, box, text in titled:
+            if other is ax or not (box.y0 < frame.y1 and frame.y0 < box.y1):  # not beside
+                continue
+            gap = text.x0 - centre if text.x0 > centre else centre - text.x1
+            midway = 0.5 * abs(0.5 * (box.x0 + box.x1) - centre)
+            half = min(half, max(gap, midway) - 2.0)
+        titles.append((ax.title, 2.0 * max(half, 1.0)))
+    changed = False
+    for t, room in titles:
+        extent = t.get_window_extent(renderer).width if t.get_text() else 0.0
+        if extent > 0.98 * room:
+            changed |= _wrap(t, room / extent, originals, least=12)
+    return changed
+
+
+def _shrink_titles(fig: Figure, renderer: Any) -> bool:
+    """Shrink the type of every title by 0.85 (not below :data:`_SMALLEST_TITLE_PT`) while
+    the titles take more than :data:`_TITLE_SHARE` of the figure's height: the figure titles,
+    and in each row of panels its tallest axes title. True if it shrank them."""
+    rows: list[tuple[Any, float]] = []  # (frame of a panel, height of its title)
+    for ax in fig.axes:
+        if ax.get_title():
+            frame = ax.get_window_extent(renderer)
+            height = ax.title.get_window_extent(renderer).height
+            for i, (other, tallest) in enumerate(rows):
+                if other.y0 < frame.y1 and frame.y0 < other.y1:  # the same row
+                    rows[i] = (other, max(tallest, height))
+                    break
+            else:
+                rows.append((frame, height))
+    figure_titles = [t for t in list(fig.texts) + [t for f in fig.subfigs for t in f.texts]
+                     if t.get_text()]
+    total = sum(t.get_window_extent(renderer).height for t in figure_titles)
+    total += sum(height for _, height in rows)
+    titles = figure_titles + [ax.title for ax in fig.axes if ax.get_title()]
+    if not titles or total <= _TITLE_SHARE * fig.bbox.height:
+        return False
+    largest = max(t.get_fontsize() for t in titles)
+    if largest <= _SMALLEST_TITLE_PT:
+        return False
+    for t in titles:
+        t.set_fontsize(max(_SMALLEST_TITLE_PT, min(t.get_fontsize(), largest * _SHRINK)))
+    return True
 
 
 def _scale_fonts(fig: Figure, factor: float) -> None:
@@ -971,7 +1094,7 @@ def lossless(
     ax : Axes, optional
         Axes to draw on; by default a new figure is made.
     figsize : (float, float)
-        Size in inches of a new figure.
+        Size in inches of a new figure; taller than wide, the names go below the axes.
 
     Returns
     -------
@@ -1029,6 +1152,8 @@ def lossless(
     ax.set_ylabel("FLAC (bit/sample)")
     if labels is None:
         ax.legend(loc="upper left")
+    elif created and figsize[1] > figsize[0]:  # the names below the axes of a tall figure
+        fig.legend(loc="outside lower center", fontsize=7.5)
     else:  # the names beside the axes, where they cover no point
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7.5)
     _set_title(fig, [ax], title, created)  # over the figure: the legend widens it
@@ -1040,10 +1165,12 @@ def lossless(
 
 def _two_panels(axes: Sequence[Axes] | None, figsize: tuple[float, float],
                 func: str) -> tuple[Figure, list[Axes], bool]:
-    """Two side-by-side panels: a new figure, or the caller's two Axes."""
+    """Two panels: a new figure (side by side, or one above the other when the figure is
+    taller than wide), or the caller's two Axes."""
     if axes is None:
         fig = Figure(figsize=figsize, layout="constrained")
-        return fig, list(fig.subplots(1, 2)), True
+        portrait = figsize[1] > figsize[0]
+        return fig, list(fig.subplots(2, 1) if portrait else fig.subplots(1, 2)), True
     panels = _check_axes(axes, 2, func)
     return _root_figure(panels[0]), panels, False
 
@@ -1094,7 +1221,7 @@ def prediction(
     axes : sequence of two Axes, optional
         Where to draw; by default a new figure.
     figsize : (float, float)
-        Size in inches of a new figure.
+        Size in inches of a new figure; taller than wide, the panels are stacked.
 
     Returns
     -------
@@ -1186,7 +1313,7 @@ def duality(
     axes : sequence of two Axes, optional
         Where to draw; by default a new figure.
     figsize : (float, float)
-        Size in inches of a new figure.
+        Size in inches of a new figure; taller than wide, the panels are stacked.
 
     Returns
     -------

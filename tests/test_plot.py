@@ -454,6 +454,21 @@ def test_lossless(tmp_path):
     _save_png(fig, tmp_path, "lossless")
 
 
+def test_lossless_names_go_below_the_axes_of_a_tall_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    estimate, flac = _ro([5.2, 7.9], [6.0, 8.8])
+    tall = plot.lossless(estimate, flac, ["a.wav", "b.wav"], figsize=(2.2, 5.2))
+    (ax,) = tall.axes
+    assert ax.get_legend() is None and len(tall.legends) == 1
+    assert [t.get_text() for t in tall.legends[0].get_texts()][1:] == ["1: a.wav", "2: b.wav"]
+    renderer = FigureCanvasAgg(tall).get_renderer()
+    tall.draw_without_rendering()
+    assert tall.legends[0].get_window_extent(renderer).y1 < ax.get_window_extent(renderer).y0
+    wide = plot.lossless(estimate, flac, ["a.wav", "b.wav"], figsize=(7.0, 5.0))
+    assert wide.axes[0].get_legend() is not None and not wide.legends
+
+
 def test_lossless_labels_do_not_overlap():
     """Neighbouring points: their number labels' boxes on the canvas do not intersect."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -99,6 +99,43 @@ def test_render_writes(tmp_path, audio, coding_report):
     assert out.stat().st_size > 0
 
 
+@pytest.mark.parametrize("kind", ["prediction", "duality"])
+def test_portrait_size_stacks_the_panels_and_fits_every_text(audio, coding_report, kind):
+    # 333 x 777 px: side by side, each panel would be narrower than its legend and labels
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    blocks = {"blocks": (4, 8)} if kind == "prediction" else {}
+    fig = report.figure(audio, kind, report=coding_report, dpi=150, width=333, height=777,
+                        **blocks)
+    full_size = [ax.get_xlabel() for ax in report.figure(audio, kind, report=coding_report,
+                                                           dpi=50, **blocks).axes[:2]]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    top, bottom = (ax.get_window_extent(renderer) for ax in fig.axes[:2])
+    assert top.y0 > bottom.y1  # one above the other
+    assert min(top.width, bottom.width) > 0.4 * fig.bbox.width
+    # the titles shrink rather than squeeze the panels (at full size: 7.5 % of the height)
+    assert min(top.height, bottom.height) > 0.15 * fig.bbox.height
+    box = fig.get_tightbbox(renderer)  # inches: nothing cut off
+    assert box.x0 >= -0.01 and box.y0 >= -0.01
+    assert box.x1 <= 333 / 150 + 0.01 and box.y1 <= 777 / 150 + 0.01
+    for ax in fig.axes[:2]:
+        frame = ax.get_window_extent(renderer)
+        label = ax.xaxis.label
+        assert label.get_window_extent(renderer).width <= frame.width + 1
+        # wrapped, if at all, between words: the same words as drawn at full size
+        assert label.get_text().split() == full_size.pop(0).split()
+        legend = ax.get_legend()
+        if legend is not None:
+            assert legend.get_window_extent(renderer).width <= frame.width + 1
+    landscape = report.figure(audio, kind, report=coding_report, dpi=50, width=700,
+                              height=300, **blocks)
+    renderer = FigureCanvasAgg(landscape).get_renderer()
+    left, right = landscape.axes[:2]
+    assert left.get_window_extent(renderer).x1 < right.get_window_extent(renderer).x0
+    # side by side, the titles are wrapped short of each other
+    assert left.title.get_window_extent(renderer).x1 < right.title.get_window_extent(renderer).x0
+
+
 def test_coding_kinds_refuse_spectrogram_options(audio):
     for kind in ("prediction", "duality"):
         with pytest.raises(ParameterError, match=f"--kind {kind} uses the whole file"):
