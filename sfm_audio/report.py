@@ -565,7 +565,8 @@ def figure(
     report : dict, optional
         A coding report of :func:`sfm_audio.coding.run_experiment` of the file, reused by
         ``eigen``, ``rd``, ``gain``, ``prediction`` and ``duality`` instead of running the
-        experiment again.
+        experiment again. Its numbers are drawn as they are: the block sizes asked for must
+        be in it, and its rates are the ones shown (``rates`` is not used).
     reports : sequence of dict, optional
         One coding report per input (only its ``lossless`` entry is read), reused by
         ``lossless``.

@@ -288,6 +288,22 @@ def test_no_text_leaves_the_canvas_eigen(audio, coding_report, size):
     assert _texts_outside(fig, 150) == []
 
 
+def test_eigen_wide_and_short_keeps_its_panels(audio, coding_report):
+    # 1400 x 300 px: the in-axes legends are taller than the panels; they move beside them
+    # instead of the layout squeezing both panels to nothing
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sfm_audio.coding import run_experiment
+
+    four_rates = run_experiment(audio, blocks=[8], rates=[0.5, 1.0, 2.0, 4.0]).report
+    fig = report.figure(audio, "eigen", dpi=150, width=1400, height=300, report=four_rates,
+                        blocks=(8,))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in fig.axes:
+        assert ax.get_window_extent(renderer).height > 0.08 * 300  # was 2 px
+    assert _texts_outside(fig, 150) == []
+
+
 def test_fit_text_shrinks_only_what_must(audio):
     """A roomy figure keeps the house type; a small one gets smaller type that fits."""
     from sfm_audio import plot as splot
