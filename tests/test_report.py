@@ -299,6 +299,7 @@ def test_eigen_wide_and_short_keeps_its_panels(audio, coding_report):
     fig = report.figure(audio, "eigen", dpi=150, width=1400, height=300, report=four_rates,
                         blocks=(8,))
     renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()
     for ax in fig.axes:
         assert ax.get_window_extent(renderer).height > 0.08 * 300  # was 2 px
     assert _texts_outside(fig, 150) == []
