@@ -360,6 +360,12 @@ def open_features(
                                  "as sr=", param="sr")
         rate = positive_float(sr, "sr")
         y = as_channels(source)
+        if y.shape[0] > y.shape[1]:
+            # soundfile's layout is (frames, channels): a likely mistake, never real audio
+            raise ParameterError(
+                f"y has shape {y.shape}: {y.shape[0]} channels of {y.shape[1]} sample(s); "
+                "audio arrays are (n_channels, n_samples), as in librosa: pass y.T for "
+                "soundfile's (frames, channels)")
         source, path = y, ARRAY_LABEL
         n_in, subtype, n_samples = y.shape[0], str(y.dtype), y.shape[-1]
     if isinstance(options.channels, int) and options.channels >= n_in:
@@ -434,7 +440,9 @@ def extract(
     Parameters
     ----------
     source : str, os.PathLike or np.ndarray [shape=(n_samples,) or (n_channels, n_samples)]
-        A file, or samples in memory in librosa's layout (channels first, time last).
+        A file, or samples in memory in librosa's layout (channels first, time last). An
+        array with more channels than samples is refused: it is soundfile's (frames,
+        channels) layout, to be passed as ``y.T``.
     sr : float or None
         With an array: **its** sampling rate (required), as in librosa's feature functions;
         the array is not resampled. With a path: the rate to resample the file to (soxr

@@ -283,9 +283,10 @@ def as_channels(y: np.ndarray) -> np.ndarray:
         raise ParameterError(
             f"y must have shape (n_samples,) or (n_channels, n_samples), got {y.shape}")
     if not np.issubdtype(y.dtype, np.floating):  # librosa's rule too (util.valid_audio)
+        hint = ("; convert integer samples, e.g. y / 32768 for int16"
+                if np.issubdtype(y.dtype, np.integer) else "")
         raise ParameterError(
-            f"y must be real floating-point audio (full scale ±1), got dtype {y.dtype}; "
-            "convert integer samples, e.g. y / 32768 for int16")
+            f"y must be real floating-point audio (full scale ±1), got dtype {y.dtype}{hint}")
     y2 = y.reshape(-1, y.shape[-1])
     if not np.isfinite(y2.sum()) and not np.isfinite(y2).all():
         bad = np.flatnonzero(~np.isfinite(y2).all(axis=0))[0]

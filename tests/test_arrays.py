@@ -203,8 +203,11 @@ def test_silence_has_the_floor_level_and_sfm_one():
      (np.zeros(100), {"sr": 0}, "sr=0"),
      (np.zeros((2, 2, 100)), {"sr": SR}, "shape"),
      (np.array([0.0, np.nan, 0.0]), {"sr": SR}, "NaN"),
-     (np.zeros(100, dtype=complex), {"sr": SR}, "floating-point"),
-     (np.zeros(100, dtype=np.int16), {"sr": SR}, "floating-point"),
+     (np.zeros(100, dtype=complex), {"sr": SR}, r"floating-point audio .*complex128$"),
+     (np.zeros(100, dtype=np.int16), {"sr": SR}, r"floating-point.*y / 32768 for int16"),
+     # soundfile's (frames, channels) layout, passed as is
+     (np.zeros((4096, 2)), {"sr": SR}, r"4096 channels of 2 sample\(s\).*pass y\.T"),
+     (np.zeros((4096, 1)), {"sr": SR}, "4096 channels of 1 sample"),
      (np.zeros(0), {"sr": SR}, "shape"),
      (np.zeros((2, 100)), {"sr": SR, "channels": 2}, "out of range"),
      (np.zeros(100), {"sr": SR, "center": False}, "too few"),
