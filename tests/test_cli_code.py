@@ -86,6 +86,11 @@ def test_code_help_has_a_glossary():
                  "mean per-frame SFM", "theta (water level)", "R(D)", "ECSQ gap",
                  "lossless estimate"):
         assert term in result.output
+    # the prose is wrapped as paragraphs: no run of spaces inside a line (the glossary's
+    # indentation once stopped click from seeing the docstring's paragraphs)
+    prose = result.output.split("Examples:")[0]
+    assert not [line for line in prose.splitlines() if "   " in line.strip()]
+    assert "  Prints the file's two flatness numbers; per block size, the coding gain of\n" in prose
 
 
 def test_code_notes_stereo_and_few_blocks(tmp_path):

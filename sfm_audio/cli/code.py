@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -228,7 +229,8 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     exit_if_failed(len(reports), run.failed)
 
 
-code.help = code.help.replace("{glossary}", glossary_text())
+# indented as the docstring's lines, so that click still sees its paragraphs as paragraphs
+code.help = code.help.replace("{glossary}", textwrap.indent(glossary_text(), "    ").lstrip())
 
 
 @click.command()
