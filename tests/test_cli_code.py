@@ -93,6 +93,13 @@ def test_code_help_has_a_glossary():
     assert "  Prints the file's two flatness numbers; per block size, the coding gain of\n" in prose
 
 
+@pytest.mark.parametrize("command", ["extract", "code", "plot", "info", "spectrum", "demo"])
+def test_help_fits_80_columns(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert [line for line in result.output.splitlines() if len(line) > 80] == []
+
+
 def test_code_notes_stereo_and_few_blocks(tmp_path):
     path = tmp_path / "st.wav"
     sf.write(path, np.random.default_rng(0).normal(0, 0.1, (800, 2)), 16000, subtype="PCM_16")

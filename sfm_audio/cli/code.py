@@ -229,8 +229,10 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     exit_if_failed(len(reports), run.failed)
 
 
-# indented as the docstring's lines, so that click still sees its paragraphs as paragraphs
-code.help = code.help.replace("{glossary}", textwrap.indent(glossary_text(), "    ").lstrip())
+# indented as the docstring's lines, so that click still sees its paragraphs as paragraphs;
+# 77 columns wide, 79 with the two click indents them by
+code.help = code.help.replace(
+    "{glossary}", textwrap.indent(glossary_text(width=77), "    ").lstrip())
 
 
 @click.command()

@@ -162,10 +162,9 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
       sfm-audio extract corpus/ -o summary.csv --summary --bands octave
       sfm-audio extract song.flac -o - --channels each --bands none | head
       sfm-audio extract corpus/ -o frames.parquet --jobs 8 --errors failed.csv
-      sfm-audio extract corpus/ -o frames.parquet --resume   # after an interruption
-      sfm-audio extract /shared/corpus -o frames.csv --scheduler tcp://10.0.0.5:8786
+      sfm-audio extract corpus/ -o frames.parquet --resume   # after a crash
+      sfm-audio extract /shared/corpus -o frames.csv --scheduler tcp://host:8786
 
-    \b
     A corpus run keeps one part per file in .OUTPUT.parts/ beside OUTPUT and joins them in
     path order at the end; the folder is removed when every file succeeded and kept when
     some failed, so that --resume retries only those. Without --resume a stale folder is

@@ -73,17 +73,21 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
     """Draw a figure of one audio file (several for --kind lossless).
 
     \b
-    flatness  spectrogram (log frequency, dB) with the SFM, its dB and tonality beneath
-    bands     band-flatness heat map with the mean flatness of each band
-    eigen     KLT eigenvalues with the water level of each rate and the bits per component
-    rd        SNR against bits/sample: Gaussian theory (lines) and the real coder (markers)
-    gain      coding gain of KLT, DCT and PCM against block size, with the 1/SFM(PSD) limit
-    lossless  FLAC bits/sample against the lossless estimate, one point per file
-              (INPUT may also be folders or globs)
-    prediction  prediction gain against order beside the coding gains; residual and
-              signal spectra
-    duality   each frame's measured bits against its predicted bits, and against
-              ½·log2(SFM) coloured by energy
+    flatness    spectrogram (log frequency, dB) with the SFM, its dB and
+                tonality beneath
+    bands       band-flatness heat map with the mean flatness of each band
+    eigen       KLT eigenvalues with the water level of each rate and the bits
+                per component
+    rd          SNR against bits/sample: Gaussian theory (lines) and the real
+                coder (markers)
+    gain        coding gain of KLT, DCT and PCM against block size, with the
+                1/SFM(PSD) limit
+    lossless    FLAC bits/sample against the lossless estimate, one point per
+                file (INPUT may also be folders or globs)
+    prediction  prediction gain against order beside the coding gains; residual
+                and signal spectra
+    duality     each frame's measured bits against its predicted bits, and
+                against ½·log2(SFM) coloured by energy
 
     A long recording is streamed: the spectrogram is pooled to the figure's pixel width, so
     memory stays bounded whatever the length. The spectrogram's colour bar is in dBFS:
