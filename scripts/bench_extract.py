@@ -23,6 +23,8 @@ commands, ``--repeat`` rounds):
 * ``sfm-audio extract FILE -o out.npz`` (frames + MPEG-7 bands) and ``-o out.csv``;
 * its physical floor: a script that stream-reads the file, mixes it to mono, windows every
   frame and takes float64 FFTs and ``|X|²`` on two threads, and writes nothing;
+* the ``.npz`` command with every feature zeroed (the kernel keeps the window, FFT and
+  ``|X|²``): the cost of the command line itself, apart from the features;
 * librosa as a command (``load`` + ``spectral_flatness``);
 * peak RSS of ``extract`` on a ``--long-minutes`` file.
 
@@ -101,6 +103,26 @@ with ThreadPoolExecutor(2) as pool:
             pending.popleft().result()
     for f in pending:
         f.result()
+"""
+
+
+# the command itself with every feature zeroed: the kernel keeps the window, FFT and |X|^2
+# floored, and the table of zeros goes through the same reading, threads and writer; what is
+# left between this and FLOOR_JOB is the command line's own cost (start-up, framing, output)
+PIPELINE_JOB = """
+import sys, threading
+import numpy as np
+from sfm_audio import kernel
+from sfm_audio.cli import run
+local, windows = threading.local(), {}
+def no_features(self, segment):
+    window = windows.setdefault(id(self), self.params.fft_window())
+    Pf = kernel.power_frames(segment, self.params, window, power=self.power, amin=self.amin,
+                             work=local.__dict__)
+    return np.zeros(Pf.shape[:-1] + (self.n_columns,)), np.zeros(Pf.shape[:-1])
+kernel.ChunkKernel.__call__ = no_features
+sys.argv = ["sfm-audio", *sys.argv[1:]]
+run()
 """
 
 
@@ -281,6 +303,8 @@ def command_line(args, work: Path, tmp: Path) -> None:
     cmds = {
         "npz": [*SFM, "extract", str(short), "-o", str(tmp / "o.npz"), "-q"],
         "floor": [sys.executable, "-c", FLOOR_JOB, str(short)],
+        "pipeline": [sys.executable, "-c", PIPELINE_JOB, "extract", str(short), "-o",
+                     str(tmp / "p.npz"), "-q"],
         "csv": [*SFM, "extract", str(short), "-o", str(tmp / "o.csv"), "-q"],
     }
     if not args.quick:
@@ -288,10 +312,13 @@ def command_line(args, work: Path, tmp: Path) -> None:
     t, mem = command_rounds(cmds, args.repeat)
     best = {name: min(v) for name, v in t.items()}
     print(f"sfm-audio extract -> .npz (frames, mpeg7): {best['npz']:6.2f} s  {mem['npz']:6.0f} MB")
+    print(f"  the same, every feature zeroed:          {best['pipeline']:6.2f} s  "
+          f"{mem['pipeline']:6.0f} MB")
     print(f"floor (read, mix, window, FFT, |X|^2):    {best['floor']:6.2f} s  "
           f"{mem['floor']:6.0f} MB")
     print(f"sfm-audio extract -> .csv (frames, mpeg7): {best['csv']:6.2f} s  {mem['csv']:6.0f} MB")
     print(f"ratio npz / floor:             {ratio(t, 'npz', 'floor', '(goal <= 1.2)')}")
+    print(f"ratio features zeroed / floor: {ratio(t, 'pipeline', 'floor', '')}")
     print(f"ratio csv / npz:               {ratio(t, 'csv', 'npz', '(goal <= 2)')}")
     if not args.quick:
         print(f"librosa load + spectral_flatness, command: {best['librosa']:6.2f} s  "
