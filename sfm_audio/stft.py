@@ -253,8 +253,9 @@ def bin_range(
         raise ParameterError(f"{where}fmin={lo_hz:g} Hz is not below Nyquist ({nyquist:g} Hz)",
                              param="fmin")
     if hi_hz > nyquist:
-        warnings.warn(f"{where}fmax={hi_hz:g} Hz is above Nyquist at sr={sr:g} Hz; using "
-                      f"{nyquist:g} Hz there", UserWarning, stacklevel=2)
+        # "a rate of", not "sr=": the command line would read that as its --sr option
+        warnings.warn(f"{where}fmax={hi_hz:g} Hz is above Nyquist at a rate of {sr:g} Hz; "
+                      f"using {nyquist:g} Hz there", UserWarning, stacklevel=2)
         hi_hz = nyquist
     df = sr / n_fft
     eps = 1e-9

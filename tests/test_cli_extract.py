@@ -256,6 +256,8 @@ def test_extraction_controls_match_the_library(tmp_path, speech):
                  "--end", "2", "--features", "sfm,rms_dbfs,sfm_band", "--bands", "octave")
     assert result.exit_code == 0, result.output
     assert result.output.count("above Nyquist") == 1  # said once, not an error
+    # the option as typed; the file's rate is no --sr
+    assert "Warning: --fmax 20000 Hz is above Nyquist at a rate of 16000 Hz" in result.output
     rows = read_csv(out)
     with pytest.warns(UserWarning):
         f = extract(speech, fmin=300, fmax=20000, start=1, end=2,

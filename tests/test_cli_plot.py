@@ -348,5 +348,5 @@ def test_fmax_above_nyquist_is_said_once(tmp_path, audio):
     assert result.exit_code == 0, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("Warning: ")
-    assert "fmax=20000 Hz is above Nyquist" in lines[0] and "using 4000 Hz" in lines[0]
+    assert "--fmax 20000 Hz is above Nyquist" in lines[0] and "using 4000 Hz" in lines[0]
     assert _files(tmp_path) == ["fig.png"]

@@ -164,11 +164,12 @@ def skipped_note(skipped: list[str], shown: int = 5) -> str:
 
 def show_warnings_once() -> None:
     """Print the library's warnings as ``Warning: <message>`` lines on standard error, each
-    distinct message once (e.g. an ``--fmax`` above a file's Nyquist frequency)."""
+    distinct message once (e.g. an ``--fmax`` above a file's Nyquist frequency), naming the
+    options as typed (:func:`option_text`)."""
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"Warning: {message}", err=True)
+        click.echo(f"Warning: {option_text(str(message))}", err=True)
 
     warnings.showwarning = show
     warnings.filterwarnings("once", category=UserWarning, module=r"sfm_audio\..*")

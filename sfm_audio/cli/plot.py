@@ -14,7 +14,7 @@ import click
 
 from .. import report
 from .._errors import ParameterError
-from ._common import handle_errors, split_list
+from ._common import handle_errors, option_text, split_list
 
 
 def _db_range(text: str) -> tuple[float, ...] | None:
@@ -105,7 +105,7 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
         warnings.simplefilter("always", UserWarning)
         path = report.render(inputs, kind, output, **options)
     for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+        click.echo(f"Warning: {option_text(str(w.message))}", err=True)
     click.echo(f"wrote {path}")
 
 
