@@ -269,6 +269,18 @@ def test_extraction_controls_match_the_library(tmp_path, speech):
                                    rtol=1e-6, atol=1e-5)
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fmax_warning_of_a_corpus_names_the_option(tmp_path, speech, signals, jobs):
+    # several files: the files are described on threads, where click has no context
+    out = tmp_path / "x.csv"
+    result = run(speech, signals["white_noise"], "-o", out, "--fmax", "20000", "--jobs", jobs,
+                 "--summary")
+    assert result.exit_code == 0, result.output
+    warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("Warning:")]
+    assert warnings == ["Warning: --fmax 20000 Hz is above Nyquist at a rate of 16000 Hz; "
+                        "using 8000 Hz there"]
+
+
 def test_segment_summaries_and_gating_on_the_command_line(tmp_path, speech):
     out = tmp_path / "seg.csv"
     result = run(speech, "-o", out, "--segment", "1", "--min-dbfs", "-40", "--bands", "none",

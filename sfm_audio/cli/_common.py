@@ -47,15 +47,17 @@ def _option_flags() -> dict[str, str]:
     return flags
 
 
-def option_text(message: str, param: str | None = None) -> str:
+def option_text(message: str, param: str | None = None, *,
+                flags: dict[str, str] | None = None) -> str:
     """``message`` with library parameters replaced by the options of the running command.
 
     ``win_length=4096 must be at most n_fft=2048`` becomes ``--win-length 4096 must be at most
     --n-fft 2048``; without a ``name=``, the first word ``param`` (``unknown bands 'bark'``)
     becomes the option (``unknown --bands 'bark'``). Names that are no option of the command
-    are left alone.
+    are left alone. ``flags`` are the command's options when known already (a thread other
+    than the command's own has no click context to find them in).
     """
-    flags = _option_flags()
+    flags = _option_flags() if flags is None else flags
     if not flags:
         return message
     pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(flags, key=len,
@@ -168,8 +170,10 @@ def show_warnings_once() -> None:
     options as typed (:func:`option_text`)."""
     import warnings
 
+    flags = _option_flags()  # here, in the command's thread: warnings may come from others
+
     def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"Warning: {option_text(str(message))}", err=True)
+        click.echo(f"Warning: {option_text(str(message), flags=flags)}", err=True)
 
     warnings.showwarning = show
     warnings.filterwarnings("once", category=UserWarning, module=r"sfm_audio\..*")
