@@ -17,6 +17,7 @@ rows in that file's columns and leaves the others empty.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -147,14 +148,13 @@ class _NpzWriter:
                         for name in names}
         self._files: list[str] = []
         self.rows = 0
-        # runs of consecutive columns of one type: each run is converted in one call
+        # runs of consecutive columns of one type, (first, past the last, type): each run is
+        # converted in one call
         self._runs: list[tuple[int, int, type]] = []
-        for j, column in enumerate(schema):
-            dtype = _NUMPY_DTYPE[column.kind]
-            if self._runs and self._runs[-1][2] is dtype and self._runs[-1][1] == j:
-                self._runs[-1] = (self._runs[-1][0], j + 1, dtype)
-            else:
-                self._runs.append((j, j + 1, dtype))
+        for dtype, run in itertools.groupby(range(len(schema)),
+                                            key=lambda j: _NUMPY_DTYPE[schema[j].kind]):
+            js = list(run)
+            self._runs.append((js[0], js[-1] + 1, dtype))
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
         if not self._files or self._files[-1] != file:
