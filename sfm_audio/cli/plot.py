@@ -7,14 +7,13 @@ drawn, so loading this module (for ``--help``) stays cheap.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
 from .. import report
 from .._errors import ParameterError
-from ._common import handle_errors, option_text, split_list
+from ._common import handle_errors, show_warnings_once, split_list
 
 
 def _db_range(text: str) -> tuple[float, ...] | None:
@@ -101,11 +100,8 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
         options["rates"] = tuple(rate_list)
     if db_range is not None:
         options["db_range"] = _db_range(db_range)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        path = report.render(inputs, kind, output, **options)
-    for w in caught:
-        click.echo(f"Warning: {option_text(str(w.message))}", err=True)
+    show_warnings_once()
+    path = report.render(inputs, kind, output, **options)
     click.echo(f"wrote {path}")
 
 
