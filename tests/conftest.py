@@ -13,6 +13,32 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT / "data" / "arctic_a0007.wav"
 
 
+#: test modules that run whole commands end to end (worker processes, pipes, Dask clusters,
+#: every figure drawn to a file): all their tests are ``slow``, so that ``pytest -m "not slow"``
+#: is the everyday edit-test loop. CI runs plain ``pytest``, every test.
+END_TO_END_MODULES = {
+    "test_cli_batch.py",
+    "test_cli_code.py",
+    "test_cli_code_duality.py",
+    "test_cli_plot.py",
+    "test_cli_stdin.py",
+    "test_corpus_runs.py",
+    "test_fuzz.py",
+    "test_plot_roads.py",
+    "test_report.py",
+    "test_scripts.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test of :data:`END_TO_END_MODULES` and every test that starts a
+    Dask cluster (the ``cluster`` fixture); other slow tests carry ``@pytest.mark.slow``."""
+    slow = pytest.mark.slow
+    for item in items:
+        if item.path.name in END_TO_END_MODULES or "cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(slow)
+
+
 def _load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
