@@ -34,10 +34,10 @@ def _error(args: list[str]) -> str:
     (["--n-fft", "0"], "--n-fft 0 must be a positive integer"),
     (["--hop-length", "0"], "--hop-length 0 must be a positive integer"),
     (["--win-length", "4096"], "--win-length 4096 must be at most --n-fft 2048"),
-    (["--sr", "0"], "--sr 0.0 must be a positive"),
+    (["--sr", "0"], "--sr 0 must be a positive"),
     (["--sr", "nan"], "--sr nan must be a positive"),
-    (["--power", "-1"], "--power -1.0 must be"),
-    (["--amin", "0"], "--amin 0.0 must be"),
+    (["--power", "-1"], "--power -1 must be"),
+    (["--amin", "0"], "--amin 0 must be"),
     (["--channels", "-1"], "--channels -1 must be 'mix', 'each' or a channel index"),
     (["--window", "nope"], "--window 'nope' is not a window"),
     (["--bands", "mel:0"], "--bands 'mel:0': '0' must be a positive whole number"),
@@ -58,8 +58,8 @@ def test_extract_per_file_option_error_names_the_option_and_the_file(speech, tmp
 
 @pytest.mark.parametrize(("options", "words"), [
     (["--block", "1"], "--block 1 must be an integer >= 2"),
-    (["--rates", "0"], "--rates 0.0 must be a number of bits per sample"),
-    (["--rates", "1,17"], "--rates 17.0 must be"),
+    (["--rates", "0"], "--rates 0 must be a number of bits per sample"),
+    (["--rates", "1,17"], "--rates 17 must be"),
     (["--transform", "foo"], "--transform 'foo' must be one of"),
     (["--jobs", "0"], "'-j' / '--jobs': 0 is not in the range x>=1"),
 ])

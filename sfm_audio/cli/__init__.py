@@ -27,7 +27,52 @@ _COMMANDS = {
 }
 
 
+#: where the group keeps the command line's words, for errors naming values as typed
+ARGS_KEY = "sfm_audio.args"
+
+
+class _OneLineUsageError(click.ClickException):
+    """A usage error (bad option value, unknown option, missing argument) shown as the one
+    ``Error:`` line every other error is, without click's usage block and help hint."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(" ".join(error.format_message().split()))
+        self.exit_code = error.exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
+def _one_line(error: click.UsageError) -> click.ClickException:
+    # without arguments the group prints its help (a UsageError too): that stays as it is
+    if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        return error
+    return _OneLineUsageError(error)
+
+
 class _LazyGroup(click.Group):
+    """The command group: commands imported on demand, usage errors on one line.
+
+    Usage errors are caught where click raises them, in the group's own parsing
+    (:meth:`make_context`) and in the command's parsing and body (:meth:`invoke`), so that
+    every command and every option gets the same line without a wrapper of its own.
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        words = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+        ctx.meta[ARGS_KEY] = words  # shared with the command's context
+        return ctx
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 

@@ -47,23 +47,83 @@ def _option_flags() -> dict[str, str]:
     return flags
 
 
+#: a value as a library message prints it after ``name=``: quoted, or up to a separator
+_VALUE = r"('[^']*'|\"[^\"]*\"|\([^()]*\)|[^\s,;:()]+)"
+
+
+def _typed_values() -> dict[str, str]:
+    """Option as typed -> the value typed after it on the command line (the last one given).
+
+    The group keeps the command line's words (:data:`sfm_audio.cli.ARGS_KEY`); ``--segment
+    0``, ``--segment=0`` and a short option (``-j 0``) are all found, under the long flag.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return {}
+    words = ctx.meta.get("sfm_audio.args") or []
+    long_of = {}
+    for param in ctx.command.params:
+        if isinstance(param, click.Option) and param.opts and not param.is_flag:
+            flag = max(param.opts, key=len)
+            for name in param.opts:
+                long_of[name] = flag
+    typed: dict[str, str] = {}
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        name, eq, value = word.partition("=")
+        if eq and name in long_of:
+            typed[long_of[name]] = value
+        elif word in long_of and i + 1 < len(words):
+            typed[long_of[word]] = words[i + 1]
+    return typed
+
+
+def _same_value(shown: str, typed: str) -> bool:
+    """True when a library's ``shown`` value (``0.0``) is the number ``typed`` (``0``)."""
+    try:
+        a, b = float(shown), float(typed)
+    except ValueError:
+        return False
+    return a == b or (a != a and b != b)  # NaN as typed is NaN as shown
+
+
 def option_text(message: str, param: str | None = None, *,
-                flags: dict[str, str] | None = None) -> str:
+                flags: dict[str, str] | None = None,
+                typed: dict[str, str] | None = None) -> str:
     """``message`` with library parameters replaced by the options of the running command.
 
     ``win_length=4096 must be at most n_fft=2048`` becomes ``--win-length 4096 must be at most
     --n-fft 2048``; without a ``name=``, the first word ``param`` (``unknown bands 'bark'``)
     becomes the option (``unknown --bands 'bark'``). Names that are no option of the command
-    are left alone. ``flags`` are the command's options when known already (a thread other
-    than the command's own has no click context to find them in).
+    are left alone. A value is named as it was typed (``--segment 0``, not the ``0.0`` the
+    library was given). ``flags`` and ``typed`` are the command's options and typed values
+    when known already (a thread other than the command's own has no click context to find
+    them in).
     """
     flags = _option_flags() if flags is None else flags
     if not flags:
         return message
+    typed = _typed_values() if typed is None else typed
     pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(flags, key=len,
                                                                             reverse=True)))
-                         + r")=")
-    renamed = pattern.sub(lambda m: f"{flags[m.group(1)]} ", message)
+                         + r")=" + _VALUE + "?")
+
+    def rename(match: re.Match) -> str:
+        flag, shown = flags[match.group(1)], match.group(2) or ""
+        value = typed.get(flag)
+        # a number as typed (0, not 0.0); a quoted text is shown as typed already
+        if shown[:1] not in ("'", '"') and value is not None:
+            items = [item.strip() for item in value.split(",")]
+            if shown.startswith("("):  # a tuple of the numbers typed (--db-range 5)
+                numbers = [v.strip() for v in shown.strip("()").split(",") if v.strip()]
+                if len(numbers) == len(items) and all(map(_same_value, numbers, items)):
+                    shown = value
+            else:  # the number typed, or the item of a list (--rates 1,17) it is about
+                shown = next((item for item in items if _same_value(shown, item)), shown)
+        return f"{flag} {shown}"
+
+    renamed = pattern.sub(rename, message)
     if renamed == message and param in flags:
         renamed = re.sub(rf"(?<![\w-]){re.escape(param)}(?= )", flags[param], message, count=1)
     return renamed
@@ -170,10 +230,12 @@ def show_warnings_once() -> None:
     options as typed (:func:`option_text`)."""
     import warnings
 
-    flags = _option_flags()  # here, in the command's thread: warnings may come from others
+    # here, in the command's thread: warnings may come from others
+    flags, typed = _option_flags(), _typed_values()
 
     def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"Warning: {option_text(str(message), flags=flags)}", err=True)
+        click.echo(f"Warning: {option_text(str(message), flags=flags, typed=typed)}",
+                   err=True)
 
     warnings.showwarning = show
     warnings.filterwarnings("once", category=UserWarning, module=r"sfm_audio\..*")
