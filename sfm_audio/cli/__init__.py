@@ -1,6 +1,8 @@
 """The ``sfm-audio`` command line: the only package that imports click.
 
-Commands are loaded on demand so that ``sfm-audio extract`` never pays for matplotlib or the
+One module per command (``cli/extract.py`` for ``sfm-audio extract``, ...); what they share
+(option decorators, error lines, exit statuses) is in ``cli/_common.py``. Commands are loaded
+on demand so that ``sfm-audio extract`` never pays for matplotlib or the
 coding experiments.
 """
 
@@ -19,11 +21,11 @@ __all__ = ["StdoutClosed", "main", "run"]
 # command name -> "module:attribute", imported only when the command runs (or help is shown)
 _COMMANDS = {
     "extract": "sfm_audio.cli.extract:extract",
-    "info": "sfm_audio.cli.extract:info",
+    "info": "sfm_audio.cli.info:info",
     "code": "sfm_audio.cli.code:code",
-    "spectrum": "sfm_audio.cli.code:spectrum",
+    "spectrum": "sfm_audio.cli.spectrum:spectrum",
     "plot": "sfm_audio.cli.plot:plot",
-    "demo": "sfm_audio.cli.plot:demo",
+    "demo": "sfm_audio.cli.demo:demo",
 }
 
 

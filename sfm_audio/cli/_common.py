@@ -1,4 +1,5 @@
-"""What every command shares: turning library errors into one line and an exit status."""
+"""What the commands share: option decorators (so an option has one name and destination in
+every command), turning library errors into one line and an exit status, notes on stderr."""
 
 from __future__ import annotations
 
@@ -200,6 +201,33 @@ def split_list(value: str | None, convert: Callable[[str], Any], name: str) -> l
         return [convert(item) for item in items]
     except ValueError as exc:
         raise click.BadParameter(f"{value!r}: {exc}", param_hint=name) from None
+
+
+def run_options(*, jobs: str, scheduler: str, resume: str, errors: str) -> Callable[[F], F]:
+    """``-j/--jobs``, ``--scheduler``, ``--resume`` and ``--errors FILE.csv`` of a multi-file
+    run, each with the command's own help text; the parameters arrive as ``jobs``,
+    ``scheduler``, ``resume`` and ``errors_path``."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
+                            default=None, metavar="FILE.csv", help=errors)(func)
+        func = click.option("--resume", is_flag=True, help=resume)(func)
+        func = click.option("--scheduler", metavar="ADDRESS", default=None, help=scheduler)(func)
+        func = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                            help=jobs)(func)
+        return func
+
+    return decorate
+
+
+def quiet_option(help: str) -> Callable[[F], F]:
+    """``-q/--quiet``, arriving as ``quiet``."""
+    return click.option("-q", "--quiet", is_flag=True, help=help)
+
+
+def number_or_undefined(x: float | None, spec: str = ".2f") -> str:
+    """``x`` formatted by ``spec``, or ``undefined`` for None (a measure with no value)."""
+    return "undefined" if x is None else format(x, spec)
 
 
 def scan_options(func: F) -> F:

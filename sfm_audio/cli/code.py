@@ -1,23 +1,20 @@
-"""``sfm-audio code`` and ``sfm-audio spectrum``: transform-coding experiments."""
+"""``sfm-audio code``: the transform-coding experiment on audio files, printed and as JSON."""
 
 from __future__ import annotations
 
-import json
-import sys
 import textwrap
 from pathlib import Path
 
 import click
-import numpy as np
 
-from .._errors import AudioFileError, ParameterError
 from .._files import check_output_dir
-from ..corpus.code import json_safe, wav_name
+from ..corpus.code import wav_name
 from ..glossary import glossary_text
 from ._common import (
     exit_if_failed,
     handle_errors,
     report_failures,
+    run_options,
     scan_options,
     skipped_note,
     split_list,
@@ -134,21 +131,19 @@ def _print_roads(report: dict) -> None:
 @click.option("--write-wav", "wav_prefix",
               help="Write the decoded audio as PREFIX-N{block}-{transform}-{rate}bps.wav "
                    "(PREFIX-<file name>-N... with several inputs).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="With several inputs: files coded at once, one process each "
-                   "(default: the number of cores).")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="With several inputs: code them on a running Dask cluster (e.g. "
-                   "tcp://127.0.0.1:8786), as extract --scheduler does.")
-@click.option("--resume", is_flag=True,
-              help="With several inputs and --json: keep the files an earlier, interrupted or "
-                   "partly failed run finished; code only the rest.")
-@click.option("--errors", "errors_out", type=click.Path(dir_okay=False),
-              help="With several inputs: write the failed files to this CSV (file, error).")
+@run_options(
+    jobs="With several inputs: files coded at once, one process each "
+         "(default: the number of cores).",
+    scheduler="With several inputs: code them on a running Dask cluster (e.g. "
+              "tcp://127.0.0.1:8786), as extract --scheduler does.",
+    resume="With several inputs and --json: keep the files an earlier, interrupted or "
+           "partly failed run finished; code only the rest.",
+    errors="With several inputs: write the failed files to this CSV (file, error).",
+)
 @scan_options
 @handle_errors
 def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate, frames_out,
-         reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_out, include,
+         reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_path, include,
          exclude, hidden):
     """Transform-coding experiment on INPUTS: KLT, DCT, MDCT and PCM over blocks of N samples.
 
@@ -189,7 +184,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     validate_duality_options(duality_block, duality_rate)
     if jobs is not None and scheduler is not None:
         raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
-    for target in (json_out, errors_out, frames_out):
+    for target in (json_out, errors_path, frames_out):
         if target is not None:
             check_output_dir(target)
     if wav_prefix is not None:
@@ -221,7 +216,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
         exclude=exclude, hidden=hidden, on_report=printed)
     if run.skipped:
         click.echo(skipped_note(run.skipped), err=True)
-    report_failures(run.failed, errors_out)
+    report_failures(run.failed, errors_path)
     reused = f" ({len(run.reused)} reused from an earlier run)" if run.reused else ""
     click.echo(f"{len(reports)} ok, {len(run.failed)} failed{reused}", err=True)
     if run.staging is not None:
@@ -233,48 +228,3 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
 # 77 columns wide, 79 with the two click indents them by
 code.help = code.help.replace(
     "{glossary}", textwrap.indent(glossary_text(width=77), "    ").lstrip())
-
-
-@click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--kind", type=click.Choice(["covariance", "matrix", "samples"]),
-              default="covariance", show_default=True,
-              help="covariance: eigenvalues; matrix: singular values of a weight matrix; "
-                   "samples: eigenvalues of the covariance of the rows.")
-@click.option("--json", "as_json", is_flag=True, help="Print the measures as JSON.")
-@handle_errors
-def spectrum(file, kind, as_json):
-    """Spectrum measures of a matrix stored in FILE.npy.
-
-    Flatness (SFM) of the spectrum, coding gain, variance of the log spectrum, Gaussian
-    entropy.
-    """
-    from ..coding import spectrum_measures
-
-    path = Path(file)
-    if not path.exists():
-        raise AudioFileError(f"{file}: no such file")
-    try:
-        M = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise AudioFileError(f"{file}: not a readable .npy array ({exc})") from None
-    if not isinstance(M, np.ndarray) or M.ndim != 2:
-        raise ParameterError(f"{file}: expected a 2-D matrix, got shape {getattr(M, 'shape', '?')}")
-    if not np.issubdtype(M.dtype, np.number) or np.iscomplexobj(M):
-        raise ParameterError(f"{file}: expected a real numeric matrix, got dtype {M.dtype}")
-    measures = json_safe(spectrum_measures(M, kind=kind))
-    if as_json:
-        click.echo(json.dumps(measures, allow_nan=False))
-        return
-    click.echo(f"{file}: {kind}, n = {measures['n']}")
-    for key in ("sfm", "sfm_db", "coding_gain_db", "log_spectrum_variance",
-                "gaussian_entropy_bits"):
-        if key == "coding_gain_db" and kind == "matrix":
-            continue  # a KLT gain belongs to covariance spectra, not to singular values
-        if key in measures:
-            value = measures[key]
-            click.echo(f"  {key:<24} {_fmt(value, '.6g')}")
-    spec = measures["spectrum"]
-    shown = ", ".join(f"{s:.4g}" for s in spec[:8]) + (", ..." if len(spec) > 8 else "")
-    click.echo(f"  {'spectrum':<24} {shown}")
-    sys.stdout.flush()

@@ -1,16 +1,13 @@
-"""``sfm-audio extract`` and ``sfm-audio info``."""
+"""``sfm-audio extract``: spectral flatness per frame and per band of audio files, one table."""
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
 
 import click
 
-from .. import io
-from .._errors import SfmError
 from .._files import check_output_dir
 from ..corpus import (
     STDIN,
@@ -20,10 +17,11 @@ from ..corpus import (
 )
 from ..features import ExtractOptions, open_features
 from ._common import (
-    EXIT_FAILURE,
     exit_if_failed,
     handle_errors,
+    quiet_option,
     report_failures,
+    run_options,
     scan_options,
     show_warnings_once,
     skipped_note,
@@ -129,21 +127,18 @@ class _FileProgress:
 @click.option("--segment", type=float, default=None, metavar="SECONDS",
               help="Summaries per segment of this many seconds (one row per file, channel and "
                    "segment, with segment_start_s); implies --summary.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Files extracted at once, each in its own single-threaded process "
-                   "[default: number of cores].")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Run the per-file jobs on a running Dask cluster (e.g. "
-                   "tcp://127.0.0.1:8786). Workers open the inputs by absolute path: every "
-                   "path must be readable there too. Needs the dask extra.")
-@click.option("--resume", is_flag=True,
-              help="Keep the files an earlier, interrupted or partly failed run into the same "
-                   "OUTPUT finished; compute only the rest.")
-@click.option("--errors", "errors_path", default=None, metavar="FILE.csv",
-              help="List failed files in this CSV (columns file, error) instead of printing "
-                   "them.")
+@run_options(
+    jobs="Files extracted at once, each in its own single-threaded process "
+         "[default: number of cores].",
+    scheduler="Run the per-file jobs on a running Dask cluster (e.g. "
+              "tcp://127.0.0.1:8786). Workers open the inputs by absolute path: every "
+              "path must be readable there too. Needs the dask extra.",
+    resume="Keep the files an earlier, interrupted or partly failed run into the same "
+           "OUTPUT finished; compute only the rest.",
+    errors="List failed files in this CSV (columns file, error) instead of printing them.",
+)
 @scan_options
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no closing count.")
+@quiet_option("No progress bar, no closing count.")
 @handle_errors
 def extract(inputs, output, n_fft, hop_length, win_length, window, center, power, amin, sr,
             channels, bands, summary, jobs, scheduler, resume, errors_path, include, exclude,
@@ -218,75 +213,3 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
         if report.staging is not None:
             click.echo(staging_note(report.staging), err=True)
     exit_if_failed(len(report.ok), report.failed)
-
-
-#: columns of ``info --csv`` / keys of ``info --json``, in order
-INFO_FIELDS = ("file", "format", "subtype", "sr", "channels", "frames", "duration_s",
-               "peak_dbfs", "clipped")
-
-
-def _info_row(path: str) -> dict:
-    """One file's header and levels (the whole file is read for the peak and clipping)."""
-    header = io.info(path)
-    lv = io.levels(path)
-    return {"file": path, "format": header.format, "subtype": header.subtype,
-            "sr": header.samplerate, "channels": header.channels, "frames": lv.frames,
-            "duration_s": lv.frames / header.samplerate, "peak_dbfs": lv.peak_dbfs,
-            "clipped": lv.clipped}
-
-
-@click.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per file and line (JSON Lines); a silent file's "
-                   "peak_dbfs is null.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-@scan_options
-@handle_errors
-def info(inputs, as_json, as_csv, include, exclude, hidden):
-    """Format, rate, channels, length, peak level and clipping of audio files.
-
-    INPUTS are files, folders (searched recursively for audio), glob patterns, or '-' for
-    standard input. Each file is read once to the end: the peak is in dBFS (0 dBFS = full
-    scale) over all channels, and clipped counts the samples at full scale (the largest code
-    of an integer format, magnitude 1.0 for float and lossy formats).
-
-    \b
-    Columns (--csv) and keys (--json):
-      file, format, subtype, sr, channels, frames, duration_s, peak_dbfs, clipped
-    """
-    if as_json and as_csv:
-        raise click.UsageError("use either --json or --csv")
-    scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
-    if STDIN in scan.paths:
-        io.stream_stdin()  # a WAV stream is measured as it arrives, never copied
-    errors = [failure.error for failure in scan.failures]
-    if as_csv:
-        import csv
-
-        table = csv.writer(sys.stdout, lineterminator="\n")
-        table.writerow(INFO_FIELDS)
-    for path in scan.paths:
-        try:
-            row = _info_row(path)
-        except SfmError as exc:  # one bad file does not hide the others
-            errors.append(str(exc))
-            continue
-        if as_json:
-            import json
-
-            peak = row["peak_dbfs"]
-            row["peak_dbfs"] = peak if math.isfinite(peak) else None
-            click.echo(json.dumps(row, allow_nan=False))
-        elif as_csv:
-            table.writerow([row[key] for key in INFO_FIELDS])
-        else:
-            click.echo(f"{path}\t{row['format']} {row['subtype']}\t{row['sr']} Hz\t"
-                       f"{row['channels']} ch\t{row['duration_s']:.3f} s\t"
-                       f"{row['frames']} samples\tpeak {row['peak_dbfs']:.2f} dBFS\t"
-                       f"{row['clipped']} clipped")
-    sys.stdout.flush()
-    for error in errors:
-        click.echo(f"Error: {error}", err=True)
-    if errors:
-        raise SystemExit(EXIT_FAILURE)

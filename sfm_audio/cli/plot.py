@@ -1,13 +1,10 @@
-"""``sfm-audio plot`` and ``sfm-audio demo``: parse the options, call :mod:`sfm_audio.report`,
-print what was written.
+"""``sfm-audio plot``: parse the options, call :mod:`sfm_audio.report`, print what was written.
 
 :mod:`sfm_audio.report` imports matplotlib and :mod:`sfm_audio.coding` only when a figure is
 drawn, so loading this module (for ``--help``) stays cheap.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import click
 
@@ -103,25 +100,3 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
     show_warnings_once()
     path = report.render(inputs, kind, output, **options)
     click.echo(f"wrote {path}")
-
-
-@click.command()
-@click.argument("outdir", default="sfm_demo", required=False)
-@click.option("--data", "data_dir", default=None,
-              help="Folder of recordings to use instead of the bundled data/.")
-@click.option("--block", "block", type=int, default=report.DEFAULT_BLOCK, show_default=True,
-              help="Block size of the eigen and rate–distortion figures.")
-@handle_errors
-def demo(outdir, data_dir, block):
-    """Run the whole project on the bundled recordings and write every result to OUTDIR.
-
-    Writes the frame table and per-file summary (CSV), every figure (PNG), and the
-    transform-coding report (JSON and a Markdown table), then lists what it wrote.
-    """
-    result = report.run_demo(outdir, data_dir=data_dir, block=block,
-                             on_skip=lambda line: click.echo(line, err=True))
-    click.echo(f"sfm-audio demo on {len(result.inputs)} recording(s) from {result.data_dir}:")
-    for path, what in result.written:
-        click.echo(f"  {path}  {what}")
-    first = Path(outdir) / "flatness.png"
-    click.echo(f"done in {result.seconds:.1f} s; open {first} first.")
