@@ -386,6 +386,9 @@ class BandReducer:
         # per band: group size, first bin (relative to _lo), number of units
         self._bands = [(int(g), int(a) - self._lo, int(c)) for g, a, c in zip(group, lo, counts)]
         self._n = counts.astype(float)[:, np.newaxis]
+        self._group = group.astype(float)[:, np.newaxis]
+        #: bins each band's mean power is taken over
+        self.n_bins = counts * group
         self._max_count = int(counts.max())
 
     def _units(self, bins_t: np.ndarray, band: int) -> np.ndarray:
@@ -394,9 +397,11 @@ class BandReducer:
         return units if g == 1 else units.reshape(count, g, -1).sum(axis=1)
 
     def __call__(
-        self, Pf: np.ndarray, work: dict | None = None, *, floor: float | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``.
+        self, Pf: np.ndarray, work: dict | None = None, *, floor: float | None = None,
+        means: bool = False,
+    ) -> tuple[np.ndarray, ...]:
+        """Return ``(sfm, crest)``, each of shape ``Pf.shape[:-1] + (n_bands,)``; with
+        ``means``, also the mean floored power *per bin* of each band (same shape).
 
         ``work`` is an optional dict of scratch arrays of the calling thread (chunks of a few
         MB allocated afresh page-fault their memory in every time); ``floor`` a lower bound
@@ -434,7 +439,11 @@ class BandReducer:
         amean = total / self._n
         sfm = np.exp(logs / self._n) / amean
         crest = peak / amean
-        return sfm.T.reshape(lead + (nb,)), crest.T.reshape(lead + (nb,))
+        out = (sfm.T.reshape(lead + (nb,)), crest.T.reshape(lead + (nb,)))
+        if means:
+            per_bin = amean / self._group
+            out += (per_bin.T.reshape(lead + (nb,)),)
+        return out
 
 
 def band_flatness(

@@ -54,7 +54,7 @@ FRAME_FEATURES = ("sfm", "sfm_db", "tonality", "crest", "rms_dbfs")
 #: where ``rms_dbfs`` is among the kernel's columns (kept in every chunk for the summaries)
 _RMS_COLUMN = FRAME_FEATURES.index("rms_dbfs")
 #: names accepted by ``features=``: the frame features and the two groups of band columns
-FEATURE_NAMES = FRAME_FEATURES + ("sfm_band", "crest_band")
+FEATURE_NAMES = FRAME_FEATURES + ("sfm_band", "crest_band", "level_band")
 #: label of an array's rows in the ``file`` column
 ARRAY_LABEL = "<array>"
 
@@ -161,7 +161,8 @@ class ExtractOptions:
     @property
     def wants_bands(self) -> bool:
         chosen = self.features or FEATURE_NAMES
-        return self.bands is not None and ("sfm_band" in chosen or "crest_band" in chosen)
+        return self.bands is not None and bool({"sfm_band", "crest_band", "level_band"}
+                                                & set(chosen))
 
     def layout(self, sr: float, fmax: float | None = None) -> BandLayout | None:
         """The band layout at rate ``sr`` inside the frequency range (``fmax``: clipped)."""
@@ -211,6 +212,7 @@ def kernel_columns(layout: BandLayout | None) -> list[str]:
     if layout is not None:
         columns += [f"sfm_band_{name}" for name in layout.names]
         columns += [f"crest_band_{name}" for name in layout.names]
+        columns += [f"level_band_{name}" for name in layout.names]
     return columns
 
 
@@ -399,6 +401,9 @@ class Features:
         One entry per column (``"sfm"``, ``"sfm_db"``, ``"tonality"``, ``"crest"``,
         ``"rms_dbfs"``, ``"sfm_band_250_297"``, ...).
     band_sfm, band_crest : np.ndarray [shape=(n_channels, n_bands, n_frames)] or None
+    band_level : np.ndarray [shape=(n_channels, n_bands, n_frames)] or None
+        Band levels in dB (``level_band_*``, see :meth:`sfm_audio.kernel.ChunkKernel.
+        band_levels`).
     """
 
     meta: FileMeta
@@ -406,6 +411,7 @@ class Features:
     values: dict[str, np.ndarray]
     band_sfm: np.ndarray | None
     band_crest: np.ndarray | None
+    band_level: np.ndarray | None = None
 
     def to_pandas(self):
         """The frame table as a ``pandas.DataFrame``, with the command line's columns.
@@ -482,9 +488,9 @@ def extract(
     bands = {}
     if meta.layout is not None:
         names = meta.layout.names
-        for kind in ("sfm", "crest"):
+        for kind in ("sfm", "crest", "level"):
             if f"{kind}_band_{names[0]}" in values:
                 at = meta.columns.index(f"{kind}_band_{names[0]}")
                 bands[kind] = table[:, at : at + len(names)]  # band columns follow one another
     band_sfm, band_crest = bands.get("sfm"), bands.get("crest")
-    return Features(meta, meta.times, values, band_sfm, band_crest)
+    return Features(meta, meta.times, values, band_sfm, band_crest, bands.get("level"))

@@ -218,9 +218,9 @@ class ChunkKernel:
 
     Notes
     -----
-    A call returns ``(values, peak)``: ``values`` has shape ``(n_channels, k, 5 + 2 n_bands)``
-    (sfm, sfm_db, tonality, crest, rms_dbfs, the band SFMs, the band crests) and ``peak`` the
-    largest sample magnitude of each frame, shape ``(n_channels, k)``.
+    A call returns ``(values, peak)``: ``values`` has shape ``(n_channels, k, 5 + 3 n_bands)``
+    (sfm, sfm_db, tonality, crest, rms_dbfs, the band SFMs, the band crests, the band levels)
+    and ``peak`` the largest sample magnitude of each frame, shape ``(n_channels, k)``.
     """
 
     def __init__(
@@ -238,29 +238,43 @@ class ChunkKernel:
         self.layout = layout
         self.reducer = BandReducer(layout) if layout is not None else None
         self._window = params.fft_window()
+        self._level_scale = float(self._window @ self._window)
         self._local = threading.local()
 
     @property
     def n_columns(self) -> int:
-        return 5 + (2 * self.layout.n_bands if self.layout is not None else 0)
+        return 5 + (3 * self.layout.n_bands if self.layout is not None else 0)
 
     def spectral_values(self, Pf: np.ndarray, work: dict | None = None) -> np.ndarray:
-        """Features of floored power frames (:func:`power_frames`), shape (..., k, 4 + 2 n_bands).
+        """Features of floored power frames (:func:`power_frames`), shape (..., k, 4 + 3 n_bands).
 
-        Columns: sfm, sfm_db, tonality and crest over the kernel's bins, then the band SFMs and
-        the band crests.
+        Columns: sfm, sfm_db, tonality and crest over the kernel's bins, then the band SFMs,
+        the band crests and the band levels (:meth:`band_levels`).
         """
         lo, hi = self.bins
         P = Pf[..., lo:hi]
         nb = self.layout.n_bands if self.layout is not None else 0
-        out = np.empty(P.shape[:-1] + (4 + 2 * nb,))
+        out = np.empty(P.shape[:-1] + (4 + 3 * nb,))
         peak = P.max(axis=-1)
         logs = log_sum(P, amin=self.amin, peak=float(peak.max(initial=self.amin)), work=work)
         for i, column in enumerate(frame_statistics(P.sum(axis=-1), peak, logs, hi - lo)):
             out[..., i] = column
         if self.reducer is not None:
-            out[..., 4 : 4 + nb], out[..., 4 + nb :] = self.reducer(Pf, work, floor=self.amin)
+            sfm, crest, mean = self.reducer(Pf, work, floor=self.amin, means=True)
+            out[..., 4 : 4 + nb], out[..., 4 + nb : 4 + 2 * nb] = sfm, crest
+            out[..., 4 + 2 * nb :] = self.band_levels(mean)
         return out
+
+    def band_levels(self, mean: np.ndarray) -> np.ndarray:
+        """Band levels in dB from the mean floored power per bin of each band.
+
+        ``(20 / power) log10(mean / sum(w**2) ** (power / 2))``: with ``power=2``,
+        ``10 log10`` of the band's variance per sample (per coefficient of an orthonormal
+        transform), since a bin of white noise of variance ``s2`` has mean power
+        ``s2 sum(w**2)``; a white noise of variance ``s2`` reads ``10 log10 s2`` in every band.
+        """
+        scale = self._level_scale ** (self.power / 2.0)
+        return (20.0 / self.power) * np.log10(mean / scale)
 
     def sfm(self, segment: np.ndarray) -> np.ndarray:
         """The per-frame SFM only of one segment, shape (n_channels, k)."""

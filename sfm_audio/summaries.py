@@ -21,6 +21,7 @@ from .columns import Column, frame_schema
 from .features import FileMeta, FrameChunk
 from .kernel import LEVEL_FLOOR_DBFS
 from .stft import frame_times
+from .tfflatness import TF_COLUMNS, band_log_bias, tf_flatness
 
 __all__ = [
     "SUMMARY_STATS",
@@ -61,9 +62,35 @@ class _ColumnSpool:
         self._file.close()
 
 
+def _level_columns(meta: FileMeta) -> list[int]:
+    """Where the ``level_band_*`` columns are among ``meta.columns`` (band order)."""
+    return [j for j, name in enumerate(meta.columns) if name.startswith("level_band_")]
+
+
 def summary_columns(meta: FileMeta) -> list[str]:
-    """``<feature>_<stat>`` for every column and statistic (the last columns of a summary)."""
-    return [f"{name}_{stat}" for name in meta.columns for stat in SUMMARY_STATS]
+    """``<feature>_<stat>`` for every column and statistic (the last columns of a summary),
+    then, when the band levels are among the columns, the time–frequency flatness
+    :data:`~sfm_audio.tfflatness.TF_COLUMNS`."""
+    names = [f"{name}_{stat}" for name in meta.columns for stat in SUMMARY_STATS]
+    if _level_columns(meta):
+        names += list(TF_COLUMNS)
+    return names
+
+
+def _tf_values(meta: FileMeta, levels_db: list[np.ndarray]) -> list[float]:
+    """:func:`~sfm_audio.tfflatness.tf_flatness` of the frames' band levels (dB), weighted by
+    each band's bins, with the periodogram's log bias of each band removed."""
+    layout = meta.layout
+    if not levels_db or levels_db[0].size == 0:
+        return [math.nan] * len(TF_COLUMNS)
+    power = meta.options.power
+    v = 10.0 ** (np.asarray(levels_db) * (power / 20.0))  # back to mean power per bin
+    if power != 2.0:  # the factorisation is one of variances: power spectra only
+        return [math.nan] * len(TF_COLUMNS)
+    widths = (layout.bin_hi - layout.bin_lo + 1) // layout.group * layout.group
+    bias = band_log_bias(meta.options.stft_params().fft_window(), widths)
+    tf = tf_flatness(v, widths, log_bias=bias)
+    return [tf.sfm_db, tf.temporal_db, tf.spectral_db]
 
 
 def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
@@ -134,6 +161,7 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
             index -= first
             starts = [(first + j) * options.segment for j in range(int(index[-1]) + 1)]
         bounds = np.searchsorted(index, np.arange(len(starts) + 1))
+        level_at = _level_columns(meta)
         columns = [[spool.column(c, j) for j in range(n_col + 2)] for c in range(n_ch)]
         labels, rows = [], []
         for s_i, seg_start in enumerate(starts):
@@ -148,6 +176,8 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
                         int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
                 for j in range(n_col):
                     row += _stats(columns[c][j][a:b][kept])
+                if level_at:
+                    row += _tf_values(meta, [columns[c][j][a:b][kept] for j in level_at])
                 labels.append(meta.channels[c])
                 rows.append(row)
         return labels, np.asarray(rows, dtype=np.float64)
@@ -163,10 +193,13 @@ def summarize(meta: FileMeta, chunks: Iterator[FrameChunk]) -> np.ndarray:
     stats : np.ndarray [shape=(n_rows, n_columns * 5)]
         For every column of ``meta.columns``: mean, median, std (population), 10th and 90th
         percentiles (linear interpolation, numpy's default), in that order, over the frames
-        not gated by ``min_dbfs`` (NaN when every frame is gated).
+        not gated by ``min_dbfs`` (NaN when every frame is gated). (The time–frequency
+        flatness columns of :func:`summary_rows` are not among them.)
     """
     _, numeric = summary_rows(meta, chunks)
-    return numeric[:, -len(meta.columns) * len(SUMMARY_STATS):]
+    n_stats = len(meta.columns) * len(SUMMARY_STATS)
+    end = numeric.shape[1] - (len(TF_COLUMNS) if _level_columns(meta) else 0)
+    return numeric[:, end - n_stats : end]
 
 
 def table_rows(

@@ -34,7 +34,8 @@ def test_frame_table_columns_and_values(tmp_path, speech):
     assert header[:9] == ["file", "channel", "frame", "time_s", "sfm", "sfm_db", "tonality",
                           "crest", "rms_dbfs"]
     assert header[9] == "sfm_band_250_297"
-    assert header[9 + 19] == "crest_band_250_297" and len(header) == 9 + 2 * 19
+    assert header[9 + 19] == "crest_band_250_297" and header[9 + 38] == "level_band_250_297"
+    assert len(header) == 9 + 3 * 19
     rows = read_csv(out)
     f = extract(speech)
     assert len(rows) == f.values["sfm"].shape[-1]

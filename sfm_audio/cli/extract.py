@@ -118,9 +118,10 @@ class _FileProgress:
               help="Last frame time to extract.")
 @click.option("--features", default=None, metavar="LIST",
               help="Columns to keep, comma-separated, from sfm, sfm_db, tonality, crest, "
-                   "rms_dbfs, sfm_band, crest_band [default: all].")
+                   "rms_dbfs, sfm_band, crest_band, level_band [default: all].")
 @click.option("--summary", is_flag=True,
-              help="One row per file and channel: mean, median, std, p10, p90 of each feature.")
+              help="One row per file and channel: mean, median, std, p10, p90 of each feature "
+                   "(with level_band also tf_sfm_db = tf_temporal_db + tf_spectral_db).")
 @click.option("--min-dbfs", type=float, default=None, metavar="DB",
               help="Summaries leave out frames whose rms_dbfs is below this and count them in "
                    "frames_gated; the frame table keeps every frame.")
