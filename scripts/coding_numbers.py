@@ -52,6 +52,27 @@ def calibration() -> None:
         flac = 8 * io.flac_bytes(q, 16000, bits=bits) / q.size
         print(f"{name:<28} {truth:8.4f} {est:9.4f} {est - truth:+7.4f} {flac:8.4f} "
               f"{flac - truth:+10.4f}")
+    print("\n## White Gaussian integers of sigma steps: exact entropy (the sum over the pmf)")
+    print(f"{'source':<28} {'exact':>8} {'estimate':>9} {'error':>7} {'FLAC':>8} "
+          f"{'FLAC-exact':>10}")
+    for bits in (8, 16):
+        for sigma in (1.0, 2.0, 4.0):
+            q = np.rint(np.random.default_rng(5).normal(0.0, sigma, 1 << 17)).astype(np.int64)
+            exact = rounded_gaussian_entropy(sigma)
+            est = lossless_estimate(q).estimate_bits_per_sample
+            flac = 8 * io.flac_bytes(q, 16000, bits=bits) / q.size
+            print(f"{f'white, {bits}-bit, sigma {sigma:g} step':<28} {exact:8.4f} {est:9.4f} "
+                  f"{est - exact:+7.4f} {flac:8.4f} {flac - exact:+10.4f}")
+
+
+def rounded_gaussian_entropy(sigma: float) -> float:
+    """Exact entropy in bits of round(sigma * Z), Z ~ N(0, 1), from its pmf."""
+    from scipy.stats import norm
+
+    edges = np.arange(-int(40 * sigma) - 5, int(40 * sigma) + 7) - 0.5
+    p = np.diff(norm.cdf(edges / sigma))
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
 
 
 def widths(folder: Path) -> None:
