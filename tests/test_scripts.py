@@ -15,6 +15,9 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
     ("profile_kernel.py", ["--minutes", "ten"], "argument --minutes: 'ten' is not a number"),
     ("bench_extract.py", ["--repeat", "-1"], "argument --repeat: -1 must be above 0"),
     ("bench_extract.py", ["--long-minutes", "0"], "argument --long-minutes: 0 must be above 0"),
+    ("profile_code.py", ["--minutes", "0"], "argument --minutes: 0 must be above 0"),
+    ("profile_code.py", ["--top", "x"], "argument --top: 'x' is not a number"),
+    ("profile_code.py", ["missing.wav"], "missing.wav: no such file"),
 ])
 def test_bad_options_are_one_line_and_status_2(script, args, message, tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True,

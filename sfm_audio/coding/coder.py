@@ -26,7 +26,7 @@ import numpy as np
 from .._errors import ParameterError, SfmError
 from ..threads import one_blas_thread
 from ..validate import finite_float, positive_int
-from .entropy import IndexStats, fit_models, new_decoder, new_encoder
+from .entropy import ColumnModels, IndexStats, fit_models, new_decoder, new_encoder
 from .givens import BasisQuantizer, SentBasis
 from .quantize import (
     OFFSET_BITS,
@@ -137,8 +137,13 @@ class BlockCoder:
         self.active = self.allocation.active
         self.step = float(np.sqrt(12.0 * self.allocation.theta))
         self.steps = np.where(self.active, self.step, np.inf)
-        self.stats = IndexStats(self.n)
+        #: the active coefficients: the only ones transformed, quantized, coded and rebuilt
+        self.cols = np.flatnonzero(self.active)
+        self._inverse = np.full(self.cols.size, 1.0 / self.step)
+        self.stats = IndexStats(self.n, gaps=self.reconstruction == "centroid")
         self.models: list | None = None
+        self._columns: ColumnModels | None = None
+        self._rows: np.ndarray | None = None
         self.offsets: np.ndarray | None = None
         self.payload_words = 0
         self.segments = 0
@@ -154,12 +159,17 @@ class BlockCoder:
 
     def observe(self, coefficients: np.ndarray) -> None:
         """Pass 1: gather the statistics the models are fitted to."""
-        scaled = coefficients * (1.0 / self.steps)
-        self.stats.update(scaled, np.rint(scaled).astype(np.int64), self.active)
+        self.observe_active(coefficients[:, self.cols])
+
+    def observe_active(self, coefficients: np.ndarray) -> None:
+        """:meth:`observe` given the active coefficients only, shape (m, cols.size)."""
+        scaled = coefficients * self._inverse
+        self.stats.update_columns(scaled, np.rint(scaled).astype(np.int64), self.cols)
 
     def fit(self) -> None:
         """Fit the per-coefficient models (and centroid offsets) after pass 1."""
         self.models = fit_models(self.stats, self.active)
+        self._columns = ColumnModels([self.models[j] for j in self.cols])
         if self.reconstruction == "centroid":
             self.offsets = np.where(
                 self.active, centroid_offsets(self.stats.sum_gap, self.stats.nonzero), 0.0
@@ -173,24 +183,36 @@ class BlockCoder:
         signal. Returns the indices sent and the indices the decoder read back, both of
         shape (m, n).
         """
-        if self.models is None:
+        sent, received = self.code_active(coefficients[:, self.cols])
+        full = np.zeros((2, sent.shape[0], self.n), dtype=np.int64)
+        full[0][:, self.cols] = sent
+        full[1][:, self.cols] = received
+        return full[0], full[1]
+
+    def code_active(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`code_segment` given the active coefficients only, shape (m, cols.size);
+        returns the indices of those (inactive ones are 0 on both sides)."""
+        if self._columns is None:
             raise SfmError("BlockCoder.fit() must run before code_segment()")
-        sent = self.indices(coefficients)
+        sent = np.rint(coefficients * self._inverse).astype(np.int64)
         encoder = new_encoder()
-        for j, model in enumerate(self.models):
-            model.encode(encoder, sent[:, j])
+        self._columns.encode(encoder, sent)
         words = encoder.get_compressed()
         self.payload_words += int(words.size)
         self.segments += 1
-        decoder = new_decoder(words)
-        received = np.empty_like(sent)
-        for j, model in enumerate(self.models):
-            received[:, j] = model.decode(decoder, sent.shape[0])
+        received = self._columns.decode(new_decoder(words), sent.shape[0])
         return sent, received
 
     def reconstruct(self, indices: np.ndarray) -> np.ndarray:
         """Blocks rebuilt from indices (mean not added), shape (m, n)."""
         return dequantize(indices, self.steps, offsets=self.offsets) @ self.basis
+
+    def reconstruct_active(self, indices: np.ndarray) -> np.ndarray:
+        """:meth:`reconstruct` from the active coefficients' indices, shape (m, cols.size)."""
+        if self._rows is None:
+            self._rows = np.ascontiguousarray(self.basis[self.cols])
+        offsets = None if self.offsets is None else self.offsets[self.cols]
+        return dequantize(indices, self.steps[self.cols], offsets=offsets) @ self._rows
 
     # -- the bill ---------------------------------------------------------------------
     @property
@@ -236,18 +258,26 @@ def group_blocks(
         How many of the ``m * block`` samples are signal (the rest is padding).
     """
     size = chunk_blocks * block
-    carry = np.zeros(0)
+    # each group is filled in place with the samples minus the mean: one pass per sample,
+    # however the pieces fall
+    group = np.empty(size)
+    fill = 0
     for piece in pieces:
-        x = np.concatenate([carry, np.asarray(piece, dtype=np.float64) - mean])
-        whole = (x.size // size) * size
-        for start in range(0, whole, size):
-            yield x[start: start + size].reshape(chunk_blocks, block), size
-        carry = x[whole:]
-    if carry.size:
-        m = -(-carry.size // block)
-        padded = np.zeros(m * block)
-        padded[: carry.size] = carry
-        yield padded.reshape(m, block), carry.size
+        x = np.asarray(piece, dtype=np.float64)
+        start = 0
+        while start < x.size:
+            n = min(size - fill, x.size - start)
+            np.subtract(x[start: start + n], mean, out=group[fill: fill + n])
+            fill += n
+            start += n
+            if fill == size:
+                yield group.reshape(chunk_blocks, block), size
+                group = np.empty(size)
+                fill = 0
+    if fill:
+        m = -(-fill // block)
+        group[fill: m * block] = 0.0
+        yield group[: m * block].reshape(m, block), fill
 
 
 @dataclass
@@ -345,16 +375,27 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
     by_basis: dict[int, list[int]] = {}
     for k, coder in enumerate(coders):
         by_basis.setdefault(id(coder.basis), []).append(k)
-    bases = {key: coders[ks[0]].basis for key, ks in by_basis.items()}
+    # per basis, only the coefficients some coder codes are computed (its rows of the
+    # basis); each coder takes its own columns of them
+    rows = {key: np.unique(np.concatenate([coders[k].cols for k in ks]))
+            for key, ks in by_basis.items()}
+    bases = {key: np.ascontiguousarray(coders[ks[0]].basis[rows[key]])
+             for key, ks in by_basis.items()}
+    take = {k: (None if coders[k].cols.size == rows[key].size
+                else np.searchsorted(rows[key], coders[k].cols))
+            for key, ks in by_basis.items() for k in ks}
 
     def groups():
         for blocks, n_valid in group_blocks(pieces(), block, mean=mean, chunk_blocks=chunk_blocks):
             yield blocks, n_valid, {key: blocks @ b.T for key, b in bases.items()}
 
+    def own(k, coefs):
+        return coefs if take[k] is None else coefs[:, take[k]]
+
     for _, _, coefs in groups():
         for key, ks in by_basis.items():
             for k in ks:
-                coders[k].observe(coefs[key])
+                coders[k].observe_active(own(k, coefs[key]))
     for coder in coders:
         coder.fit()
     encoded: list[list[np.ndarray]] = [[] for _ in coders]
@@ -366,12 +407,14 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
         for key, ks in by_basis.items():
             for k in ks:
                 coder = coders[k]
-                sent, received = coder.code_segment(coefs[key])
+                sent, received = coder.code_active(own(k, coefs[key]))
                 match[k] &= bool(np.array_equal(sent, received))
                 if keep_indices:
-                    encoded[k].append(sent)
-                    decoded[k].append(received)
-                rebuilt = coder.reconstruct(received).reshape(-1)[:n_valid]
+                    for store, part in ((encoded[k], sent), (decoded[k], received)):
+                        whole = np.zeros((part.shape[0], coder.n), dtype=np.int64)
+                        whole[:, coder.cols] = part
+                        store.append(whole)
+                rebuilt = coder.reconstruct_active(received).reshape(-1)[:n_valid]
                 diff = rebuilt - flat
                 sq_error[k] += diff @ diff
                 if on_decoded is not None:

@@ -6,6 +6,12 @@ coefficient and the exact index range ``[lo, hi]`` it occupies. The model parame
 as side information and counted in the bits. When the scale is large (very fine steps) the
 index is split: the high part ``i >> shift`` is coded with the model, the ``shift`` low bits
 with a uniform model, which keeps the alphabet small without measurable loss.
+
+The range coder codes with the model's probability table (``constriction``'s ``Categorical``,
+built once per coefficient from the parameters sent, as the decoder rebuilds it): a table
+lookup codes 4-7 times faster than evaluating the parametric model symbol by symbol. Only
+alphabets longer than ``_MAX_TABLE`` symbols (very fine steps of heavy-tailed coefficients)
+keep constriction's parametric model.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from scipy.special import ndtr
 __all__ = [
     "CoefficientModel",
     "IndexStats",
+    "ColumnModels",
     "fit_models",
     "index_code_lengths",
     "quantized_family",
+    "categorical_table",
     "high_part_mean",
     "low_bits_model",
     "new_encoder",
@@ -44,6 +52,8 @@ _MAX_SCALE = 2.0**12
 _MAX_ALPHABET = 1 << 22
 _SCALE_FACTORS = (0.7, 0.85, 1.0, 1.2, 1.4)
 _MIN_PROB = 2.0**-24
+#: longest alphabet coded with a probability table; longer ones use the parametric model
+_MAX_TABLE = 1 << 16
 
 _model = constriction.stream.model
 _queue = constriction.stream.queue
@@ -78,17 +88,27 @@ class CoefficientModel:
         return 0 if self.family == "inactive" else MODEL_SIDE_BITS
 
     def _build(self) -> tuple:
+        """The range coder's models: ``(high, origin, low)``, ``high`` coding the high part
+        ``i >> shift`` minus ``origin`` (a table over ``[lo_h, hi_h]``, so ``origin = lo_h``;
+        0 for a parametric model, which takes the high part itself), ``low`` the low bits."""
         if self._models:
             return self._models
         high = low = None
+        origin = 0
         k = self.shift
         lo_h, hi_h = self.lo >> k, self.hi >> k
         if self.family in ("gaussian", "laplace") and hi_h > lo_h:
             scale = max(self.scale / 2**k, 1e-6)
-            high = quantized_family(self.family, lo_h, hi_h, mean=high_part_mean(k), scale=scale)
+            if hi_h - lo_h < _MAX_TABLE:
+                high = categorical_table(self.family, lo_h, hi_h, mean=high_part_mean(k),
+                                         scale=scale)
+                origin = lo_h
+            else:
+                high = quantized_family(self.family, lo_h, hi_h, mean=high_part_mean(k),
+                                        scale=scale)
         if self.family in ("gaussian", "laplace") and k:
             low = low_bits_model(k)
-        models = (high, low)
+        models = (high, origin, low)
         object.__setattr__(self, "_models", models)
         return models
 
@@ -96,10 +116,10 @@ class CoefficientModel:
         """Append ``indices`` (shape (m,), integers in [lo, hi]) to a range encoder."""
         if self.family in ("inactive", "constant"):
             return
-        high, low = self._build()
+        high, origin, low = self._build()
         i = np.asarray(indices, dtype=np.int64)
         if high is not None:
-            encoder.encode((i >> self.shift).astype(np.int32), high)
+            encoder.encode(((i >> self.shift) - origin).astype(np.int32), high)
         if low is not None:
             encoder.encode((i & ((1 << self.shift) - 1)).astype(np.int32), low)
 
@@ -109,10 +129,10 @@ class CoefficientModel:
             return np.zeros(count, dtype=np.int64)
         if self.family == "constant":
             return np.full(count, self.lo, dtype=np.int64)
-        high, low = self._build()
+        high, origin, low = self._build()
         k = self.shift
         if high is not None:
-            i = decoder.decode(high, count).astype(np.int64) << k
+            i = (decoder.decode(high, count).astype(np.int64) + origin) << k
         else:
             i = np.full(count, (self.lo >> k) << k, dtype=np.int64)
         if low is not None:
@@ -149,6 +169,64 @@ class CoefficientModel:
         return bits
 
 
+class ColumnModels:
+    """The models of several coefficients, coding the columns of a segment in one go.
+
+    The same code as :meth:`CoefficientModel.encode` and :meth:`CoefficientModel.decode`
+    called column by column (same models, same order, so the same words), with the symbols
+    of every column prepared (shifted, offset, converted) in one array operation instead of
+    one per column.
+
+    Parameters
+    ----------
+    models : sequence of CoefficientModel
+        One per column.
+    """
+
+    def __init__(self, models) -> None:
+        self.models = list(models)
+        built = [m._build() if m.family in ("gaussian", "laplace") else (None, 0, None)
+                 for m in self.models]
+        self.high = [b[0] for b in built]
+        self.low = [b[2] for b in built]
+        self.shift = np.array([m.shift for m in self.models], dtype=np.int64)
+        self.origin = np.array([b[1] for b in built], dtype=np.int64)
+        # the high part of a column that sends none: lo >> shift (0 for an inactive one)
+        self.base = np.array([m.lo >> m.shift for m in self.models], dtype=np.int64)
+        self.shifted = bool(self.shift.any())
+
+    def encode(self, encoder, indices: np.ndarray) -> None:
+        """Append ``indices`` (shape (m, k), column ``j`` in model ``j``'s range)."""
+        i = np.asarray(indices, dtype=np.int64)
+        high = i >> self.shift if self.shifted else i
+        # one transposing conversion: each column's symbols contiguous, as int32
+        symbols = np.array((high - self.origin).T, dtype=np.int32, order="C")
+        for j, (model, low) in enumerate(zip(self.high, self.low)):
+            if model is not None:
+                encoder.encode(symbols[j], model)
+            if low is not None:
+                encoder.encode((i[:, j] & ((1 << int(self.shift[j])) - 1)).astype(np.int32),
+                               low)
+
+    def decode(self, decoder, count: int) -> np.ndarray:
+        """Read ``count`` rows back, shape (count, k), int64."""
+        out = np.empty((len(self.models), count), dtype=np.int64)
+        low_bits = {}
+        for j, (model, low) in enumerate(zip(self.high, self.low)):
+            if model is not None:
+                out[j] = decoder.decode(model, count)
+                out[j] += self.origin[j]
+            else:
+                out[j] = self.base[j]
+            if low is not None:
+                low_bits[j] = decoder.decode(low, count)
+        if self.shifted:
+            out <<= self.shift[:, np.newaxis]
+            for j, bits in low_bits.items():
+                out[j] += bits
+        return out.T
+
+
 class IndexStats:
     """Statistics of the indices and scaled coefficients of ``n`` coefficients, accumulated.
 
@@ -156,10 +234,13 @@ class IndexStats:
     ----------
     n : int
         Number of coefficients (columns).
+    gaps : bool
+        Also accumulate ``sum_gap`` and ``nonzero`` (what centroid reconstruction needs).
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, gaps: bool = True) -> None:
         self.n = n
+        self.gaps = gaps
         self.count = 0
         self.lo = np.full(n, np.iinfo(np.int64).max)
         self.hi = np.full(n, np.iinfo(np.int64).min)
@@ -167,6 +248,8 @@ class IndexStats:
         self.sum_abs = np.zeros(n)
         self.sum_gap = np.zeros(n)
         self.nonzero = np.zeros(n)
+        #: counts of the indices ``-_HIST .. _HIST - 1`` of each coefficient; complete for the
+        #: coefficients whose indices all lie there, the only ones it is used for
         self.hist = np.zeros((n, 2 * _HIST), dtype=np.int64)
 
     def update(self, scaled: np.ndarray, indices: np.ndarray, active: np.ndarray) -> None:
@@ -174,24 +257,51 @@ class IndexStats:
         m = indices.shape[0]
         if m == 0:
             return
-        self.count += m
-        self.lo = np.minimum(self.lo, indices.min(axis=0))
-        self.hi = np.maximum(self.hi, indices.max(axis=0))
+        active = np.asarray(active, dtype=bool)
+        rest = np.flatnonzero(~active)
+        if rest.size:
+            self.lo[rest] = np.minimum(self.lo[rest], indices[:, rest].min(axis=0))
+            self.hi[rest] = np.maximum(self.hi[rest], indices[:, rest].max(axis=0))
         cols = np.flatnonzero(active)
+        self.update_columns(scaled[:, cols], indices[:, cols], cols)
+
+    def update_columns(self, scaled: np.ndarray, indices: np.ndarray, cols: np.ndarray) -> None:
+        """Add rows of the coefficients ``cols`` only: ``scaled`` and ``indices`` of shape
+        (m, cols.size), column ``c`` of them belonging to coefficient ``cols[c]``.
+
+        Coefficients not in ``cols`` keep their statistics (their count still grows by
+        ``m``: it counts the rows of the signal).
+        """
+        m = indices.shape[0]
+        if m == 0:
+            return
+        self.count += m
+        cols = np.asarray(cols, dtype=np.intp)
         if cols.size == 0:
             return
-        s = scaled[:, cols]
-        i = indices[:, cols]
-        self.sum_sq[cols] += np.einsum("ij,ij->j", s, s)
-        a = np.abs(s)
+        lo, hi = indices.min(axis=0), indices.max(axis=0)
+        self.lo[cols] = np.minimum(self.lo[cols], lo)
+        self.hi[cols] = np.maximum(self.hi[cols], hi)
+        self.sum_sq[cols] += np.einsum("ij,ij->j", scaled, scaled)
+        a = np.abs(scaled)
         self.sum_abs[cols] += a.sum(axis=0)
-        ai = np.abs(i)
-        nz = ai > 0
-        self.sum_gap[cols] += np.where(nz, ai - a, 0.0).sum(axis=0)
-        self.nonzero[cols] += nz.sum(axis=0)
-        keys = np.clip(i, -_HIST, _HIST - 1) + _HIST + (np.arange(cols.size) * 2 * _HIST)
-        counts = np.bincount(keys.ravel(), minlength=cols.size * 2 * _HIST)
-        self.hist[cols] += counts.reshape(cols.size, 2 * _HIST)
+        if self.gaps:
+            ai = np.abs(indices)
+            nz = ai > 0
+            self.sum_gap[cols] += np.where(nz, ai - a, 0.0).sum(axis=0)
+            self.nonzero[cols] += nz.sum(axis=0)
+        # the histogram of a coefficient is used only when all its indices lie in
+        # [-_HIST, _HIST): one bincount over the ranges these rows span, then each range
+        # added where it belongs (no clipping, no full-width counts per segment)
+        inside = np.flatnonzero((lo >= -_HIST) & (hi < _HIST))
+        if inside.size == 0:
+            return
+        i = indices if inside.size == cols.size else indices[:, inside]
+        lo, width = lo[inside], hi[inside] - lo[inside] + 1
+        start = np.cumsum(width) - width
+        counts = np.bincount((i + (start - lo)).ravel(), minlength=int(start[-1] + width[-1]))
+        where = np.repeat(cols[inside] * (2 * _HIST) + lo + _HIST - start, width)
+        self.hist.reshape(-1)[where + np.arange(where.size)] += counts
 
 
 def _cdf(family: str, x: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
@@ -203,11 +313,11 @@ def _cdf(family: str, x: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     return np.where(z < 0, tail, 1.0 - tail)
 
 
-def _pmf(family: str, lo: int, hi: int, scale: float) -> np.ndarray:
+def _pmf(family: str, lo: int, hi: int, scale: float, mean: float = 0.0) -> np.ndarray:
     """Probabilities of ``lo..hi`` as constriction's quantized models give them: the mass
     beyond ``lo - 1/2`` and ``hi + 1/2`` goes to the two end symbols (it is not spread by
     renormalizing), and no symbol falls below ``_MIN_PROB``."""
-    cdf = _cdf(family, np.arange(lo, hi + 2) - 0.5, scale)
+    cdf = _cdf(family, np.arange(lo, hi + 2) - 0.5 - mean, scale)
     cdf[0], cdf[-1] = 0.0, 1.0
     return np.maximum(np.diff(cdf), _MIN_PROB)
 
@@ -285,6 +395,18 @@ def quantized_family(family: str, lo: int, hi: int, *, mean: float | None = None
     if mean is None or scale is None:
         return cls(lo, hi)
     return cls(lo, hi, mean, scale)
+
+
+def categorical_table(family: str, lo: int, hi: int, *, mean: float, scale: float):
+    """constriction's ``Categorical`` over the symbols ``0 .. hi - lo`` standing for the
+    indices ``lo .. hi``, with the probabilities of the quantized Gaussian or Laplace of that
+    mean and scale (tails to the end symbols, as :func:`quantized_family`'s models give them).
+
+    Built from the parameters alone, so the decoder rebuilds the very same table. Codes the
+    same symbols as the parametric model in about the same bits (both round the
+    probabilities to 24-bit fixed point), 4-7 times faster.
+    """
+    return _model.Categorical(_pmf(family, lo, hi, scale, mean), perfect=False)
 
 
 def high_part_mean(shift: int) -> float:
