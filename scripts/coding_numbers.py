@@ -88,7 +88,7 @@ def widths(folder: Path) -> None:
     for name, x, subtype in versions:
         path = folder / f"{subtype}-{len(name)}.wav"
         sf.write(path, x, sr, subtype=subtype)
-        ll = lossless_file(path)
+        ll = lossless_file(path).to_dict()
         print(f"{name:<32} {ll['estimate_bits_per_sample']:9.3f} "
               f"{ll['flac_bits_per_sample']:8.3f} {ll['quantized']}")
 
@@ -104,7 +104,7 @@ def frames() -> None:
 
 
 def experiment(path: Path, blocks: list[int]) -> None:
-    r = run_experiment(path, blocks=blocks, transforms=["klt", "dct", "pcm"]).report
+    r = run_experiment(path, blocks=blocks, transforms=["klt", "dct", "pcm"]).report.to_dict()
     ll = r["lossless"]
     print(f"\n## {path.name}: {r['samples']} samples at {r['sr']} Hz")
     print(f"PSD flatness {r['psd_sfm']:.4f} (limit {r['gain_limit_db']:.2f} dB), mean "

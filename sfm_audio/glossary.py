@@ -1,7 +1,7 @@
 """Plain-language glossary of the words in the coding report (``sfm-audio code``).
 
 Kept free of imports so that ``--help`` can show it without loading the coding modules; the
-Markdown report (:mod:`sfm_audio.report`) prints the same entries.
+Markdown report (:mod:`sfm_audio.coding.markdown`) prints the same entries.
 """
 
 from __future__ import annotations

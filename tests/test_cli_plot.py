@@ -308,7 +308,7 @@ def stereo(tmp_path_factory) -> Path:
     [
         (["--channels", "2"], "--channels 2 is out of range"),
         (["--channels", "left"], "--channels 'left' must be 'mix', 'each' or a channel index"),
-        (["--channels", "1", "--kind", "gain"], "--channels selects what the flatness"),
+        (["--channels", "1", "--kind", "gain"], "--channels 1 selects what the flatness"),
         (["--db-range", "0,-10"], "--db-range 0,-10 must be finite with LOW < HIGH"),
         (["--db-range", "5"], "--db-range 5 must be two numbers LOW,HIGH"),
         (["--db-range", "low,high"], "--db-range 'low,high' must be two numbers LOW,HIGH or auto"),
@@ -316,9 +316,9 @@ def stereo(tmp_path_factory) -> Path:
         (["--fmin", "2000", "--fmax", "500"], "--fmin 2000 Hz must be below --fmax 500 Hz"),
         (["--fmin", "-5"], "--fmin -5 must be a non-negative finite number"),
         (["--fmin", "4000"], "--fmin 4000 Hz is not below Nyquist (4000 Hz)"),
-        (["--fmin", "100", "--kind", "rd"], "--fmin/--fmax select what the flatness"),
+        (["--fmin", "100", "--kind", "rd"], "--fmin 100.0 selects what the flatness"),
         (["--cmap", "nope"], "--cmap 'nope' is not a matplotlib colour map"),
-        (["--cmap", "gray", "--kind", "lossless"], "--cmap selects what the flatness"),
+        (["--cmap", "gray", "--kind", "lossless"], "--cmap gray selects what the flatness"),
     ],
 )
 def test_bad_plot_controls(tmp_path, stereo, args, match):

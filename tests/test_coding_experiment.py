@@ -30,7 +30,7 @@ def ar1_wav(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ar1_report(ar1_wav):
     return run_experiment(ar1_wav, blocks=[8], rates=[0.5, 2.0],
-                          transforms=["klt", "dct", "pcm"]).report
+                          transforms=["klt", "dct", "pcm"]).report.to_dict()
 
 
 def test_report_contract(ar1_report):
@@ -78,7 +78,7 @@ def test_theory_at_the_measured_distortion(ar1_report):
 def test_speech_beats_the_stationary_line(speech):
     """Non-stationary audio: measured DCT points sit left of the stationary R(D) and right of
     the short-time one; the in-sample KLT gain overfits, the held-out one does not."""
-    r = run_experiment(speech, blocks=[64], rates=[0.5], transforms=["klt", "dct"]).report
+    r = run_experiment(speech, blocks=[64], rates=[0.5], transforms=["klt", "dct"]).report.to_dict()
     m = r["blocks"][0]["rd"][0]["measured"]["dct"]
     assert m["short_time_rate"] < m["bits_per_sample"] < m["stationary_rate"]
     gains = r["blocks"][0]["transforms"]
@@ -101,7 +101,7 @@ def test_lossless_moves_with_the_sample_width(speech, tmp_path):
     for name, (x, subtype) in versions.items():
         path = tmp_path / f"{name}.wav"
         sf.write(path, x, sr, subtype=subtype)
-        out[name] = lossless_file(path)
+        out[name] = lossless_file(path).to_dict()
     for ll in out.values():
         assert abs(ll["estimate_bits_per_sample"] - ll["flac_bits_per_sample"]) < 0.4
     assert [out[k]["pcm_bits"] for k in ("8", "16", "24", "24d", "float")] == [8, 16, 24, 24, 16]
@@ -117,7 +117,7 @@ def test_notes_for_stereo_and_few_blocks(tmp_path):
     rng = np.random.default_rng(1)
     path = tmp_path / "short_stereo.wav"
     sf.write(path, 0.1 * rng.standard_normal((800, 2)), 16000, subtype="PCM_16")
-    r = run_experiment(path, blocks=[32], rates=[0.5], transforms=["dct"]).report
+    r = run_experiment(path, blocks=[32], rates=[0.5], transforms=["dct"]).report.to_dict()
     assert r["channels"] == 2 and r["lossless"]["quantized"] is True
     text = " ".join(r["warnings"])
     assert "2 channels mixed to mono" in text
@@ -140,7 +140,7 @@ def test_reported_frame_sfm_mean_is_extracts(tmp_path):
     path = tmp_path / "stereo.wav"
     sf.write(path, y.T, 16000, subtype="FLOAT")
     report = run_experiment(path, blocks=[8], rates=[1.0], transforms=["dct"],
-                            orders=[1]).report
+                            orders=[1]).report.to_dict()
     expected = extract(path, bands=None).values["sfm"].mean()
     assert report["frame_sfm_mean"] == pytest.approx(expected, rel=1e-12)
     assert frame_sfm_mean(path) == pytest.approx(expected, rel=1e-12)

@@ -23,13 +23,13 @@ def report(tmp_path_factory):
 
 
 def test_lines_are_the_reports_rates(report):
-    block = report["blocks"][0]
+    block = report.blocks[0]
     curves = rd_curves(report, block)
     assert set(curves) == {STATIONARY, SHORT_TIME, ECSQ}
-    lam = np.array(block["transforms"]["klt"]["variances"])
+    lam = np.array(block.transforms["klt"].variances)
     rate, snr = curves[STATIONARY]
     for r, s in zip(rate[::7], snr[::7], strict=True):
-        d = report["variance"] / 10 ** (s / 10)
+        d = report.variance / 10 ** (s / 10)
         assert reverse_waterfill(lam, distortion=d).rate == pytest.approx(r, rel=1e-9)
     # on loud-and-quiet audio the short-time line lies left of the stationary one
     r_short, snr_short = curves[SHORT_TIME]
@@ -37,10 +37,10 @@ def test_lines_are_the_reports_rates(report):
 
 
 def test_ecsq_line_is_exact_ecsq(report):
-    block = report["blocks"][0]
-    lam = np.array(block["transforms"]["klt"]["variances"])
+    block = report.blocks[0]
+    lam = np.array(block.transforms["klt"].variances)
     rate, snr = rd_curves(report, block)[ECSQ]
     r, d = ecsq_gaussian(lam, lam.max() / 100)
-    s = 10 * np.log10(report["variance"] / d)
+    s = 10 * np.log10(report.variance / d)
     order = np.argsort(snr)
     assert np.interp(s, snr[order], rate[order]) == pytest.approx(r, abs=0.02)

@@ -140,7 +140,7 @@ def test_experiment_mdct_write_back(tmp_path):
     x, _ = sf.read(path)
     exp = run_experiment(path, blocks=[8], rates=[2.0], transforms=["dct", "mdct"],
                          keep_decoded=True, orders=[1], duality_block=256)
-    entry = exp.report["blocks"][0]
+    entry = exp.report.to_dict()["blocks"][0]
     assert set(entry["transforms"]) == {"dct", "mdct"}
     measured = entry["rd"][0]["measured"]["mdct"]
     decoded = exp.decoded[(8, "mdct", 2.0)]

@@ -1,4 +1,4 @@
-"""The prediction and duality figures (sfm_audio.plot, sfm_audio.report) and the adaptive point
+"""The prediction and duality figures (sfm_audio.plot, sfm_audio.figures) and the adaptive point
 of the rd figure: they draw the numbers of the coding report and of the library."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from sfm_audio import figures
 from sfm_audio import plot as splot
-from sfm_audio import report
 from sfm_audio._errors import ParameterError
 from sfm_audio.coding.duality import duality_file
 
@@ -33,7 +33,7 @@ def audio(tmp_path_factory):
 def coding_report(audio):
     from sfm_audio.coding import run_experiment
 
-    return run_experiment(audio, blocks=[4, 8], rates=[2.0]).report
+    return run_experiment(audio, blocks=[4, 8], rates=[2.0]).report.to_dict()
 
 
 def _line(ax, label):
@@ -42,7 +42,7 @@ def _line(ax, label):
 
 
 def test_prediction_figure_draws_the_report(audio, coding_report):
-    fig = report.figure(audio, "prediction", report=coding_report, blocks=(4, 8), dpi=50)
+    fig = figures.figure(audio, "prediction", report=coding_report, blocks=(4, 8), dpi=50)
     ax_g, ax_s = fig.axes[:2]
     lpc = _line(ax_g, "linear prediction, order p")
     np.testing.assert_allclose(lpc.get_xdata(), [p["order"] for p in coding_report["prediction"]])
@@ -69,7 +69,7 @@ def test_prediction_figure_draws_the_report(audio, coding_report):
 
 
 def test_duality_figure_draws_the_library_numbers(audio, coding_report):
-    fig = report.figure(audio, "duality", report=coding_report, dpi=50)
+    fig = figures.figure(audio, "duality", report=coding_report, dpi=50)
     ax_p, ax_f = fig.axes[:2]
     d = duality_file(audio, block=512, rate=2.0)
     s = d.summary()
@@ -87,7 +87,7 @@ def test_duality_figure_draws_the_library_numbers(audio, coding_report):
 
 
 def test_rd_figure_has_the_adaptive_coder(audio, coding_report):
-    fig = report.figure(audio, "rd", report=coding_report, blocks=(8,), dpi=50)
+    fig = figures.figure(audio, "rd", report=coding_report, blocks=(8,), dpi=50)
     d = coding_report["duality"]
     point = _line(fig.axes[0], "adaptive DCT, 512-sample frames measured")
     assert point.get_xdata()[0] == pytest.approx(d["bits_per_sample"])
@@ -95,7 +95,7 @@ def test_rd_figure_has_the_adaptive_coder(audio, coding_report):
 
 
 def test_render_writes(tmp_path, audio, coding_report):
-    out = report.render(audio, "duality", tmp_path / "duality.png", report=coding_report, dpi=40)
+    out = figures.render(audio, "duality", tmp_path / "duality.png", report=coding_report, dpi=40)
     assert out.stat().st_size > 0
 
 
@@ -105,9 +105,9 @@ def test_portrait_size_stacks_the_panels_and_fits_every_text(audio, coding_repor
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     blocks = {"blocks": (4, 8)} if kind == "prediction" else {}
-    fig = report.figure(audio, kind, report=coding_report, dpi=150, width=333, height=777,
+    fig = figures.figure(audio, kind, report=coding_report, dpi=150, width=333, height=777,
                         **blocks)
-    full_size = [ax.get_xlabel() for ax in report.figure(audio, kind, report=coding_report,
+    full_size = [ax.get_xlabel() for ax in figures.figure(audio, kind, report=coding_report,
                                                            dpi=50, **blocks).axes[:2]]
     renderer = FigureCanvasAgg(fig).get_renderer()
     top, bottom = (ax.get_window_extent(renderer) for ax in fig.axes[:2])
@@ -127,7 +127,7 @@ def test_portrait_size_stacks_the_panels_and_fits_every_text(audio, coding_repor
         legend = ax.get_legend()
         if legend is not None:
             assert legend.get_window_extent(renderer).width <= frame.width + 1
-    landscape = report.figure(audio, kind, report=coding_report, dpi=50, width=700,
+    landscape = figures.figure(audio, kind, report=coding_report, dpi=50, width=700,
                               height=300, **blocks)
     renderer = FigureCanvasAgg(landscape).get_renderer()
     left, right = landscape.axes[:2]
@@ -138,8 +138,8 @@ def test_portrait_size_stacks_the_panels_and_fits_every_text(audio, coding_repor
 
 def test_coding_kinds_refuse_spectrogram_options(audio):
     for kind in ("prediction", "duality"):
-        with pytest.raises(ParameterError, match=f"--kind {kind} uses the whole file"):
-            report.figure(audio, kind, start=0.5)
+        with pytest.raises(ParameterError, match=f"kind={kind} uses the whole file"):
+            figures.figure(audio, kind, start=0.5)
 
 
 GOOD = {"orders": [1, 2], "gains_db": [3.0, 4.0], "blocks": [4, 8],

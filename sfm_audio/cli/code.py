@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from .. import defaults
 from .._files import check_output_dir
 from ..corpus.code import wav_name
 from ..glossary import glossary_text
+
+if TYPE_CHECKING:
+    from ..coding.records import CodingReport
 from ._common import (
     exit_if_failed,
     handle_errors,
@@ -26,108 +31,112 @@ def _fmt(x, spec: str = ".2f") -> str:
     return "undefined" if x is None else format(x, spec)
 
 
-def _print_report(report: dict) -> None:
+def _print_report(data: dict | CodingReport) -> None:
+    """Print a coding report (the record, or its JSON as a dict) as text."""
+    from ..coding.records import CodingReport
+
+    report = data if isinstance(data, CodingReport) else CodingReport.from_dict(data)
     echo = click.echo
-    channels = report.get("channels", 1)
-    echo(f"{report['file']}: {report['samples']} samples at {report['sr']} Hz, "
-         f"{channels} channel{'s' if channels != 1 else ''}, variance {report['variance']:.4g}")
-    echo(f"flatness: PSD {report['psd_sfm']:.4f} (long-term spectrum; coding-gain limit "
-         f"{_fmt(report['gain_limit_db'])} dB), mean per-frame SFM "
-         f"{_fmt(report.get('frame_sfm_mean'), '.4f')} (as `extract` reports it)")
+    channels = report.channels
+    echo(f"{report.file}: {report.samples} samples at {report.sr} Hz, "
+         f"{channels} channel{'s' if channels != 1 else ''}, variance {report.variance:.4g}")
+    echo(f"flatness: PSD {report.psd_sfm:.4f} (long-term spectrum; coding-gain limit "
+         f"{_fmt(report.gain_limit_db)} dB), mean per-frame SFM "
+         f"{_fmt(report.frame_sfm_mean, '.4f')} (as `extract` reports it)")
     echo("  (the PSD is the spectrum averaged over the whole file; each frame's SFM sees only "
          "that frame: they can differ a lot either way)")
-    for warning in report.get("warnings", []):
+    for warning in report.warnings:
         echo(f"note: {warning}")
-    for entry in report["blocks"]:
-        n = entry["block"]
+    for entry in report.blocks:
         echo("")
-        echo(f"block N = {n} ({entry.get('blocks_count', report['samples'] // n)} blocks)")
+        echo(f"block N = {entry.block} ({entry.blocks_count} blocks)")
         gains = []
-        for t, v in entry["transforms"].items():
-            held = v.get("heldout_coding_gain_db")
+        for t, v in entry.transforms.items():
+            held = v.heldout_coding_gain_db
             held_out = held is not None and t == "klt"  # the DCT and PCM are not fitted
-            gains.append(f"{t.upper()} {_fmt(v['coding_gain_db'])}"
+            gains.append(f"{t.upper()} {_fmt(v.coding_gain_db)}"
                          + (f" (held out {held:.2f})" if held_out else ""))
-        echo(f"  coding gain, dB: {'  '.join(gains)}  limit {_fmt(report['gain_limit_db'])}")
-        transforms = list(entry["transforms"])
+        echo(f"  coding gain, dB: {'  '.join(gains)}  limit {_fmt(report.gain_limit_db)}")
+        transforms = list(entry.transforms)
         head = f"  {'target':>6} |"
         for t in transforms:
             head += f" {t.upper() + ' bits':>9} {'SNR':>6} {'R_stat':>6} {'R_short':>7} |"
         echo(head)
         basis = set()
-        for row in entry["rd"]:
-            line = f"  {row['rate']:6.2f} |"
+        for row in entry.rd:
+            line = f"  {row.rate:6.2f} |"
             for t in transforms:
-                m = row["measured"][t]
-                line += (f" {m['bits_per_sample']:9.3f} {_fmt(m['snr_db'], '6.2f')}"
-                         f" {_fmt(m.get('stationary_rate'), '6.3f')}"
-                         f" {_fmt(m.get('short_time_rate'), '7.3f')} |")
-                if m.get("angle_bits") is not None:
-                    basis.add((m["basis_bits_per_sample"], m["angle_bits"]))
+                m = row.measured[t]
+                line += (f" {m.bits_per_sample:9.3f} {_fmt(m.snr_db, '6.2f')}"
+                         f" {_fmt(m.stationary_rate, '6.3f')}"
+                         f" {_fmt(m.short_time_rate, '7.3f')} |")
+                if m.angle_bits is not None:
+                    basis.add((m.basis_bits_per_sample, m.angle_bits))
             echo(line)
         echo("  bits: measured bits per sample, side information included; SNR in dB at the "
-             "measured distortion; R_stat, R_short: Gaussian R(D) of the source (stationary, "
-             "short-time) at that distortion")
+             "measured distortion; R_stat, R_short: Gaussian R(D) of the source (stationary; "
+             "short-time, an oracle that knows each group's spectrum) at that distortion")
         if basis:
             costs = ", ".join(f"{b:.3f} ({a}-bit angles)" for b, a in sorted(basis))
             echo(f"  KLT basis sent as Givens angles: {costs} bit/sample")
     _print_roads(report)
-    ll = report["lossless"]
+    ll = report.lossless
     echo("")
-    width = f"{ll['pcm_bits']}-bit" + (" (quantized)" if ll.get("quantized") else "")
-    echo(f"lossless ({width}): estimate {ll['estimate_bits_per_sample']:.3f} bit/sample "
+    width = f"{ll.pcm_bits}-bit" + (" (quantized)" if ll.quantized else "")
+    echo(f"lossless ({width}): estimate {ll.estimate_bits_per_sample:.3f} bit/sample "
          f"(Gaussian entropy rate from the short-time spectrum); FLAC spends "
-         f"{ll['flac_bits_per_sample']:.3f} bit/sample")
+         f"{ll.flac_bits_per_sample:.3f} bit/sample")
 
 
-def _print_roads(report: dict) -> None:
+def _print_roads(report: CodingReport) -> None:
     """The prediction road to the same limit, and bits against flatness frame by frame."""
     echo = click.echo
-    prediction = report.get("prediction") or []
-    if prediction:
+    if report.prediction:
         echo("")
-        gains = "  ".join(f"p={p['order']} {_fmt(p['gain_db'])}" for p in prediction)
-        echo(f"linear prediction gain (dB): {gains}  (limit {_fmt(report['gain_limit_db'])})")
-        flat = "  ".join(f"p={p['order']} {p['residual_sfm']:.3f}" for p in prediction)
+        gains = "  ".join(f"p={p.order} {_fmt(p.gain_db)}" for p in report.prediction)
+        echo(f"linear prediction gain (dB): {gains}  (limit {_fmt(report.gain_limit_db)})")
+        flat = "  ".join(f"p={p.order} {p.residual_sfm:.3f}" for p in report.prediction)
         echo(f"  residual flatness: {flat}")
-    d = report.get("duality")
+    d = report.duality
     if d:
         echo("")
-        echo(f"per-frame duality: {d['blocks']} DCT blocks of {d['block']}, one water level "
-             f"(theta {d['theta']:.4g}) for {d['rate']:g} bit/sample of water-filling")
-        echo(f"  adaptive coder: {d['bits_per_sample']:.3f} bit/sample (blocks spread "
-             f"{d['bits_std']:.3f}), SNR {_fmt(d['snr_db'])} dB")
-        r2 = _fmt(d["r2_predicted"], ".3f")
-        echo(f"  R^2 of block bits against per-frame water-filling: {r2}")
-        echo(f"  bits ~ {_fmt(d['intercept'])} + {_fmt(d['energy_coef'])} * 1/2 log2(E/theta) "
-             f"+ {_fmt(d['flatness_coef'])} * 1/2 log2(SFM): R^2 {_fmt(d['r2_fit'], '.3f')} "
+        echo(f"per-frame duality: {d.blocks} DCT blocks of {d.block}, one water level "
+             f"(theta {d.theta:.4g}) for {d.rate:g} bit/sample of water-filling")
+        echo(f"  adaptive coder: {d.bits_per_sample:.3f} bit/sample (blocks spread "
+             f"{d.bits_std:.3f}), SNR {_fmt(d.snr_db)} dB")
+        echo(f"  R^2 of block bits against per-frame water-filling: "
+             f"{_fmt(d.r2_predicted, '.3f')}")
+        echo(f"  bits ~ {_fmt(d.intercept)} + {_fmt(d.energy_coef)} * 1/2 log2(E/theta) "
+             f"+ {_fmt(d.flatness_coef)} * 1/2 log2(SFM): R^2 {_fmt(d.r2_fit, '.3f')} "
              "(SFM of the extractor's frame)")
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--block", "blocks", default="32", show_default=True,
+@click.option("--block", "blocks", default=defaults.csv(defaults.BLOCKS), show_default=True,
               help="Block size(s) N, comma separated.")
-@click.option("--rates", default="0.5,1,2,4", show_default=True,
+@click.option("--rates", default=defaults.csv(defaults.RATES), show_default=True,
               help="Target rates in bits per sample, comma separated, each in (0, 16].")
-@click.option("--transform", "transforms", default="klt,dct,mdct,pcm", show_default=True,
+@click.option("--transform", "transforms", default=defaults.csv(defaults.TRANSFORMS),
+              show_default=True,
               help="Transforms: klt, dct, mdct (sine window, 50 % overlap; even N), pcm "
                    "(comma separated).")
-@click.option("--orders", default="1,2,4,8,16,32", show_default=True,
+@click.option("--orders", default=defaults.csv(defaults.ORDERS), show_default=True,
               help="Linear-prediction orders, comma separated.")
-@click.option("--duality-block", type=int, default=512, show_default=True,
+@click.option("--duality-block", type=int, default=defaults.DUALITY_BLOCK, show_default=True,
               help="Block (= extractor frame) size of the per-frame duality.")
-@click.option("--duality-rate", type=float, default=2.0, show_default=True,
+@click.option("--duality-rate", type=float, default=defaults.DUALITY_RATE, show_default=True,
               help="Mean bits per sample of the per-frame duality's one water level.")
 @click.option("--frames", "frames_out", type=click.Path(dir_okay=False),
               help="Write the per-frame duality table to this CSV (block, time_s, energy, "
                    "sfm, predicted_bits, bits); one input only.")
 @click.option("--reconstruction", type=click.Choice(["midpoint", "centroid"]),
-              default="midpoint", show_default=True,
+              default=defaults.RECONSTRUCTION, show_default=True,
               help="Decoder's value for each cell: its midpoint, or a per-coefficient "
                    "centroid offset (sent with 8 bits).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False),
-              help="Write the full report as JSON to this file.")
+              help="Write the full report as JSON to this file (its shape, schema 2, is "
+                   "documented in sfm_audio/coding/records.py).")
 @click.option("--write-wav", "wav_prefix",
               help="Write the decoded audio as PREFIX-N{block}-{transform}-{rate}bps.wav "
                    "(PREFIX-<file name>-N... with several inputs).")
@@ -155,10 +164,12 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     water-filling prediction and its flatness (--frames writes the table); then the lossless
     estimate beside FLAC. Stereo is mixed to mono (the report says so).
 
-    With one input file the JSON is that file's report. Several inputs (files, folders or
-    globs) are coded in parallel and reported in path order; the JSON is then
-    {"files": [report, ...], "failed": [{"file", "error"}, ...]}, a failing file does not
-    stop the others, and the run ends with "N ok, M failed".
+    With one input file the JSON is that file's report: {"schema": 2, "file", "sr", ...,
+    "blocks": [...], "lossless", "prediction", "duality"}, every key documented in the
+    docstring of sfm_audio.coding.records (python -m pydoc sfm_audio.coding.records).
+    Several inputs (files, folders or globs) are coded in parallel and reported in path
+    order; the JSON is then {"files": [report, ...], "failed": [{"file", "error"}, ...]}, a
+    failing file does not stop the others, and the run ends with "N ok, M failed".
 
     \b
     Examples:

@@ -1,6 +1,6 @@
 """``sfm-audio demo``: the whole project on the bundled recordings, every result in a folder.
 
-:mod:`sfm_audio.report` imports matplotlib and :mod:`sfm_audio.coding` only when the demo
+:mod:`sfm_audio.demo` imports matplotlib and :mod:`sfm_audio.coding` only when the demo
 runs, so loading this module (for ``--help``) stays cheap.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .. import report
+from .. import defaults
 from ._common import handle_errors
 
 
@@ -18,7 +18,7 @@ from ._common import handle_errors
 @click.argument("outdir", default="sfm_demo", required=False)
 @click.option("--data", "data_dir", default=None,
               help="Folder of recordings to use instead of the bundled data/.")
-@click.option("--block", "block", type=int, default=report.DEFAULT_BLOCK, show_default=True,
+@click.option("--block", "block", type=int, default=defaults.FIGURE_BLOCK, show_default=True,
               help="Block size of the eigen and rate–distortion figures.")
 @handle_errors
 def demo(outdir, data_dir, block):
@@ -27,8 +27,10 @@ def demo(outdir, data_dir, block):
     Writes the frame table and per-file summary (CSV), every figure (PNG), and the
     transform-coding report (JSON and a Markdown table), then lists what it wrote.
     """
-    result = report.run_demo(outdir, data_dir=data_dir, block=block,
-                             on_skip=lambda line: click.echo(line, err=True))
+    from ..demo import run_demo
+
+    result = run_demo(outdir, data_dir=data_dir, block=block,
+                      on_skip=lambda line: click.echo(line, err=True))
     click.echo(f"sfm-audio demo on {len(result.inputs)} recording(s) from {result.data_dir}:")
     for path, what in result.written:
         click.echo(f"  {path}  {what}")

@@ -1,6 +1,7 @@
-"""``sfm-audio plot``: parse the options, call :mod:`sfm_audio.report`, print what was written.
+"""``sfm-audio plot``: parse the options, call :mod:`sfm_audio.figures`, print what was
+written.
 
-:mod:`sfm_audio.report` imports matplotlib and :mod:`sfm_audio.coding` only when a figure is
+:mod:`sfm_audio.figures` imports matplotlib and :mod:`sfm_audio.coding` only when a figure is
 drawn, so loading this module (for ``--help``) stays cheap.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from .. import report
+from .. import figures
 from .._errors import ParameterError
 from ._common import handle_errors, show_warnings_once, split_list
 
@@ -29,7 +30,7 @@ def _db_range(text: str) -> tuple[float, ...] | None:
 @click.option("-o", "--output", required=True,
               help="Figure file; the format follows the extension (.png, .pdf, .svg, ...).")
 @click.option("--kind", default="flatness", show_default=True,
-              help=f"{', '.join(report.KINDS[:-1])} or {report.KINDS[-1]}.")
+              help=f"{', '.join(figures.KINDS[:-1])} or {figures.KINDS[-1]}.")
 @click.option("--start", type=float, default=None, help="Start of the range in seconds.")
 @click.option("--end", type=float, default=None, help="End of the range in seconds.")
 @click.option("--n-fft", type=int, default=2048, show_default=True, help="FFT length.")
@@ -98,5 +99,5 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
     if db_range is not None:
         options["db_range"] = _db_range(db_range)
     show_warnings_once()
-    path = report.render(inputs, kind, output, **options)
+    path = figures.render(inputs, kind, output, **options)
     click.echo(f"wrote {path}")

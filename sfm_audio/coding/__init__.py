@@ -36,6 +36,7 @@ from .quantize import (
     step_for_theta,
     uniform_quantizer_entropy,
 )
+from .records import CodingReport
 from .shorttime import ShortTimeRD
 from .spectra import (
     WelchPSD,
@@ -130,4 +131,5 @@ __all__ = [
     "run_experiment",
     "lossless_file",
     "Experiment",
+    "CodingReport",
 ]

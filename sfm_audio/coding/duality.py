@@ -33,6 +33,7 @@ import numpy as np
 import scipy.fft
 from scipy.ndimage import uniform_filter1d
 
+from .. import defaults
 from .._errors import ParameterError, SfmError
 from .._files import atomic_path
 from ..flatness import flatness
@@ -64,9 +65,9 @@ __all__ = [
 ]
 
 #: samples per block (the extractor's n_fft and hop)
-DEFAULT_BLOCK = 512
+DEFAULT_BLOCK = defaults.DUALITY_BLOCK
 #: target bits per sample of the file
-DEFAULT_RATE = 2.0
+DEFAULT_RATE = defaults.DUALITY_RATE
 #: neighbouring coefficients averaged for the smoothed prediction
 SMOOTH = 8
 #: theta (float64), mean (float64), blocks (32), block (16), sub-bands (8), blocks per

@@ -15,7 +15,14 @@ Every measured point carries two Gaussian rates at its measured distortion, prop
 source that are the same whatever the transform: ``stationary_rate`` (reverse water-filling on
 the block covariance's eigenvalues; the worst case for that covariance, which non-stationary,
 heavy-tailed audio can beat) and ``short_time_rate`` (one water level over the local DCT
-spectra of groups of 8 blocks, :mod:`.shorttime`; what an adaptive coder can approach).
+spectra of groups of 8 blocks, :mod:`.shorttime`). The short-time rate is an *oracle*: it
+knows each group's spectrum without paying for it, so it is no rate a real adaptive coder can
+reach (on white noise it sits 0.08 bit *below* the true R(D)).
+
+The report is a :class:`~sfm_audio.coding.records.CodingReport` (its JSON shape is documented
+in :mod:`sfm_audio.coding.records`); :func:`run_experiment` composes the named steps below:
+check the options and the length, the first pass, the second pass, one section per block size
+(gains, coders, short-time spectra, rate points, theory), prediction, duality, warnings.
 """
 
 from __future__ import annotations
@@ -27,29 +34,39 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import io
+from .. import defaults, io
 from .._errors import AudioFileError, ParameterError, SfmError
 from ..flatness import flatness
 from ..threads import one_blas_thread
 from .coder import (
     CHUNK_BLOCKS,
     BlockCoder,
+    CodingResult,
     group_blocks,
     validate_rate,
     validate_transform,
 )
-from .duality import DEFAULT_BLOCK as DEFAULT_DUALITY_BLOCK
-from .duality import DEFAULT_RATE as DEFAULT_DUALITY_RATE
 from .duality import FrameDuality, duality_section, validate_duality_options
 from .givens import BasisQuantizer
 from .lossless import LosslessEstimate, pcm_width, to_pcm
 from .mdct import dct4_matrix, mdct_variances, run_transform_coders, validate_mdct_block
-from .prediction import DEFAULT_ORDERS, prediction_section, validate_orders
+from .prediction import prediction_section, validate_orders
 from .quantize import validate_reconstruction
+from .records import (
+    BlockSection,
+    CodingReport,
+    DualitySummary,
+    Lossless,
+    Measured,
+    PredictionRow,
+    PrefixRow,
+    RatePoint,
+    TheoryCurves,
+    TransformGain,
+)
 from .shorttime import GROUP_BLOCKS, ShortTimeRD
 from .spectra import WelchPSD, coding_gain_db, heldout_coding_gain_db
 from .transforms import (
-    TRANSFORMS,
     BlockCovariance,
     coefficient_variances,
     klt,
@@ -67,8 +84,8 @@ __all__ = [
     "DEFAULT_BLOCKS",
 ]
 
-DEFAULT_BLOCKS = (32,)
-DEFAULT_RATES = (0.5, 1.0, 2.0, 4.0)
+DEFAULT_BLOCKS = defaults.BLOCKS
+DEFAULT_RATES = defaults.RATES
 _READ = 1 << 16
 #: fewer blocks than this many times the block size: the report warns
 FEW_BLOCKS_PER_DIMENSION = 8
@@ -125,8 +142,9 @@ class Experiment:
 
     Attributes
     ----------
-    report : dict
-        JSON-ready (finite floats or ``None``), shape documented in the CLI.
+    report : :class:`~sfm_audio.coding.records.CodingReport`
+        The typed report; ``report.to_dict()`` is its JSON (shape in
+        :mod:`sfm_audio.coding.records`).
     decoded : dict
         ``(block, transform, rate) -> decoded signal`` (shape (n_samples,)), only when asked.
     psd : np.ndarray [shape=(nperseg,)] or None
@@ -137,7 +155,7 @@ class Experiment:
         The per-frame duality (None when the signal is shorter than one duality block).
     """
 
-    report: dict
+    report: CodingReport
     decoded: dict = field(default_factory=dict)
     psd: np.ndarray | None = None
     prediction: list = field(default_factory=list)
@@ -166,7 +184,7 @@ class _FirstPass:
     mean: float
     lo: float
     hi: float
-    lossless: dict
+    lossless: Lossless
 
 
 def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
@@ -197,23 +215,23 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
         flac_bits = 8.0 * io.flac_size(pcm_blocks(), meta.samplerate, bits=bits)
     except io.FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
         raise AudioFileError(f"{path}: {exc}") from None
-    lossless = {
-        "pcm_bits": bits,
-        "step": 1.0 / scale,
-        "source_subtype": meta.subtype,
-        "quantized": bool(quantized or stats["changed"]),
-        "estimate_bits_per_sample": estimate.result().estimate_bits_per_sample,
-        "flac_bits_per_sample": flac_bits / meta.frames,
-    }
+    lossless = Lossless(
+        pcm_bits=bits,
+        step=1.0 / scale,
+        source_subtype=meta.subtype,
+        quantized=bool(quantized or stats["changed"]),
+        estimate_bits_per_sample=float(estimate.result().estimate_bits_per_sample),
+        flac_bits_per_sample=flac_bits / meta.frames,
+    )
     return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], lossless)
 
 
-def lossless_file(path: str | os.PathLike) -> dict:
-    """The ``lossless`` entry of a file's coding report, without running the coders.
+def lossless_file(path: str | os.PathLike) -> Lossless:
+    """The ``lossless`` section of a file's coding report, without running the coders.
 
     Returns
     -------
-    dict
+    :class:`~sfm_audio.coding.records.Lossless`
         ``pcm_bits`` (8, 16 or 24: the file's own width; 16 for float, 32-bit and lossy
         input), ``step`` (one integer step in full-scale units), ``source_subtype``,
         ``quantized`` (True when the mono mix is not integer PCM of that width),
@@ -276,15 +294,16 @@ def frame_sfm_mean(path: str | os.PathLike) -> float:
 
 
 def _theory_curves(variance: float, eigenvalues: np.ndarray, short: ShortTimeRD,
-                   lowest: float) -> dict:
+                   lowest: float) -> TheoryCurves:
     """Stationary and short-time Gaussian R(D) on a log grid of distortions."""
     top = float(min(variance, eigenvalues.mean()))
     grid = np.geomspace(max(lowest, top * 1e-9), top, CURVE_POINTS)
-    return {
-        "distortion": [float(d) for d in grid],
-        "stationary_rate": [reverse_waterfill(eigenvalues, distortion=d).rate for d in grid],
-        "short_time_rate": [short.rate(d) for d in grid],
-    }
+    return TheoryCurves(
+        distortion=tuple(float(d) for d in grid),
+        stationary_rate=tuple(reverse_waterfill(eigenvalues, distortion=d).rate for d in grid),
+        short_time_rate=tuple(short.rate(d) for d in grid),
+        short_time_group_blocks=GROUP_BLOCKS,
+    )
 
 
 def _single_blas_thread(func):
@@ -300,19 +319,225 @@ def _single_blas_thread(func):
     return wrapper
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The experiment's options, checked."""
+
+    blocks: list[int]
+    rates: list[float]
+    transforms: list[str]
+    reconstruction: str
+    nperseg: int
+    orders: list[int]
+    duality_block: int
+    duality_rate: float
+    keep_decoded: bool
+
+
+def _check_length(path, n_samples: int, options: _Options) -> None:
+    """A block (or an MDCT frame of two blocks) longer than the signal is refused."""
+    longest = max(options.blocks)
+    if longest > n_samples:
+        raise ParameterError(
+            f"{path}: block={longest} is longer than the signal ({n_samples} samples)",
+            param="blocks")
+    if "mdct" in options.transforms:
+        for b in options.blocks:
+            validate_mdct_block(b)
+        if 2 * longest > n_samples:
+            raise ParameterError(f"{path}: the MDCT of block={longest} needs {2 * longest} "
+                                 f"samples, the signal has {n_samples}", param="blocks")
+
+
+@dataclass
+class _SecondPass:
+    """Block covariances (all blocks, each half, MDCT frames), the PSD and the frame SFM."""
+
+    variance: float
+    welch: WelchPSD
+    covariance: dict[int, BlockCovariance]
+    halves: dict[int, tuple[BlockCovariance, BlockCovariance]]
+    lapped: dict[int, BlockCovariance]
+    frame_sfm_mean: float
+
+
+def _second_pass(pieces, n_samples: int, mean: float, seg: int,
+                 options: _Options) -> _SecondPass:
+    welch = WelchPSD(seg, mean=mean)
+    covariance = {b: BlockCovariance(b, mean=mean) for b in options.blocks}
+    # the two halves of the blocks (split at a block boundary) for the held-out gains
+    boundaries = {b: b * (n_samples // b // 2) for b in options.blocks
+                  if n_samples // b >= 2 * b}
+    halves = {b: (BlockCovariance(b, mean=mean), BlockCovariance(b, mean=mean))
+              for b in boundaries}
+    # MDCT frames: 2N samples at hop N
+    lapped = {b: BlockCovariance(2 * b, hop=b, mean=mean) for b in options.blocks
+              if "mdct" in options.transforms}
+    sum_sq, position = 0.0, 0
+    frame_sfm = FrameSfmMean()
+    for x in pieces():
+        d = x - mean
+        sum_sq += float(d @ d)
+        welch.update(x)
+        frame_sfm.update(x)
+        for acc in [*covariance.values(), *lapped.values()]:
+            acc.update(x)
+        for b, (first_half, second_half) in halves.items():
+            cut = min(max(boundaries[b] - position, 0), x.size)
+            if cut:
+                first_half.update(x[:cut])
+            if cut < x.size:
+                second_half.update(x[cut:])
+        position += x.size
+    return _SecondPass(sum_sq / n_samples, welch, covariance, halves, lapped,
+                       frame_sfm.result())
+
+
+def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> TransformGain:
+    """In-sample gain of transform ``t`` (variances ``v``) and, where possible, held out."""
+    held = None
+    if b in stats.halves and t != "mdct":
+        first_half, second_half = stats.halves[b]
+        held = heldout_coding_gain_db(first_half.covariance(), second_half.covariance(), t)
+    return TransformGain(
+        coding_gain_db=_finite(coding_gain_db(v)),
+        heldout_coding_gain_db=None if held is None else _finite(held[0]),
+        eigen_sfm=float(flatness(v)),
+        variances=tuple(float(x) for x in v),
+        heldout_each_db=None if held is None else tuple(_finite(g) for g in held[1:]),
+    )
+
+
+def _coders(path, b: int, stats: _SecondPass, n_samples: int, options: _Options
+            ) -> tuple[dict[str, TransformGain], dict[tuple[str, float], BlockCoder]]:
+    """Each transform's gains at block size ``b`` and its coder at every rate."""
+    cov = stats.covariance[b].covariance()
+    gains: dict[str, TransformGain] = {}
+    coders: dict[tuple[str, float], BlockCoder] = {}
+    for t in options.transforms:
+        if t == "mdct":  # coded as the DCT-IV of the folded signal (see .mdct)
+            basis, v = dct4_matrix(b), mdct_variances(stats.lapped[b].covariance())
+        else:
+            basis = transform_matrix(t, cov)
+            v = coefficient_variances(cov, basis)
+        if not (v > 0).any():
+            raise SfmError(f"{path}: every variance is zero, so the coding gain is undefined")
+        gains[t] = _transform_gain(t, v, b, stats)
+        quantizer = BasisQuantizer(basis, v) if t == "klt" else None
+        for r in options.rates:
+            coders[t, r] = BlockCoder(basis, v, rate=r, transform=t,
+                                      reconstruction=options.reconstruction,
+                                      samples=n_samples, quantizer=quantizer)
+    return gains, coders
+
+
+def _measured(res: CodingResult, variance: float, eigenvalues: np.ndarray,
+              short: ShortTimeRD, n_samples: int) -> Measured:
+    """One coder's result with the two Gaussian rates at its measured distortion."""
+    coded = res.distortion > 0
+    return Measured(
+        bits_per_sample=res.bits_per_sample,
+        side_bits_per_sample=res.side_bits_per_sample,
+        distortion=res.distortion,
+        snr_db=_snr_db(variance, res.distortion),
+        theta=res.theta,
+        predicted_distortion=res.predicted_distortion,
+        predicted_snr_db=_snr_db(variance, res.predicted_distortion),
+        stationary_rate=(reverse_waterfill(eigenvalues, distortion=res.distortion).rate
+                         if coded else None),
+        short_time_rate=short.rate(res.distortion) if coded else None,
+        basis_bits_per_sample=res.basis_bits / n_samples,
+        angle_bits=res.angle_bits,
+        active=res.active,
+    )
+
+
+def _rate_point(r: float, eigenvalues: np.ndarray, variance: float,
+                measured: dict[str, Measured]) -> RatePoint:
+    wf = reverse_waterfill(eigenvalues, rate=r)
+    return RatePoint(rate=r, theta=wf.theta, distortion=wf.distortion,
+                     snr_db=_snr_db(variance, wf.distortion), active=wf.n_active,
+                     measured=measured)
+
+
+def _short_time(pieces, b: int, mean: float) -> ShortTimeRD:
+    """The local DCT spectra of groups of blocks (one more pass over the file)."""
+    short = ShortTimeRD(b, group=GROUP_BLOCKS)
+    for group, _ in group_blocks(pieces(), b, mean=mean, chunk_blocks=CHUNK_BLOCKS):
+        short.update(group)
+    return short
+
+
+def _block_section(path, pieces, b: int, mean: float, n_samples: int, stats: _SecondPass,
+                   options: _Options, decoded: dict, note) -> BlockSection:
+    """Gains, the short-time R(D), and every transform coded at every rate, at block size b."""
+    eigenvalues = klt(stats.covariance[b].covariance())[0]
+    gains, coders = _coders(path, b, stats, n_samples, options)
+    note(f"local spectra with block {b}")
+    short = _short_time(pieces, b, mean)
+    note(f"coding with block {b}")
+    keys = list(coders)
+    chunks: dict[int, list[np.ndarray]] = {}
+    on_decoded = None
+    if options.keep_decoded:
+        def on_decoded(k: int, s: np.ndarray) -> None:
+            chunks.setdefault(k, []).append(s.astype(np.float32))
+    results = dict(zip(keys, run_transform_coders(
+        pieces, b, mean, list(coders.values()), samples=n_samples, chunk_blocks=CHUNK_BLOCKS,
+        on_decoded=on_decoded), strict=True))
+    for k, key in enumerate(keys):
+        if k in chunks:
+            decoded[(b, *key)] = np.concatenate(chunks.pop(k))
+    rd = tuple(
+        _rate_point(r, eigenvalues, stats.variance, {
+            t: _measured(results[t, r], stats.variance, eigenvalues, short, n_samples)
+            for t in options.transforms})
+        for r in options.rates)
+    lowest = min((res.distortion for res in results.values() if res.distortion > 0),
+                 default=stats.variance * 1e-4) / 2
+    return BlockSection(
+        block=b, blocks_count=n_samples // b, transforms=gains, rd=rd,
+        prefix=tuple(PrefixRow(**row) for row in prefix_curve(eigenvalues)),
+        theory=_theory_curves(stats.variance, eigenvalues, short, lowest),
+    )
+
+
+def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: _SecondPass,
+              blocks: Sequence[int]) -> tuple[str, ...]:
+    """What a reader of the numbers should know: mixed channels, re-quantized samples, blocks
+    too few for their size."""
+    notes = []
+    if meta.channels > 1:
+        notes.append(f"{meta.channels} channels mixed to mono (their mean) before coding")
+    if lossless.quantized:
+        notes.append(
+            f"the lossless estimate and FLAC use the samples quantized to "
+            f"{lossless.pcm_bits} bits (the file is {meta.subtype}"
+            f"{', mixed to mono' if meta.channels > 1 else ''})")
+    for b in blocks:
+        count = meta.frames // b
+        if count < FEW_BLOCKS_PER_DIMENSION * b:
+            notes.append(
+                f"block={b}: only {count} blocks (fewer than "
+                f"{FEW_BLOCKS_PER_DIMENSION} x {b}): the in-sample KLT overfits, "
+                + ("no held-out gain is possible, " if b not in stats.halves else "")
+                + "and side information weighs heavily on the bits per sample")
+    return tuple(notes)
+
+
 @_single_blas_thread
 def run_experiment(
     path: str | os.PathLike,
     *,
-    blocks: Sequence[int] = DEFAULT_BLOCKS,
-    rates: Sequence[float] = DEFAULT_RATES,
-    transforms: Sequence[str] = TRANSFORMS,
-    reconstruction: str = "midpoint",
-    nperseg: int = 1024,
+    blocks: Sequence[int] = defaults.BLOCKS,
+    rates: Sequence[float] = defaults.RATES,
+    transforms: Sequence[str] = defaults.TRANSFORMS,
+    reconstruction: str = defaults.RECONSTRUCTION,
+    nperseg: int = defaults.NPERSEG,
     keep_decoded: bool = False,
-    orders: Sequence[int] = DEFAULT_ORDERS,
-    duality_block: int = DEFAULT_DUALITY_BLOCK,
-    duality_rate: float = DEFAULT_DUALITY_RATE,
+    orders: Sequence[int] = defaults.ORDERS,
+    duality_block: int = defaults.DUALITY_BLOCK,
+    duality_rate: float = defaults.DUALITY_RATE,
     progress: Callable[[str], None] | None = None,
 ) -> Experiment:
     """Transform-coding experiment on the mono mix of an audio file.
@@ -325,22 +550,25 @@ def run_experiment(
         Block sizes N.
     rates : sequence of float in (0, 16]
         Target bits per sample.
-    transforms : sequence of {"klt", "dct", "pcm"}
+    transforms : sequence of {"klt", "dct", "mdct", "pcm"}
     reconstruction : {"midpoint", "centroid"}
     nperseg : int
         Welch segment length for the PSD flatness (shortened to the signal if needed).
     keep_decoded : bool
         Keep the decoded signals (``Experiment.decoded``), e.g. to write them as WAV.
     orders : sequence of int >= 1
-        Linear-prediction orders (``"prediction"`` in the report).
+        Linear-prediction orders (``prediction`` in the report).
     duality_block, duality_rate : int, float
-        Block size and target rate of the per-frame duality (``"duality"``).
+        Block size and target rate of the per-frame duality (``duality``).
     progress : callable or None
         Called with a short message before each stage.
+
+    Defaults are those of :mod:`sfm_audio.defaults`.
 
     Returns
     -------
     Experiment
+        Its ``report`` is a :class:`~sfm_audio.coding.records.CodingReport`.
 
     Raises
     ------
@@ -352,195 +580,46 @@ def run_experiment(
         A silent file (every variance is zero: the coding gain is undefined).
     """
     blocks, rates, transforms, reconstruction = validate_options(
-        blocks, rates, transforms, reconstruction
-    )
-    orders = validate_orders(orders)
+        blocks, rates, transforms, reconstruction)
     duality_block, duality_rate = validate_duality_options(duality_block, duality_rate)
+    options = _Options(blocks, rates, transforms, reconstruction, nperseg,
+                       validate_orders(orders), duality_block, duality_rate, keep_decoded)
     note = progress or (lambda message: None)
     meta = io.info(path)
     n_samples = meta.frames
-    longest = max(blocks)
-    if longest > n_samples:
-        raise ParameterError(
-            f"{path}: block={longest} is longer than the signal ({n_samples} samples)"
-        )
-    if "mdct" in transforms:
-        for b in blocks:
-            validate_mdct_block(b)
-        if 2 * longest > n_samples:
-            raise ParameterError(f"{path}: the MDCT of block={longest} needs {2 * longest} "
-                                 f"samples, the signal has {n_samples}", param="blocks")
+    _check_length(path, n_samples, options)
 
     def pieces():
         for chunk in io.stream(path, block_frames=_READ, prefetch=True):
             yield chunk[0]
 
-    # pass 1: mean, range, lossless estimate; the integer samples stream into libFLAC
     note("mean and lossless estimate")
     first = _first_pass(path, meta)
-    mean = first.mean
     if first.lo == first.hi:
         raise SfmError(
             f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
             "is zero, so the coding gain is undefined"
         )
-    lossless = first.lossless
-
-    # pass 2: covariances and PSD
     note("covariance and PSD")
-    seg = int(min(nperseg, 1 << int(np.log2(n_samples))))
-    seg = max(seg, 2)
-    welch = WelchPSD(seg, mean=mean)
-    accumulators = {b: BlockCovariance(b, mean=mean) for b in blocks}
-    # the two halves of the blocks (split at a block boundary) for the held-out gains
-    halves = {b: (BlockCovariance(b, mean=mean), BlockCovariance(b, mean=mean), b * (
-        n_samples // b // 2)) for b in blocks if n_samples // b >= 2 * b}
-    position = 0
-    # MDCT frames: 2N samples at hop N
-    lapped = {b: BlockCovariance(2 * b, hop=b, mean=mean) for b in blocks
-              if "mdct" in transforms}
-    sum_sq = 0.0
-    frame_sfm = FrameSfmMean()
-    for x in pieces():
-        d = x - mean
-        sum_sq += float(d @ d)
-        welch.update(x)
-        frame_sfm.update(x)
-        for acc in [*accumulators.values(), *lapped.values()]:
-            acc.update(x)
-        for first_half, second_half, boundary in halves.values():
-            cut = min(max(boundary - position, 0), x.size)
-            if cut:
-                first_half.update(x[:cut])
-            if cut < x.size:
-                second_half.update(x[cut:])
-        position += x.size
-    variance = sum_sq / n_samples
-    psd_sfm = float(flatness(welch.psd()))
-
-    report: dict = {
-        "file": str(path),
-        "sr": meta.samplerate,
-        "samples": n_samples,
-        "mean": mean,
-        "variance": variance,
-        "psd_sfm": psd_sfm,
-        "gain_limit_db": _finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
-        "nperseg": seg,
-        "frame_sfm_mean": frame_sfm.result(),
-        "channels": meta.channels,
-        "reconstruction": reconstruction,
-        "blocks": [],
-        "lossless": dict(lossless),
-        "warnings": [],
-    }
-    if meta.channels > 1:
-        report["warnings"].append(
-            f"{meta.channels} channels mixed to mono (their mean) before coding")
-    if lossless["quantized"]:
-        report["warnings"].append(
-            f"the lossless estimate and FLAC use the samples quantized to "
-            f"{lossless['pcm_bits']} bits (the file is {meta.subtype}"
-            f"{', mixed to mono' if meta.channels > 1 else ''})")
+    seg = max(int(min(nperseg, 1 << int(np.log2(n_samples)))), 2)
+    stats = _second_pass(pieces, n_samples, first.mean, seg, options)
+    psd_sfm = float(flatness(stats.welch.psd()))
     decoded: dict = {}
-    for b in blocks:
-        cov = accumulators[b].covariance()
-        eigenvalues = klt(cov)[0]
-        entry: dict = {"block": b, "blocks_count": n_samples // b, "transforms": {}, "rd": [],
-                       "prefix": prefix_curve(eigenvalues)}
-        if n_samples // b < FEW_BLOCKS_PER_DIMENSION * b:
-            report["warnings"].append(
-                f"block={b}: only {n_samples // b} blocks (fewer than "
-                f"{FEW_BLOCKS_PER_DIMENSION} x {b}): the in-sample KLT overfits, "
-                + ("no held-out gain is possible, " if b not in halves else "")
-                + "and side information weighs heavily on the bits per sample")
-        coders: list[BlockCoder] = []
-        keys: list[tuple[str, float]] = []
-        for t in transforms:
-            if t == "mdct":  # coded as the DCT-IV of the folded signal (see .mdct)
-                basis, v = dct4_matrix(b), mdct_variances(lapped[b].covariance())
-            else:
-                basis = transform_matrix(t, cov)
-                v = coefficient_variances(cov, basis)
-            if not (v > 0).any():
-                raise SfmError(
-                    f"{path}: every variance is zero, so the coding gain is undefined"
-                )
-            gain = coding_gain_db(v)
-            entry["transforms"][t] = {
-                "coding_gain_db": _finite(gain),
-                "heldout_coding_gain_db": None,
-                "eigen_sfm": float(flatness(v)),
-                "variances": [float(x) for x in v],
-            }
-            if b in halves and t != "mdct":
-                first_half, second_half, _ = halves[b]
-                held = heldout_coding_gain_db(first_half.covariance(),
-                                              second_half.covariance(), t)
-                entry["transforms"][t]["heldout_coding_gain_db"] = _finite(held[0])
-                entry["transforms"][t]["heldout_each_db"] = [_finite(g) for g in held[1:]]
-            quantizer = BasisQuantizer(basis, v) if t == "klt" else None
-            for r in rates:
-                coders.append(BlockCoder(basis, v, rate=r, transform=t,
-                                         reconstruction=reconstruction, samples=n_samples,
-                                         quantizer=quantizer))
-                keys.append((t, r))
-        note(f"local spectra with block {b}")
-        short = ShortTimeRD(b, group=GROUP_BLOCKS)
-        for group, _ in group_blocks(pieces(), b, mean=mean, chunk_blocks=CHUNK_BLOCKS):
-            short.update(group)
-        note(f"coding with block {b}")
-        chunks: dict[int, list[np.ndarray]] = {}
-        on_decoded = None
-        if keep_decoded:
-            def on_decoded(k: int, s: np.ndarray, chunks=chunks) -> None:
-                chunks.setdefault(k, []).append(s.astype(np.float32))
-        results = run_transform_coders(pieces, b, mean, coders, samples=n_samples,
-                                       chunk_blocks=CHUNK_BLOCKS, on_decoded=on_decoded)
-        for r in rates:
-            wf = reverse_waterfill(eigenvalues, rate=r)
-            row: dict = {
-                "rate": r, "theta": wf.theta, "distortion": wf.distortion,
-                "snr_db": _snr_db(variance, wf.distortion), "active": wf.n_active,
-                "measured": {},
-            }
-            for k, (t, rr) in enumerate(keys):
-                if rr != r:
-                    continue
-                res = results[k]
-                row["measured"][t] = {
-                    "bits_per_sample": res.bits_per_sample,
-                    "side_bits_per_sample": res.side_bits_per_sample,
-                    "distortion": res.distortion,
-                    "snr_db": _snr_db(variance, res.distortion),
-                    "theta": res.theta,
-                    "predicted_distortion": res.predicted_distortion,
-                    "predicted_snr_db": _snr_db(variance, res.predicted_distortion),
-                    "stationary_rate": (
-                        reverse_waterfill(eigenvalues, distortion=res.distortion).rate
-                        if res.distortion > 0 else None
-                    ),
-                    "short_time_rate": (
-                        short.rate(res.distortion) if res.distortion > 0 else None
-                    ),
-                    "basis_bits_per_sample": res.basis_bits / n_samples,
-                    "angle_bits": res.angle_bits,
-                    "active": res.active,
-                }
-                if keep_decoded:
-                    decoded[(b, t, r)] = np.concatenate(chunks.pop(k))
-            entry["rd"].append(row)
-        measured = [m["distortion"] for row in entry["rd"] for m in row["measured"].values()
-                    if m["distortion"] > 0]
-        entry["theory"] = _theory_curves(variance, eigenvalues, short,
-                                         min(measured, default=variance * 1e-4) / 2)
-        entry["theory"]["short_time_group_blocks"] = GROUP_BLOCKS
-        report["blocks"].append(entry)
+    sections = tuple(_block_section(path, pieces, b, first.mean, n_samples, stats, options,
+                                    decoded, note) for b in blocks)
     note("linear prediction and the per-frame duality")
-    predictions = prediction_section(pieces, mean=mean, orders=orders, nperseg=seg,
-                                     samples=n_samples)
-    report["prediction"] = [p.summary() for p in predictions]
-    duality = duality_section(path, block=duality_block, rate=duality_rate, mean=mean)
-    report["duality"] = duality.summary() if duality is not None else None
-    return Experiment(report=report, decoded=decoded, psd=welch.psd(), prediction=predictions,
-                      duality=duality)
+    predictions = prediction_section(pieces, mean=first.mean, orders=options.orders,
+                                     nperseg=seg, samples=n_samples)
+    duality = duality_section(path, block=duality_block, rate=duality_rate, mean=first.mean)
+    report = CodingReport(
+        file=str(path), sr=meta.samplerate, samples=n_samples, mean=first.mean,
+        variance=stats.variance, psd_sfm=psd_sfm,
+        gain_limit_db=_finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
+        nperseg=seg, frame_sfm_mean=stats.frame_sfm_mean, channels=meta.channels,
+        reconstruction=reconstruction, blocks=sections, lossless=first.lossless,
+        warnings=_warnings(meta, first.lossless, stats, blocks),
+        prediction=tuple(PredictionRow.from_dict(p.summary()) for p in predictions),
+        duality=None if duality is None else DualitySummary.from_dict(duality.summary()),
+    )
+    return Experiment(report=report, decoded=decoded, psd=stats.welch.psd(),
+                      prediction=predictions, duality=duality)

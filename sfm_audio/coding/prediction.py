@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
+from .. import defaults
 from .._errors import ParameterError, SfmError
 from ..flatness import flatness
 from ..validate import positive_int
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 #: prediction orders reported by default
-DEFAULT_ORDERS = (1, 2, 4, 8, 16, 32)
+DEFAULT_ORDERS = defaults.ORDERS
 
 
 def validate_orders(orders: Sequence[int]) -> list[int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import defaults
 from .._errors import ParameterError
 from ..validate import positive_float, positive_int
 from .transforms import dct_matrix
@@ -26,7 +27,7 @@ from .waterfill import reverse_waterfill
 __all__ = ["ShortTimeRD", "GROUP_BLOCKS", "BINS_PER_OCTAVE"]
 
 #: blocks per local spectrum
-GROUP_BLOCKS = 8
+GROUP_BLOCKS = defaults.GROUP_BLOCKS
 #: histogram resolution of the local variances
 BINS_PER_OCTAVE = 64
 _LOG2_MIN, _LOG2_MAX = -300, 64

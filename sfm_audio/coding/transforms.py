@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from .. import defaults
 from .._errors import ParameterError
 from ..validate import int_at_least, positive_float, positive_int
 
@@ -32,7 +33,7 @@ __all__ = [
 CovarianceMethod = Literal["sample", "toeplitz"]
 #: transform names of the coding experiment: :func:`transform_matrix` builds the block
 #: transforms; the MDCT, a lapped transform, lives in :mod:`.mdct`
-TRANSFORMS = ("klt", "dct", "mdct", "pcm")
+TRANSFORMS = defaults.TRANSFORMS
 
 
 def validate_block(n: int, *, name: str = "block") -> int:

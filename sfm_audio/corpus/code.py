@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import defaults
 from .._errors import ParameterError
 from .._files import atomic_path, check_output_dir
 from .inputs import Failure, scan_inputs
@@ -31,13 +32,13 @@ __all__ = ["CodeOptions", "ReportJoiner", "code_file", "code_files", "json_safe"
 class CodeOptions:
     """Options of the coding experiment (see :func:`sfm_audio.coding.run_experiment`)."""
 
-    blocks: tuple[int, ...] = (32,)
-    rates: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
-    transforms: tuple[str, ...] = ("klt", "dct", "mdct", "pcm")
-    reconstruction: str = "midpoint"
-    orders: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
-    duality_block: int = 512
-    duality_rate: float = 2.0
+    blocks: tuple[int, ...] = defaults.BLOCKS
+    rates: tuple[float, ...] = defaults.RATES
+    transforms: tuple[str, ...] = defaults.TRANSFORMS
+    reconstruction: str = defaults.RECONSTRUCTION
+    orders: tuple[int, ...] = defaults.ORDERS
+    duality_block: int = defaults.DUALITY_BLOCK
+    duality_rate: float = defaults.DUALITY_RATE
 
 
 def json_safe(value):
@@ -70,7 +71,7 @@ def code_file(path: str, options: CodeOptions, wav_prefix: str | None = None, *,
     from ..coding import run_experiment
 
     experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **asdict(options))
-    report = json_safe(experiment.report)
+    report = experiment.report.to_dict()
     if label is not None:
         report["file"] = label
     written: list[Path] = []

@@ -1,39 +1,40 @@
-"""Figures and reports of recordings: a file in, a matplotlib figure or a Markdown table out.
+"""Figures of recordings: a file in, a matplotlib figure out.
 
-This is the library behind ``sfm-audio plot`` and ``sfm-audio demo``. :func:`figure` is the one
-entry point for "a figure of a recording": it reads the file (streaming it through
+This is the library behind ``sfm-audio plot``. :func:`figure` is the one entry point for "a
+figure of a recording": it reads the file (streaming it through
 :func:`sfm_audio.overview.overview` for the spectrogram kinds, running
-:func:`sfm_audio.coding.run_experiment` for the coding kinds), and hands the computed arrays to
-:mod:`sfm_audio.plot`, which draws. :func:`render` does the same and writes the figure
-atomically; :func:`markdown_report` renders a coding report as Markdown tables;
-:func:`run_demo` runs the whole project on a folder of recordings.
+:func:`sfm_audio.coding.run_experiment` for the coding kinds, whose
+:class:`~sfm_audio.coding.records.CodingReport` it reads by attribute), and hands the computed
+arrays to :mod:`sfm_audio.plot`, which draws. :func:`render` does the same and writes the figure
+atomically. Errors name the library's parameters (``kind``, ``blocks``, ...); the CLI turns
+them into its options.
 
 :mod:`sfm_audio.plot` (matplotlib) and :mod:`sfm_audio.coding` are imported inside the functions
 that need them, so importing this module stays cheap.
 
 Examples
 --------
->>> from sfm_audio import report
->>> fig = report.figure("data/arctic_a0007.wav", "flatness", start=0.5, end=3.0)  # doctest: +SKIP
->>> report.render("data/arctic_a0007.wav", "gain", "gain.svg",
+>>> from sfm_audio import figures
+>>> fig = figures.figure("data/arctic_a0007.wav", "flatness", start=0.5, end=3.0)  # doctest: +SKIP
+>>> figures.render("data/arctic_a0007.wav", "gain", "gain.svg",
 ...               blocks=(2, 4, 8, 16))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import defaults
 from ._errors import AudioFileError, ParameterError
 from .flatness import TONALITY_DB
 from .validate import int_at_least, nonnegative_float, positive_float
 
 if TYPE_CHECKING:  # plot is the only matplotlib importer; its Figure is matplotlib's
+    from .coding.records import BlockSection, CodingReport, Lossless
     from .overview import Overview
     from .plot import Figure
 
@@ -43,10 +44,7 @@ __all__ = [
     "figure",
     "render",
     "check_output",
-    "markdown_report",
-    "default_data_dir",
-    "Demo",
-    "run_demo",
+    "check_kind",
 ]
 
 #: The figures :func:`figure` draws.
@@ -64,10 +62,6 @@ SIZES = {
     "prediction": (11.0, 4.6),
     "duality": (11.0, 4.6),
 }
-DEFAULT_BLOCK = 32
-DEFAULT_GAIN_BLOCKS = (2, 4, 8, 16, 32, 64)
-DEFAULT_RATES = (0.5, 1.0, 2.0, 4.0)
-TRANSFORMS = ("klt", "dct", "mdct", "pcm")
 #: smallest figure side in pixels
 MIN_PIXELS = 50
 
@@ -117,7 +111,7 @@ class PlotOptions:
     hop_length: int = 512
     bands: str = "mpeg7"
     blocks: tuple[int, ...] | None = None
-    rates: tuple[float, ...] = DEFAULT_RATES
+    rates: tuple[float, ...] = defaults.RATES
     dpi: float = 150.0
     width: int | None = None
     height: int | None = None
@@ -162,17 +156,16 @@ class PlotOptions:
         if self.cmap is not None:
             changes["cmap"] = splot.check_cmap(self.cmap)
         if kind in CODING_KINDS:
-            given = [name for name, value in (
-                ("--start/--end", self.start is not None or self.end is not None),
-                ("--channels", changes["channels"] != "mix"),
-                ("--fmin/--fmax", self.fmin is not None or self.fmax is not None),
-                ("--freq-scale", changes["freq_scale"] != "log"),
-                ("--cmap", self.cmap is not None),
-            ) if value]
+            given = [name for name in ("start", "end", "channels", "fmin", "fmax",
+                                       "freq_scale", "cmap")
+                     if getattr(self, name) != getattr(PlotOptions, name)
+                     and not (name == "channels" and changes["channels"] == "mix")
+                     and not (name == "freq_scale" and changes["freq_scale"] == "log")]
             if given:
+                name = given[0]
                 raise ParameterError(
-                    f"{given[0]} select{'s' if '/' not in given[0] else ''} what the flatness "
-                    f"and bands figures show; --kind {kind} uses the whole file (channels mixed)"
+                    f"{name}={getattr(self, name)} selects what the flatness and bands figures "
+                    f"show; kind={kind} uses the whole file (channels mixed)", param=name
                 )
         self.figsize(kind)
         return dataclasses.replace(self, **changes)
@@ -195,7 +188,8 @@ def _plot_options(options: dict[str, Any]) -> PlotOptions:
     names = [f.name for f in dataclasses.fields(PlotOptions)]
     unknown = sorted(set(options) - set(names))
     if unknown:
-        raise ParameterError(f"unknown figure option {unknown[0]!r}; use {', '.join(names)}")
+        raise ParameterError(f"unknown figure option {unknown[0]!r}; use {', '.join(names)}",
+                             param=unknown[0])
     if options.get("blocks") is not None:
         options["blocks"] = tuple(options["blocks"])
     if options.get("rates") is not None:
@@ -225,8 +219,8 @@ def _check_inputs(kind: str, inputs: list[str]) -> list[str]:
         return paths
     if len(inputs) != 1:
         raise ParameterError(
-            f"--kind {kind} draws one file; got {len(inputs)} inputs "
-            "(only --kind lossless takes several)"
+            f"kind={kind} draws one file; got {len(inputs)} inputs "
+            "(only kind=lossless takes several)", param="kind"
         )
     return inputs
 
@@ -336,7 +330,8 @@ def _fig_bands(inputs, options: PlotOptions, figsize):
     from . import plot as splot
 
     if options.bands.strip().lower() == "none":
-        raise ParameterError("--kind bands needs a band layout; --bands none gives none")
+        raise ParameterError("kind=bands needs a band layout; bands=none gives none",
+                             param="bands")
 
     def draw(ov: Overview, name: str, row) -> None:
         title = (f"{name}: band flatness ({ov.layout.kind}, {ov.layout.n_bands} bands)\n"
@@ -347,16 +342,35 @@ def _fig_bands(inputs, options: PlotOptions, figsize):
     return _spectrogram_figure(inputs, options, figsize, draw, options.bands)
 
 
-def _report(path: str, blocks: tuple[int, ...], rates: tuple[float, ...]) -> dict:
-    """The ``sfm-audio code`` JSON report of a file (:func:`sfm_audio.coding.run_experiment`)."""
+def _report(path: str, blocks: tuple[int, ...], rates: tuple[float, ...]) -> CodingReport:
+    """The coding report of a file (:func:`sfm_audio.coding.run_experiment`)."""
     from .coding import run_experiment
 
     return run_experiment(path, blocks=list(blocks), rates=list(rates),
-                          transforms=list(TRANSFORMS)).report
+                          transforms=list(defaults.TRANSFORMS)).report
 
 
-def _lossless(path: str) -> dict:
-    """The ``lossless`` entry of a file's coding report, without running the coders."""
+def _as_report(report: CodingReport | dict | None) -> CodingReport | None:
+    """A report given to :func:`figure`: the record, or its JSON (``to_dict()``) as a dict."""
+    if report is None or not isinstance(report, dict):
+        return report
+    from .coding.records import CodingReport
+
+    return CodingReport.from_dict(report)
+
+
+def _as_lossless(entry: Lossless | dict) -> Lossless:
+    from .coding.records import CodingReport, Lossless
+
+    if isinstance(entry, CodingReport):
+        return entry.lossless
+    if isinstance(entry, dict):
+        return Lossless.from_dict(entry.get("lossless", entry))
+    return entry
+
+
+def _lossless(path: str) -> Lossless:
+    """The ``lossless`` section of a file's coding report, without running the coders."""
     from .coding import lossless_file
 
     return lossless_file(path)
@@ -364,18 +378,19 @@ def _lossless(path: str) -> dict:
 
 def _single_block(options: PlotOptions, kind: str) -> int:
     if options.blocks is None:
-        return DEFAULT_BLOCK
+        return defaults.FIGURE_BLOCK
     if len(options.blocks) != 1:
-        raise ParameterError(f"--kind {kind} draws one block size; got --block "
-                             f"{','.join(map(str, options.blocks))}")
+        raise ParameterError(f"kind={kind} draws one block size; got blocks="
+                             f"{','.join(map(str, options.blocks))}", param="blocks")
     return options.blocks[0]
 
 
-def _block_entry(report: dict, n: int) -> dict:
-    for entry in report["blocks"]:
-        if int(entry["block"]) == n:
-            return entry
-    raise ParameterError(f"the coding report has no block size {n}")
+def _block_entry(report: CodingReport, n: int) -> BlockSection:
+    try:
+        return report.block(n)
+    except KeyError:
+        raise ParameterError(f"the coding report has no block size {n}",
+                             param="blocks") from None
 
 
 def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
@@ -384,9 +399,9 @@ def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
     n = _single_block(options, "eigen")
     report = report or _report(inputs[0], (n,), options.rates)
     block = _block_entry(report, n)
-    lam = block["transforms"]["klt"]["variances"]
-    thetas = [p["theta"] for p in block["rd"]]
-    rates = [p["rate"] for p in block["rd"]]
+    lam = block.transforms["klt"].variances
+    thetas = [p.theta for p in block.rd]
+    rates = [p.rate for p in block.rd]
     title = (f"{Path(inputs[0]).name}: KLT eigen-spectrum, N = {n}\n"
              f"water levels at {', '.join(f'{r:g}' for r in rates)} bit/sample")
     return splot.eigen(lam, thetas=thetas, rates=rates, block=n, title=title, figsize=figsize)
@@ -396,14 +411,13 @@ def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
 RD_CAPTION = (
     "Lines: Gaussian models of the source, the same for every transform. Audio that changes "
     "over time is easier than one stationary model of it, so points can sit left of that "
-    "line; the short-time line (a model per {group} blocks) is what an adaptive coder can "
-    "approach."
+    "line; the short-time line (a model per {group} blocks, known to the decoder for free) "
+    "is an oracle, not a rate an adaptive coder reaches."
 )
 
 
 def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
     from . import plot as splot
-    from .coding.shorttime import GROUP_BLOCKS
     from .coding.theory import rd_curves
 
     n = _single_block(options, "rd")
@@ -411,41 +425,42 @@ def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
     block = _block_entry(report, n)
     theory = rd_curves(report, block)
     measured = {}
-    for name in TRANSFORMS:
-        pts = [p["measured"][name] for p in block["rd"] if name in p.get("measured", {})]
-        pts = [q for q in pts if q["snr_db"] is not None]  # lossless: SNR infinite
+    for name in defaults.TRANSFORMS:
+        pts = [p.measured[name] for p in block.rd if name in p.measured]
+        pts = [q for q in pts if q.snr_db is not None]  # lossless: SNR infinite
         if pts:
-            measured[name.upper()] = ([q["bits_per_sample"] for q in pts],
-                                      [q["snr_db"] for q in pts])
-    duality = report.get("duality")
-    if duality and duality.get("snr_db") is not None:  # what the short-time theory describes
-        measured[f"adaptive DCT, {duality['block']}-sample frames"] = (
-            [duality["bits_per_sample"]], [duality["snr_db"]])
+            measured[name.upper()] = ([q.bits_per_sample for q in pts],
+                                      [q.snr_db for q in pts])
+    duality = report.duality
+    if duality and duality.snr_db is not None:  # what the short-time theory describes
+        measured[f"adaptive DCT, {duality.block}-sample frames"] = (
+            [duality.bits_per_sample], [duality.snr_db])
     title = (f"{Path(inputs[0]).name}: rate–distortion, N = {n}\n"
              "Gaussian R(D) of the source (lines), quantizer + range coder (markers)")
-    return splot.rd(theory, measured, caption=RD_CAPTION.format(group=GROUP_BLOCKS),
+    return splot.rd(theory, measured,
+                    caption=RD_CAPTION.format(group=block.theory.short_time_group_blocks),
                     title=title, figsize=figsize)
 
 
 def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
     from . import plot as splot
 
-    blocks = tuple(options.blocks) if options.blocks else DEFAULT_GAIN_BLOCKS
+    blocks = tuple(options.blocks) if options.blocks else defaults.GAIN_BLOCKS
     if len(blocks) < 2:
-        raise ParameterError("--kind gain draws gain against block size; give at least two "
-                             "block sizes, e.g. --block 2,4,8,16,32")
+        raise ParameterError("kind=gain draws gain against block size; give at least two "
+                             "block sizes, e.g. blocks=2,4,8,16,32", param="blocks")
     report = report or _report(inputs[0], blocks, options.rates[:1])
     entries = [_block_entry(report, n) for n in blocks]
+
     def column(name: str, key: str) -> list[float]:
-        values = [e["transforms"][name].get(key) for e in entries]
-        return [float("nan") if v is None else v for v in values]
+        return [e.column(name, key) for e in entries]
 
     gains = {name.upper(): column(name, "coding_gain_db")
-             for name in TRANSFORMS if name in entries[0]["transforms"]}
+             for name in defaults.TRANSFORMS if name in entries[0].transforms}
     # the KLT is fitted to the blocks it is measured on; its held-out gain is the honest one
     heldout = ({"KLT": column("klt", "heldout_coding_gain_db")}
-               if "klt" in entries[0]["transforms"] else None)
-    limit = report.get("gain_limit_db")
+               if "klt" in entries[0].transforms else None)
+    limit = report.gain_limit_db
     title = f"{Path(inputs[0]).name}: coding gain against block size"
     if limit is not None:
         title += f"\n1/SFM of the PSD = {limit:.2f} dB, the limit as N grows"
@@ -458,11 +473,11 @@ def _fig_lossless(inputs, options: PlotOptions, figsize, reports=None):
 
     estimate, flac, names = [], [], []
     for i, path in enumerate(inputs):
-        result = reports[i]["lossless"] if reports else _lossless(path)
-        estimate.append(result["estimate_bits_per_sample"])
-        flac.append(result["flac_bits_per_sample"])
-        quantized = " (quantized)" if result.get("quantized") else ""
-        names.append(f"{Path(path).name}, {result['pcm_bits']}-bit{quantized}")
+        result = _as_lossless(reports[i]) if reports else _lossless(path)
+        estimate.append(result.estimate_bits_per_sample)
+        flac.append(result.flac_bits_per_sample)
+        quantized = " (quantized)" if result.quantized else ""
+        names.append(f"{Path(path).name}, {result.pcm_bits}-bit{quantized}")
     what = Path(inputs[0]).name if len(inputs) == 1 else f"{len(inputs)} files"
     title = (f"Lossless coding of {what}\n"
              "FLAC against the Gaussian entropy-rate estimate")
@@ -473,44 +488,42 @@ def _fig_prediction(inputs, options: PlotOptions, figsize, report=None):
     from . import plot as splot
     from .coding.prediction import predict_file
 
-    blocks = tuple(options.blocks) if options.blocks else DEFAULT_GAIN_BLOCKS
+    blocks = tuple(options.blocks) if options.blocks else defaults.GAIN_BLOCKS
     report = report or _report(inputs[0], blocks, options.rates[:1])
     entries = [_block_entry(report, n) for n in blocks]
     coding = {
-        name.upper(): [e["transforms"][name]["coding_gain_db"] for e in entries]
-        for name in ("klt", "dct", "mdct") if name in entries[0]["transforms"]
+        name.upper(): [e.transforms[name].coding_gain_db for e in entries]
+        for name in ("klt", "dct", "mdct") if name in entries[0].transforms
     }
     if "KLT" in coding:  # the in-sample KLT gain overfits (beyond the limit at large N)
-        held = [e["transforms"]["klt"].get("heldout_coding_gain_db") for e in entries]
+        held = [e.transforms["klt"].heldout_coding_gain_db for e in entries]
         del coding["KLT"]
         if all(g is not None for g in held):
             coding = {"KLT held out": held, **coding}
-    rows = report.get("prediction") or []
+    rows = report.prediction
     if not rows:
         raise ParameterError(f"{inputs[0]}: too short for linear prediction")
-    orders = [p["order"] for p in rows]
-    psd, predictions = predict_file(inputs[0], orders=orders[-1:], nperseg=report["nperseg"])
+    orders = [p.order for p in rows]
+    psd, predictions = predict_file(inputs[0], orders=orders[-1:], nperseg=report.nperseg)
     half = psd.size // 2 + 1
-    freqs = [k * report["sr"] / psd.size for k in range(half)]
-    gains = [float("nan") if p["gain_db"] is None else p["gain_db"] for p in rows]
+    freqs = [k * report.sr / psd.size for k in range(half)]
+    gains = [float("nan") if p.gain_db is None else p.gain_db for p in rows]
     title = (f"{Path(inputs[0]).name}: prediction gain and coding gain, two roads to "
              f"1/SFM of the PSD")
-    return splot.prediction(orders, gains, list(blocks), coding, report.get("gain_limit_db"),
+    return splot.prediction(orders, gains, list(blocks), coding, report.gain_limit_db,
                             freqs, psd[:half], predictions[0].residual_psd[:half],
                             residual_order=orders[-1], title=title, figsize=figsize)
 
 
 def _fig_duality(inputs, options: PlotOptions, figsize, report=None):
     from . import plot as splot
-    from .coding.duality import DEFAULT_BLOCK as DUALITY_BLOCK
-    from .coding.duality import DEFAULT_RATE as DUALITY_RATE
     from .coding.duality import duality_file
 
-    if report is not None and report.get("duality"):
-        block, rate = report["duality"]["block"], report["duality"]["rate"]
+    if report is not None and report.duality:
+        block, rate = report.duality.block, report.duality.rate
     else:
-        block = _single_block(options, "duality") if options.blocks else DUALITY_BLOCK
-        rate = options.rates[0] if len(options.rates) == 1 else DUALITY_RATE
+        block = _single_block(options, "duality") if options.blocks else defaults.DUALITY_BLOCK
+        rate = options.rates[0] if len(options.rates) == 1 else defaults.DUALITY_RATE
     d = duality_file(inputs[0], block=block, rate=rate)
     summary = d.summary()
     fit = {"intercept": summary["intercept"], "energy_coef": summary["energy_coef"],
@@ -519,6 +532,8 @@ def _fig_duality(inputs, options: PlotOptions, figsize, report=None):
              f"for {rate:g} bit/sample (adaptive DCT coder, SFM of the extractor's frame)")
     return splot.duality(d.predicted_bits, d.bits, d.energy_term(), d.flatness_term(), fit=fit,
                          r2_predicted=summary["r2_predicted"], title=title, figsize=figsize)
+
+
 
 
 _FIGURES: dict[str, Callable[..., Figure]] = {
@@ -544,8 +559,8 @@ def figure(
     path_or_paths: str | Path | Sequence[str | Path],
     kind: str = "flatness",
     *,
-    report: dict | None = None,
-    reports: Sequence[dict] | None = None,
+    report: CodingReport | dict | None = None,
+    reports: Sequence[CodingReport | Lossless | dict] | None = None,
     **options: Any,
 ) -> Figure:
     """Figure ``kind`` of a recording (several for ``lossless``), as a matplotlib Figure.
@@ -562,14 +577,14 @@ def figure(
         beside the coding gains, and the residual's spectrum beside the signal's) or
         ``duality`` (bits of each frame of an adaptive coder against per-frame water-filling
         and against the frame's flatness).
-    report : dict, optional
-        A coding report of :func:`sfm_audio.coding.run_experiment` of the file, reused by
+    report : CodingReport or dict, optional
+        A coding report of :func:`sfm_audio.coding.run_experiment` of the file (the record
+        or its JSON as a dict), reused by
         ``eigen``, ``rd``, ``gain``, ``prediction`` and ``duality`` instead of running the
         experiment again. Its numbers are drawn as they are: the block sizes asked for must
         be in it, and its rates are the ones shown (``rates`` is not used).
-    reports : sequence of dict, optional
-        One coding report per input (only its ``lossless`` entry is read), reused by
-        ``lossless``.
+    reports : sequence of CodingReport, Lossless or dict, optional
+        One coding report (or its ``lossless`` section) per input, reused by ``lossless``.
     **options
         Fields of :class:`PlotOptions` (``start``, ``end``, ``n_fft``, ``hop_length``,
         ``bands``, ``blocks``, ``rates``, ``dpi``, ``width``, ``height``, ``channels``,
@@ -593,7 +608,7 @@ def figure(
 def _draw(kind: str, inputs: list[str], opts: PlotOptions, *, report, reports) -> Figure:
     precomputed: dict[str, Any] = {}
     if report is not None:
-        precomputed["report"] = report
+        precomputed["report"] = _as_report(report)
     if reports is not None:
         precomputed["reports"] = reports
     from . import plot as splot
@@ -609,8 +624,8 @@ def render(
     kind: str,
     output: str | Path,
     *,
-    report: dict | None = None,
-    reports: Sequence[dict] | None = None,
+    report: CodingReport | dict | None = None,
+    reports: Sequence[CodingReport | Lossless | dict] | None = None,
     **options: Any,
 ) -> Path:
     """Draw :func:`figure` ``kind`` of the input(s) and write it to ``output`` atomically.
@@ -629,248 +644,3 @@ def render(
     output = check_output(output)
     fig = _draw(kind, inputs, opts, report=report, reports=reports)
     return splot.save(fig, output, dpi=opts.dpi)
-
-
-# --------------------------------------------------------------------------- reports
-
-
-def markdown_report(report: dict) -> str:
-    """The transform-coding report as Markdown: gains per block size, R(D), lossless.
-
-    Parameters
-    ----------
-    report : dict
-        A report of :func:`sfm_audio.coding.run_experiment`.
-
-    Returns
-    -------
-    text : str
-    """
-    lines = [f"# Transform coding of `{Path(report['file']).name}`", ""]
-    lines += [
-        f"sr {report['sr']:g} Hz, {report['samples']} samples, variance "
-        f"{report['variance']:.4g}, PSD flatness {report['psd_sfm']:.4g} "
-        f"(gain limit 1/SFM {report['gain_limit_db']:.2f} dB), mean per-frame SFM "
-        + ("–" if report.get("frame_sfm_mean") is None else f"{report['frame_sfm_mean']:.4g}")
-        + " (the PSD is the spectrum averaged over the whole file, the per-frame SFM the "
-        "flatness of each frame's own spectrum: they can differ a lot either way)",
-        "",
-        *[f"- note: {w}" for w in report.get("warnings", [])],
-        *([""] if report.get("warnings") else []),
-        "## Coding gain (dB)",
-        "",
-        "| N | " + " | ".join(t.upper() for t in TRANSFORMS) + " | KLT held out | eigen SFM |",
-        "|---:|" + "---:|" * (len(TRANSFORMS) + 2),
-    ]
-    for entry in report["blocks"]:
-        tr = entry["transforms"]
-        gains = " | ".join(
-            f"{tr[t]['coding_gain_db']:.2f}" if t in tr and tr[t]["coding_gain_db"] is not None
-            else "–" for t in TRANSFORMS
-        )
-        held = tr.get("klt", {}).get("heldout_coding_gain_db")
-        eig = tr.get("klt", {}).get("eigen_sfm")
-        lines.append(f"| {entry['block']} | {gains} | "
-                     f"{'–' if held is None else f'{held:.2f}'} | "
-                     f"{'–' if eig is None else f'{eig:.4f}'} |")
-    for entry in report["blocks"]:
-        lines += [
-            "",
-            f"## Rate–distortion, N = {entry['block']}",
-            "",
-            "Each cell: measured bits / SNR (dB) / stationary R(D) / short-time R(D), the two "
-            "Gaussian rates at the measured distortion (bit/sample).",
-            "",
-            "| target (bit/sample) | "
-            + " | ".join(f"{t.upper()}" for t in TRANSFORMS) + " |",
-            "|---:|" + "---:|" * len(TRANSFORMS),
-        ]
-        for p in entry["rd"]:
-            cells = []
-            for t in TRANSFORMS:
-                m = p.get("measured", {}).get(t)
-                cells.append("–" if m is None else " / ".join(
-                    "–" if m.get(k) is None else format(m[k], f)
-                    for k, f in (("bits_per_sample", ".3f"), ("snr_db", ".2f"),
-                                 ("stationary_rate", ".3f"), ("short_time_rate", ".3f"))))
-            lines.append(f"| {p['rate']:g} | " + " | ".join(cells) + " |")
-    ll = report.get("lossless")
-    if ll:
-        lines += [
-            "",
-            "## Lossless (bit/sample)",
-            "",
-            "| sample width | Gaussian entropy-rate estimate | FLAC |",
-            "|---:|---:|---:|",
-            f"| {ll['pcm_bits']}-bit{' (quantized)' if ll.get('quantized') else ''} | "
-            f"{ll['estimate_bits_per_sample']:.3f} | {ll['flac_bits_per_sample']:.3f} |",
-        ]
-    lines += _markdown_roads(report)
-    from .glossary import CODING_GLOSSARY
-
-    lines += ["", "## Glossary", ""]
-    lines += [f"- **{term}**: {text}" for term, text in CODING_GLOSSARY]
-    return "\n".join(lines) + "\n"
-
-
-def _markdown_roads(report: dict) -> list[str]:
-    """Markdown of the prediction gains and of the per-frame duality of a coding report."""
-
-    def num(x, spec: str) -> str:
-        return "–" if x is None else format(x, spec)
-
-    lines: list[str] = []
-    rows = report.get("prediction") or []
-    if rows:
-        lines += ["", "## Linear prediction", "",
-                  "| order | gain (dB) | residual SFM |", "|---:|---:|---:|"]
-        lines += [f"| {p['order']} | {num(p['gain_db'], '.2f')} | {p['residual_sfm']:.3f} |"
-                  for p in rows]
-    d = report.get("duality")
-    if d:
-        lines += [
-            "", f"## Bits against flatness, {d['block']}-sample frames", "",
-            f"{d['blocks']} frames, one water level θ = {d['theta']:.4g} for "
-            f"{d['rate']:g} bit/sample of per-frame water-filling; the adaptive "
-            f"{d['transform'].upper()} coder spends {d['bits_per_sample']:.3f} bit/sample "
-            f"(spread between frames {d['bits_std']:.3f}). R² of the frames' bits against "
-            f"per-frame water-filling {num(d['r2_predicted'], '.3f')}; fit bits ≈ "
-            f"{num(d.get('intercept'), '.2f')} + {num(d['energy_coef'], '.2f')}·½log2(E/θ) + "
-            f"{num(d['flatness_coef'], '.2f')}·½log2(SFM) with the extractor's SFM of each "
-            f"frame, R² {num(d['r2_fit'], '.3f')}.",
-        ]
-    return lines
-
-
-def _write_text(path: Path, text: str) -> None:
-    from ._files import atomic_path
-
-    with atomic_path(path, suffix=path.suffix) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-# --------------------------------------------------------------------------- demo
-
-
-def default_data_dir() -> Path:
-    """The bundled recordings: ``data/`` beside the package."""
-    return Path(__file__).resolve().parent.parent / "data"
-
-
-@dataclass(frozen=True)
-class Demo:
-    """What :func:`run_demo` did.
-
-    Attributes
-    ----------
-    data_dir : Path
-        The folder of recordings used.
-    inputs : list of str
-        The recordings found there, in path order; the first is the one the single-file
-        figures and the coding report show.
-    written : list of (Path, str)
-        Each file written, with one line saying what it holds.
-    seconds : float
-        Wall time of the run.
-    """
-
-    data_dir: Path
-    inputs: list[str]
-    written: list[tuple[Path, str]]
-    seconds: float
-
-
-def run_demo(
-    outdir: str | Path = "sfm_demo",
-    *,
-    data_dir: str | Path | None = None,
-    block: int = DEFAULT_BLOCK,
-    on_skip: Callable[[str], None] | None = None,
-) -> Demo:
-    """Run the whole project on a folder of recordings and write every result to ``outdir``.
-
-    Writes the frame table and per-file summary (CSV), every figure (PNG), and the
-    transform-coding report of the first recording (JSON and a Markdown table).
-
-    Parameters
-    ----------
-    outdir : str or Path
-        Output folder, created if missing.
-    data_dir : str, Path or None
-        Folder of recordings; by default the bundled ``data/`` (:func:`default_data_dir`).
-    block : int
-        Block size of the eigen and rate–distortion figures.
-    on_skip : callable, optional
-        Called with one line for each file that could not be read (the run goes on).
-
-    Returns
-    -------
-    Demo
-
-    Raises
-    ------
-    ParameterError
-        A missing data folder, an output path that is not a folder, or a bad block size.
-    AudioFileError
-        No readable recording in the data folder.
-    """
-    from .corpus import expand_inputs, extract_files
-    from .features import ExtractOptions
-
-    t0 = time.perf_counter()
-    block = int_at_least(block, "block", 2, "an integer >= 2")
-    data = Path(data_dir) if data_dir is not None else default_data_dir()
-    if not data.is_dir():
-        raise ParameterError(f"data folder {str(data)!r} does not exist", param="data_dir")
-    inputs, failures = expand_inputs([str(data)])
-    if not inputs:
-        raise AudioFileError(failures[0].error if failures else f"{data}: no audio files")
-    out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"{str(out)!r} exists and is not a folder", param="outdir")
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[Path, str]] = []
-
-    options = ExtractOptions()
-    for name, summary, what in (("frames.csv", False, "frame table (one row per frame)"),
-                                ("summary.csv", True, "summary (one row per file)")):
-        result = extract_files(inputs, out / name, options, summary=summary)
-        if on_skip is not None:
-            for f in result.failed:
-                on_skip(f"skipped: {f.error}")
-        if not result.output_written:
-            raise AudioFileError(f"no file in {data} could be read")
-        written.append((out / name, what))
-
-    main_file = inputs[0]
-    rates = DEFAULT_RATES
-    blocks = tuple(sorted(set(DEFAULT_GAIN_BLOCKS) | {block}))
-    main_report = _report(main_file, blocks, rates)
-    # the other recordings only need their lossless entry, not the coders
-    reports = [main_report] + [{"lossless": _lossless(path)} for path in inputs[1:]]
-    json_path, md_path = out / "coding.json", out / "coding.md"
-    _write_text(json_path, json.dumps(main_report, indent=2, allow_nan=False) + "\n")
-    written.append((json_path, f"transform-coding report of {Path(main_file).name} (JSON)"))
-    _write_text(md_path, markdown_report(main_report))
-    written.append((md_path, "the same report as Markdown tables"))
-
-    figures: list[tuple[str, list[str], dict[str, Any], str]] = [
-        ("flatness", [main_file], {}, "spectrogram with SFM, dB and tonality"),
-        ("bands", [main_file], {}, "MPEG-7 band flatness heat map"),
-        ("eigen", [main_file], {"blocks": (block,), "report": main_report},
-         f"KLT eigenvalues and water levels, N = {block}"),
-        ("rd", [main_file], {"blocks": (block,), "report": main_report},
-         "rate–distortion, theory and measured"),
-        ("gain", [main_file], {"blocks": blocks, "report": main_report},
-         "coding gain against block size"),
-        ("lossless", inputs, {"reports": reports}, "FLAC against the lossless estimate"),
-        ("prediction", [main_file], {"blocks": blocks, "report": main_report},
-         "prediction gain against order beside coding gains; residual and signal spectra"),
-        ("duality", [main_file], {"report": main_report},
-         "bits of each frame against water-filling and against the frame's flatness"),
-    ]
-    for kind, files, extra, what in figures:
-        path = render(files, kind, out / f"{kind}.png", dpi=100.0, **extra)
-        written.append((path, what))
-    return Demo(data_dir=data, inputs=list(inputs), written=written,
-                seconds=time.perf_counter() - t0)

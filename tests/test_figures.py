@@ -1,4 +1,5 @@
-"""Tests of sfm_audio.report: figures of recordings draw the library's numbers; reports render."""
+"""Tests of sfm_audio.figures and sfm_audio.demo: figures of recordings draw the library's
+numbers; reports render."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sfm_audio import report
+from sfm_audio import demo, figures
 from sfm_audio._errors import AudioFileError, ParameterError
+from sfm_audio.coding.markdown import markdown_report
 
 SR = 8000
 
@@ -28,7 +30,7 @@ def audio2(ar1_8k) -> Path:
 def coding_report(audio):
     from sfm_audio.coding import run_experiment
 
-    return run_experiment(audio, blocks=[4, 8], rates=[1.0, 2.0]).report
+    return run_experiment(audio, blocks=[4, 8], rates=[1.0, 2.0]).report.to_dict()
 
 
 # --------------------------------------------------------------------------- figure()
@@ -39,18 +41,18 @@ def test_flatness_figure_data_and_title(audio, monkeypatch):
     from sfm_audio import plot as splot
     from sfm_audio.overview import overview
 
-    figures = []
+    drawn_figures = []
     real = splot.flatness
 
     def spy(*args, **kwargs):
         fig = real(*args, **kwargs)
-        figures.append((args, kwargs, fig))
+        drawn_figures.append((args, kwargs, fig))
         return fig
 
     monkeypatch.setattr(splot, "flatness", spy)
-    fig = report.figure(audio, "flatness", start=0.5, end=1.5, n_fft=512, hop_length=128,
+    fig = figures.figure(audio, "flatness", start=0.5, end=1.5, n_fft=512, hop_length=128,
                         dpi=20, width=100, height=80)
-    (args, kwargs, drawn), = figures
+    (args, kwargs, drawn), = drawn_figures
     assert drawn is fig
     assert tuple(fig.get_size_inches()) == (5.0, 4.0)
     ov = overview(audio, start=0.5, end=1.5, n_fft=512, hop_length=128, width=100, height=80,
@@ -72,9 +74,9 @@ def test_flatness_figure_data_and_title(audio, monkeypatch):
 
 
 def test_default_size_is_the_kind_size_in_inches():
-    for kind, size in report.SIZES.items():
-        assert report.PlotOptions(dpi=40).figsize(kind) == size
-    assert report.PlotOptions(dpi=50, width=333, height=211).figsize("bands") == (6.66, 4.22)
+    for kind, size in figures.SIZES.items():
+        assert figures.PlotOptions(dpi=40).figsize(kind) == size
+    assert figures.PlotOptions(dpi=50, width=333, height=211).figsize("bands") == (6.66, 4.22)
 
 
 def test_coding_figures_draw_the_report(audio, coding_report):
@@ -82,7 +84,7 @@ def test_coding_figures_draw_the_report(audio, coding_report):
     block = coding_report["blocks"][1]
     opts = {"blocks": (8,), "rates": (1.0, 2.0), "dpi": 20, "width": 80, "height": 60}
 
-    fig = report.figure(audio, "eigen", report=coding_report, **opts)
+    fig = figures.figure(audio, "eigen", report=coding_report, **opts)
     ax_l = fig.axes[0]
     (eig,) = [ln for ln in ax_l.get_lines() if ln.get_label() == "Eigenvalues λᵢ"]
     np.testing.assert_allclose(eig.get_ydata(), block["transforms"]["klt"]["variances"])
@@ -90,7 +92,7 @@ def test_coding_figures_draw_the_report(audio, coding_report):
     np.testing.assert_allclose(levels, [p["theta"] for p in block["rd"]])
     assert "N = 8" in fig.get_suptitle() and "glide.wav" in fig.get_suptitle()
 
-    fig = report.figure(audio, "rd", report=coding_report, **opts)
+    fig = figures.figure(audio, "rd", report=coding_report, **opts)
     (ax,) = fig.axes
     (klt,) = [ln for ln in ax.get_lines() if ln.get_label() == "KLT measured"]
     np.testing.assert_allclose(klt.get_xdata(),
@@ -109,7 +111,7 @@ def test_coding_figures_draw_the_report(audio, coding_report):
     assert "sit left of" in fig.get_supxlabel()  # the caption says why points can
 
     opts["blocks"] = (4, 8)
-    fig = report.figure(audio, "gain", report=coding_report, **opts)
+    fig = figures.figure(audio, "gain", report=coding_report, **opts)
     (ax,) = fig.axes
     (dct,) = [ln for ln in ax.get_lines() if ln.get_label() == "DCT"]
     np.testing.assert_allclose(
@@ -127,11 +129,11 @@ def test_lossless_points_are_the_coding_report_numbers(audio, audio2):
     """The lossless figure (which skips the coders) shows the full experiment's numbers."""
     from sfm_audio.coding import run_experiment
 
-    fig = report.figure([audio, audio2], "lossless", dpi=20, width=80, height=80)
+    fig = figures.figure([audio, audio2], "lossless", dpi=20, width=80, height=80)
     (ax,) = fig.axes
     (points,) = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
     x, y = points.get_data()
-    expected = [run_experiment(p, blocks=[4], rates=[1.0]).report["lossless"]
+    expected = [run_experiment(p, blocks=[4], rates=[1.0]).report.lossless.to_dict()
                 for p in (audio, audio2)]
     np.testing.assert_allclose(x, [e["estimate_bits_per_sample"] for e in expected],
                                rtol=1e-12)
@@ -141,7 +143,7 @@ def test_lossless_points_are_the_coding_report_numbers(audio, audio2):
 
 
 def test_render_writes_and_returns_the_path(tmp_path, audio):
-    out = report.render(audio, "bands", tmp_path / "b.svg", dpi=30, bands="octave")
+    out = figures.render(audio, "bands", tmp_path / "b.svg", dpi=30, bands="octave")
     assert out == tmp_path / "b.svg"
     assert out.read_bytes()[:5] == b"<?xml"
 
@@ -161,15 +163,15 @@ def test_render_writes_and_returns_the_path(tmp_path, audio):
 )
 def test_bad_options(audio, kind, options, match):
     with pytest.raises(ParameterError, match=match):
-        report.figure(audio, kind, **options)
+        figures.figure(audio, kind, **options)
 
 
 def test_render_checks_the_output_before_reading(tmp_path):
     # the input does not exist, but the bad output is what is reported: nothing was read
     with pytest.raises(ParameterError, match="matplotlib cannot write"):
-        report.render(tmp_path / "missing.wav", "flatness", tmp_path / "fig.xyz")
+        figures.render(tmp_path / "missing.wav", "flatness", tmp_path / "fig.xyz")
     with pytest.raises(AudioFileError, match="no such file"):
-        report.render(tmp_path / "missing.wav", "flatness", tmp_path / "fig.png")
+        figures.render(tmp_path / "missing.wav", "flatness", tmp_path / "fig.png")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -177,7 +179,7 @@ def test_render_checks_the_output_before_reading(tmp_path):
 
 
 def test_markdown_report_shows_the_report_numbers(coding_report):
-    md = report.markdown_report(coding_report)
+    md = markdown_report(coding_report)
     lines = md.splitlines()
     assert lines[0] == "# Transform coding of `glide.wav`"
     start = lines.index("## Coding gain (dB)")
@@ -203,16 +205,16 @@ def test_markdown_report_shows_the_report_numbers(coding_report):
 
 def test_run_demo_errors(tmp_path):
     with pytest.raises(ParameterError, match="does not exist"):
-        report.run_demo(tmp_path / "out", data_dir=tmp_path / "nothing")
+        demo.run_demo(tmp_path / "out", data_dir=tmp_path / "nothing")
     (tmp_path / "plain").write_text("x")
     with pytest.raises(ParameterError, match="exists and is not a folder"):
-        report.run_demo(tmp_path / "plain")
+        demo.run_demo(tmp_path / "plain")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(AudioFileError):
-        report.run_demo(tmp_path / "out", data_dir=empty)
+        demo.run_demo(tmp_path / "out", data_dir=empty)
     with pytest.raises(ParameterError, match="block=1"):
-        report.run_demo(tmp_path / "out", block=1)
+        demo.run_demo(tmp_path / "out", block=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "plain"]
 
 
@@ -220,7 +222,7 @@ def test_report_does_not_import_matplotlib():
     import subprocess
     import sys
 
-    code = "import sys, sfm_audio.report; print('matplotlib' in sys.modules)"
+    code = "import sys, sfm_audio.figures, sfm_audio.demo; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -275,7 +277,7 @@ def test_no_text_leaves_the_canvas(audio, coding_report, kind, size):
         extra = {"reports": [coding_report]}
     elif kind in ("flatness", "bands"):
         extra = {}
-    fig = report.figure(audio, kind, dpi=150, width=width, height=height, **extra)
+    fig = figures.figure(audio, kind, dpi=150, width=width, height=height, **extra)
     assert tuple(np.round(fig.get_size_inches() * 150)) == size
     assert _texts_outside(fig, 150) == []
 
@@ -283,7 +285,7 @@ def test_no_text_leaves_the_canvas(audio, coding_report, kind, size):
 @pytest.mark.parametrize("size", SIZES_PX[1:])
 def test_no_text_leaves_the_canvas_eigen(audio, coding_report, size):
     # (at 400 x 300 px the eigen figure's in-axes legends do not fit; see the report)
-    fig = report.figure(audio, "eigen", dpi=150, width=size[0], height=size[1],
+    fig = figures.figure(audio, "eigen", dpi=150, width=size[0], height=size[1],
                         report=coding_report, blocks=(8,), rates=(1.0, 2.0))
     assert _texts_outside(fig, 150) == []
 
@@ -296,7 +298,7 @@ def test_eigen_wide_and_short_keeps_its_panels(audio, coding_report):
     from sfm_audio.coding import run_experiment
 
     four_rates = run_experiment(audio, blocks=[8], rates=[0.5, 1.0, 2.0, 4.0]).report
-    fig = report.figure(audio, "eigen", dpi=150, width=1400, height=300, report=four_rates,
+    fig = figures.figure(audio, "eigen", dpi=150, width=1400, height=300, report=four_rates,
                         blocks=(8,))
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw_without_rendering()
@@ -309,9 +311,9 @@ def test_fit_text_shrinks_only_what_must(audio):
     """A roomy figure keeps the house type; a small one gets smaller type that fits."""
     from sfm_audio import plot as splot
 
-    big = report.figure(audio, "flatness", dpi=100, width=1500, height=1000)
+    big = figures.figure(audio, "flatness", dpi=100, width=1500, height=1000)
     assert big.axes[0].yaxis.label.get_fontsize() == pytest.approx(10.0)
-    small = report.figure(audio, "flatness", dpi=150, width=400, height=300)
+    small = figures.figure(audio, "flatness", dpi=150, width=400, height=300)
     assert small.axes[0].yaxis.label.get_fontsize() < 10.0
     assert splot.fit_text(small) == 1.0  # already fitted: nothing more to do
 
@@ -347,23 +349,23 @@ STFT = {"n_fft": 512, "hop_length": 128, "dpi": 50, "width": 400, "height": 300}
 
 def test_channels_one_each_and_mix_match_librosa(stereo):
     y = sf.read(stereo, always_2d=True)[0].T
-    fig = report.figure(stereo, "flatness", channels=1, **STFT)
+    fig = figures.figure(stereo, "flatness", channels=1, **STFT)
     np.testing.assert_allclose(_sfm_line(fig.axes), _librosa_sfm(y[1]), rtol=1e-6, atol=1e-12)
     assert "channel 1 of 2" in fig.get_suptitle()
 
-    fig = report.figure(stereo, "flatness", channels="each", **STFT)
+    fig = figures.figure(stereo, "flatness", channels="each", **STFT)
     assert len(fig.subfigs) == 2
     for c, sub in enumerate(fig.subfigs):
         np.testing.assert_allclose(_sfm_line(sub.axes), _librosa_sfm(y[c]), rtol=1e-6,
                                    atol=1e-12)
         assert f"channel {c} of 2" in sub.get_suptitle()
 
-    fig = report.figure(stereo, "flatness", **STFT)  # the default: the mix, and it says so
+    fig = figures.figure(stereo, "flatness", **STFT)  # the default: the mix, and it says so
     np.testing.assert_allclose(_sfm_line(fig.axes), _librosa_sfm(y.mean(axis=0)), rtol=1e-6,
                                atol=1e-12)
     assert "mix of 2 channels" in fig.get_suptitle()
 
-    fig = report.figure(stereo, "bands", channels="each", bands="octave", **STFT)
+    fig = figures.figure(stereo, "bands", channels="each", bands="octave", **STFT)
     assert [len(sub.axes) for sub in fig.subfigs] == [3, 3]  # map, means, colour bar
 
 
@@ -373,17 +375,17 @@ def test_channels_one_each_and_mix_match_librosa(stereo):
         ("flatness", 2, "channels=2 is out of range"),
         ("flatness", "left", "must be 'mix', 'each' or a channel index"),
         ("flatness", -1, "must be 'mix', 'each' or a channel index"),
-        ("rd", 1, "--channels selects what the flatness and bands figures show"),
+        ("rd", 1, "channels=1 selects what the flatness and bands figures show"),
     ],
 )
 def test_bad_channels(stereo, kind, channels, match):
     with pytest.raises(ParameterError, match=match):
-        report.figure(stereo, kind, channels=channels, **STFT)
+        figures.figure(stereo, kind, channels=channels, **STFT)
 
 
 def test_fmin_fmax_match_librosa_on_the_same_bins(audio):
     y = sf.read(audio)[0]
-    fig = report.figure(audio, "flatness", fmin=500, fmax=2000, **STFT)
+    fig = figures.figure(audio, "flatness", fmin=500, fmax=2000, **STFT)
     k = np.arange(257) * SR / 512
     inside = (k >= 500) & (k <= 2000)
     np.testing.assert_allclose(_sfm_line(fig.axes), _librosa_sfm(y, inside), rtol=1e-6,
@@ -399,8 +401,8 @@ def test_fmin_fmax_match_librosa_on_the_same_bins(audio):
 
 def test_fmax_above_nyquist_is_clipped_with_a_warning(audio):
     with pytest.warns(UserWarning, match="above Nyquist"):
-        fig = report.figure(audio, "flatness", fmax=10000, **STFT)
-    full = report.figure(audio, "flatness", **STFT)
+        fig = figures.figure(audio, "flatness", fmax=10000, **STFT)
+    full = figures.figure(audio, "flatness", **STFT)
     np.testing.assert_array_equal(_sfm_line(fig.axes), _sfm_line(full.axes))
 
 
@@ -415,7 +417,7 @@ def test_fmax_above_nyquist_is_clipped_with_a_warning(audio):
 )
 def test_bad_frequency_range(audio, options, match):
     with pytest.raises(ParameterError, match=match):
-        report.figure(audio, "flatness", **{**STFT, **options})
+        figures.figure(audio, "flatness", **{**STFT, **options})
 
 
 @pytest.fixture(scope="module")
@@ -433,11 +435,11 @@ def _db_axes(fig):
 
 
 def test_db_range(steady):
-    fig = report.figure(steady, "flatness", **STFT)
+    fig = figures.figure(steady, "flatness", **STFT)
     assert _db_axes(fig).get_ylim() == (-60.0, 0.0)  # not the data's 0.x dB
-    fig = report.figure(steady, "flatness", db_range=(-30, 5), **STFT)
+    fig = figures.figure(steady, "flatness", db_range=(-30, 5), **STFT)
     assert _db_axes(fig).get_ylim() == (-30.0, 5.0)
-    fig = report.figure(steady, "flatness", db_range=None, **STFT)
+    fig = figures.figure(steady, "flatness", db_range=None, **STFT)
     ax = _db_axes(fig)
     (line,) = ax.get_lines()
     lo, hi = ax.get_ylim()
@@ -451,7 +453,7 @@ def test_db_range(steady):
 )
 def test_bad_db_range(steady, db_range, match):
     with pytest.raises(ParameterError, match=match):
-        report.figure(steady, "flatness", db_range=db_range, **STFT)
+        figures.figure(steady, "flatness", db_range=db_range, **STFT)
 
 
 def test_power_is_dbfs_of_a_full_scale_sine(tmp_path):
@@ -470,7 +472,7 @@ def test_power_is_dbfs_of_a_full_scale_sine(tmp_path):
     for i, (y, expected) in enumerate(cases):
         path = tmp_path / f"s{i}.wav"
         sf.write(path, y, SR, subtype="FLOAT")
-        fig = report.figure(path, "flatness", n_fft=n_fft, hop_length=128, dpi=100,
+        fig = figures.figure(path, "flatness", n_fft=n_fft, hop_length=128, dpi=100,
                             width=200, height=600)
         (mesh,) = [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)]
         edges = mesh.get_coordinates()[:, 0, 1]
@@ -484,7 +486,7 @@ def test_power_is_dbfs_of_a_full_scale_sine(tmp_path):
 
 
 def test_freq_scale_linear(audio):
-    fig = report.figure(audio, "flatness", freq_scale="linear", **STFT)
+    fig = figures.figure(audio, "flatness", freq_scale="linear", **STFT)
     ax = fig.axes[0]
     assert ax.get_yscale() == "linear" and ax.get_ylim()[0] == 0.0
     assert ax.get_ylim()[1] == pytest.approx(SR / 2 + SR / 512 / 2)
@@ -494,9 +496,9 @@ def test_freq_scale_linear(audio):
     widths = np.diff(mesh.get_coordinates()[:, 0, 1]) / (SR / 512)  # in bins
     np.testing.assert_allclose(widths, np.round(widths), atol=1e-9)  # whole bins per row
     assert widths.max() - widths.min() <= 1  # an even linear grid: sizes differ by one bin
-    assert report.figure(audio, "flatness", **STFT).axes[0].get_yscale() == "log"
+    assert figures.figure(audio, "flatness", **STFT).axes[0].get_yscale() == "log"
     with pytest.raises(ParameterError, match="freq_scale='mel' must be one of log, linear"):
-        report.figure(audio, "flatness", freq_scale="mel", **STFT)
+        figures.figure(audio, "flatness", freq_scale="mel", **STFT)
 
 
 def test_cmap(audio):
@@ -504,18 +506,18 @@ def test_cmap(audio):
 
     for kind, default in (("flatness", "magma"), ("bands", "viridis")):
         for cmap in (None, "gray_r"):
-            fig = report.figure(audio, kind, cmap=cmap, **STFT)
+            fig = figures.figure(audio, kind, cmap=cmap, **STFT)
             (mesh,) = [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)]
             assert mesh.get_cmap().name == (cmap or default)
     with pytest.raises(ParameterError, match="cmap='nope' is not a matplotlib colour map"):
-        report.figure(audio, "flatness", cmap="nope", **STFT)
+        figures.figure(audio, "flatness", cmap="nope", **STFT)
 
 
 @pytest.mark.parametrize("size", [(1000, 700), (700, 450)])
 def test_band_labels_do_not_overlap(stereo, size):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = report.figure(stereo, "bands", channels="each", bands="third-octave", dpi=100,
+    fig = figures.figure(stereo, "bands", channels="each", bands="third-octave", dpi=100,
                         width=size[0], height=size[1])
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
