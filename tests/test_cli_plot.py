@@ -316,7 +316,7 @@ def stereo(tmp_path_factory) -> Path:
         (["--fmin", "2000", "--fmax", "500"], "--fmin 2000 Hz must be below --fmax 500 Hz"),
         (["--fmin", "-5"], "--fmin -5 must be a non-negative finite number"),
         (["--fmin", "4000"], "--fmin 4000 Hz is not below Nyquist (4000 Hz)"),
-        (["--fmin", "100", "--kind", "rd"], "--fmin 100.0 selects what the flatness"),
+        (["--fmin", "100", "--kind", "rd"], "--fmin 100 selects what the flatness"),
         (["--cmap", "nope"], "--cmap 'nope' is not a matplotlib colour map"),
         (["--cmap", "gray", "--kind", "lossless"], "--cmap gray selects what the flatness"),
     ],
