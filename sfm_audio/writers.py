@@ -38,6 +38,7 @@ __all__ = [
     "format_of",
     "open_writer",
     "concatenate_parts",
+    "open_join",
     "FORMATS",
 ]
 
@@ -132,20 +133,69 @@ class _TextWriter:
         self.fh.flush()
 
 
+def _npz_dtypes(schema: Sequence[Column]) -> dict[str, np.dtype]:
+    """The dtype of every array of an NPZ table, in member order (after ``files``)."""
+    dtypes = {"file_index": np.dtype(np.int32), "channel": _CHANNEL_DTYPE}
+    dtypes.update({c.name: np.dtype(_NUMPY_DTYPE[c.kind]) for c in schema})
+    return dtypes
+
+
+def _spools(names: Sequence[str], memory: int, folder: str | os.PathLike | None = None):
+    """One spool per column, sharing ``memory`` bytes of memory before they roll over to
+    temporary files (in ``folder``)."""
+    size = max(1 << 16, memory // len(names))
+    return {name: tempfile.SpooledTemporaryFile(size, prefix="sfm-audio-npz-", dir=folder)
+            for name in names}
+
+
+def _write_header(out: IO[bytes], dtype: np.dtype, rows: int) -> None:
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": (rows,)}
+    np.lib.format.write_array_header_1_0(out, header)
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+        np.lib.format.write_array(out, array, allow_pickle=False)
+
+
+def _zip_columns(path: Path, files: list[str], spools: dict, dtypes: dict[str, np.dtype],
+                 rows: int) -> None:
+    """Write an NPZ table: ``files``, then every spooled column as a .npy member, stored."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        _write_member(zf, "files", np.asarray(files, dtype=str))
+        for name, spool in spools.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                _write_header(out, dtypes[name], rows)
+                spool.seek(0)
+                shutil.copyfileobj(spool, out, 1 << 20)
+            spool.close()
+
+
+#: first bytes of an NPZ *part* (a corpus job's table, written with ``header=False``)
+_NPZ_PART_MAGIC = b"SFMNPZP1"
+
+
 class _NpzWriter:
     """Spool each column (in memory while small, then in a temporary file); zip them as .npy
     members on close. The columns share :attr:`MEMORY` bytes of memory, so a summary (a few
     rows of hundreds of columns) never touches the disk and a long frame table stays bounded.
+
+    ``part=True`` writes a corpus run's part instead of an NPZ: :data:`_NPZ_PART_MAGIC`, the
+    length (8 bytes, little-endian) of a JSON header ``{"rows": n, "files": [...]}``, then
+    the raw bytes of ``channel`` and of every numeric column, one after the other. Its
+    layout follows from the header and the schema alone, so :class:`NpzJoin` appends its
+    columns without parsing a zip or a .npy header.
     """
 
     MEMORY = 16 << 20
 
-    def __init__(self, path: Path, schema: list[Column]):
-        self.path, self.schema = path, schema
+    def __init__(self, path: Path, schema: list[Column], *, part: bool = False):
+        self.path, self.schema, self.part = path, schema, part
         names = ["file_index", "channel"] + [c.name for c in schema]
-        size = max(1 << 16, self.MEMORY // len(names))
-        self._spools = {name: tempfile.SpooledTemporaryFile(size, prefix="sfm-audio-npz-")
-                        for name in names}
+        if part:  # the joiner numbers the files itself
+            names.remove("file_index")
+        self._spools = _spools(names, self.MEMORY)
         self._files: list[str] = []
         self.rows = 0
         # runs of consecutive columns of one type, (first, past the last, type): each run is
@@ -160,7 +210,8 @@ class _NpzWriter:
         if not self._files or self._files[-1] != file:
             self._files.append(file)
         n = numeric.shape[0]
-        self._spools["file_index"].write(np.full(n, len(self._files) - 1, dtype=np.int32))
+        if not self.part:
+            self._spools["file_index"].write(np.full(n, len(self._files) - 1, dtype=np.int32))
         self._spools["channel"].write(np.asarray(channel, dtype=_CHANNEL_DTYPE))
         for a, b, dtype in self._runs:
             # column-major in one conversion: each column is then one contiguous row
@@ -170,17 +221,17 @@ class _NpzWriter:
         self.rows += n
 
     def close(self) -> None:
-        dtypes = {"file_index": np.dtype(np.int32), "channel": _CHANNEL_DTYPE}
-        dtypes.update({c.name: np.dtype(_NUMPY_DTYPE[c.kind]) for c in self.schema})
         try:
-            with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED) as zf:
-                _write_member(zf, "files", np.asarray(self._files, dtype=str))
-                for name, spool in self._spools.items():
-                    with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
-                        _write_header(out, dtypes[name], self.rows)
+            if self.part:
+                head = json.dumps({"rows": self.rows, "files": self._files}).encode()
+                with open(self.path, "wb") as out:
+                    out.write(_NPZ_PART_MAGIC + len(head).to_bytes(8, "little") + head)
+                    for spool in self._spools.values():
                         spool.seek(0)
                         shutil.copyfileobj(spool, out, 1 << 20)
-                    spool.close()
+            else:
+                _zip_columns(self.path, self._files, self._spools,
+                             _npz_dtypes(self.schema), self.rows)
         finally:
             self.abort()
 
@@ -189,32 +240,91 @@ class _NpzWriter:
             spool.close()
 
 
-def _write_header(out: IO[bytes], dtype: np.dtype, rows: int) -> None:
-    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-              "shape": (rows,)}
-    np.lib.format.write_array_header_1_0(out, header)
+class NpzJoin:
+    """Join the NPZ parts of a corpus run into one NPZ, one part at a time, in order.
+
+    :meth:`append` copies a part's column bytes to the end of each column's spool (the
+    columns share :attr:`MEMORY` bytes of memory, then roll over to temporary files in
+    ``folder``); nothing is decoded, and the work per part is a few reads and writes per
+    column. :meth:`close` zips the spools into ``target``: the same bytes as one
+    :func:`open_writer` given every part's rows in turn.
+    """
+
+    MEMORY = 16 << 20
+
+    def __init__(self, target: Path, schema: list[Column], *,
+                 folder: str | os.PathLike | None = None):
+        self.target = target
+        self.dtypes = _npz_dtypes(schema)
+        self._spools = _spools(list(self.dtypes), self.MEMORY, folder)
+        self._files: list[str] = []
+        self.rows = self.parts = 0
+
+    def append(self, part: Path) -> None:
+        """Add the rows of ``part`` (written by ``open_writer("npz", ..., header=False)``)."""
+        with open(part, "rb") as fh:
+            head = fh.read(16)
+            if len(head) < 16 or head[:8] != _NPZ_PART_MAGIC:
+                raise OSError(f"{part}: not an NPZ part of this version")
+            meta = json.loads(fh.read(int.from_bytes(head[8:], "little")))
+            rows = meta["rows"]
+            self._spools["file_index"].write(np.full(rows, self.parts, dtype=np.int32))
+            for name, dtype in self.dtypes.items():
+                if name == "file_index":
+                    continue
+                left = rows * dtype.itemsize
+                while left > 0:
+                    block = fh.read(min(left, 1 << 22))
+                    if not block:
+                        raise OSError(f"{part}: truncated part")
+                    self._spools[name].write(block)
+                    left -= len(block)
+        self._files += meta["files"]
+        self.rows += rows
+        self.parts += 1
+
+    def close(self) -> None:
+        """Write the NPZ (the target's parts must all have been appended)."""
+        try:
+            _zip_columns(self.target, self._files, self._spools, self.dtypes, self.rows)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        for spool in self._spools.values():
+            spool.close()
 
 
-def _write_member(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
-    with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
-        np.lib.format.write_array(out, array, allow_pickle=False)
+def _arrow_schema(pa, schema: Sequence[Column]):
+    types = {"int": pa.int64(), "time": pa.float64(), "value": pa.float32()}
+    fields = [pa.field("file", pa.string()), pa.field("channel", pa.string())]
+    fields += [pa.field(c.name, types[c.kind]) for c in schema]
+    return pa.schema(fields)
 
 
 class _ParquetWriter:
-    """Buffer rows into row groups of at least 65536 rows and write them with pyarrow."""
+    """Buffer rows into row groups of at least 65536 rows and write them with pyarrow.
+
+    ``part=True`` writes a corpus run's part instead: an Arrow IPC file holding one record
+    batch per row group, which :class:`ParquetJoin` hands to the Parquet writer as they are
+    (mapped, not copied or decoded), so that the output has the same row groups.
+    """
 
     ROW_GROUP = 1 << 16
 
-    def __init__(self, path: Path, schema: list[Column]):
+    def __init__(self, path: Path, schema: list[Column], *, part: bool = False):
         pa = _require_pyarrow()
-        import pyarrow.parquet as pq
 
         self.pa, self.schema = pa, schema
-        types = {"int": pa.int64(), "time": pa.float64(), "value": pa.float32()}
-        fields = [pa.field("file", pa.string()), pa.field("channel", pa.string())]
-        fields += [pa.field(c.name, types[c.kind]) for c in schema]
-        self.arrow_schema = pa.schema(fields)
-        self._writer = pq.ParquetWriter(str(path), self.arrow_schema)
+        self.arrow_schema = _arrow_schema(pa, schema)
+        if part:
+            self._sink = pa.OSFile(str(path), "wb")
+            self._writer = pa.ipc.new_file(self._sink, self.arrow_schema)
+        else:
+            import pyarrow.parquet as pq
+
+            self._sink = None
+            self._writer = pq.ParquetWriter(str(path), self.arrow_schema)
         self._pending: list = []
         self._pending_rows = 0
 
@@ -231,11 +341,43 @@ class _ParquetWriter:
 
     def _flush(self) -> None:
         if self._pending:
-            self._writer.write_table(self.pa.concat_tables(self._pending))
+            table = self.pa.concat_tables(self._pending)
+            if self._sink is None:
+                self._writer.write_table(table)
+            else:  # one batch: one row group when joined
+                self._writer.write_batch(table.combine_chunks().to_batches()[0])
             self._pending, self._pending_rows = [], 0
 
     def close(self) -> None:
         self._flush()
+        self.abort()
+
+    def abort(self) -> None:
+        self._writer.close()
+        if self._sink is not None:
+            self._sink.close()
+
+
+class ParquetJoin:
+    """Join the Parquet parts of a corpus run (Arrow IPC files) into one Parquet file, one
+    part at a time, in order: each of a part's record batches becomes a row group, as when
+    the part's rows were written to a Parquet file of their own."""
+
+    def __init__(self, target: Path, schema: list[Column]):
+        pa = _require_pyarrow()
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self._writer = pq.ParquetWriter(str(target), _arrow_schema(pa, schema))
+
+    def append(self, part: Path) -> None:
+        """Add the rows of ``part`` (written by ``open_writer("parquet", ..., header=False)``)."""
+        with self.pa.memory_map(str(part)) as source:
+            reader = self.pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                self._writer.write_batch(reader.get_batch(i))
+
+    def close(self) -> None:
         self._writer.close()
 
     def abort(self) -> None:
@@ -303,7 +445,9 @@ def open_writer(
     schema : list of Column
         The numeric columns after ``file`` and ``channel``.
     header : bool
-        Write the CSV header line (parts of a corpus run are written without it).
+        False writes a *part* of a corpus run, for :func:`open_join` to join: CSV without
+        its header line, JSON Lines as always, NPZ and Parquet in layouts the join copies
+        without decoding (raw columns; an Arrow IPC file).
     row_schema : list of Column, optional
         The columns of the rows given to ``write``, a subset of ``schema`` (one file's
         columns in a table of several files); the other columns are left empty (NaN).
@@ -315,97 +459,59 @@ def open_writer(
         fh = open(target, "w", encoding="utf-8", newline="")
         return Writer(_TextWriter(fh, schema, fmt, header=header), fh, index)
     if fmt == "npz":
-        return Writer(_NpzWriter(Path(target), schema), index=index)
+        return Writer(_NpzWriter(Path(target), schema, part=not header), index=index)
     if fmt == "parquet":
-        return Writer(_ParquetWriter(Path(target), schema), index=index)
+        return Writer(_ParquetWriter(Path(target), schema, part=not header), index=index)
     raise ParameterError(f"unknown output format {fmt!r}")
 
 
-def _read_npy_header(fh: IO[bytes]) -> tuple[tuple, bool, np.dtype]:
-    version = np.lib.format.read_magic(fh)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(fh)
-    return np.lib.format.read_array_header_2_0(fh)
+class TextJoin:
+    """Join CSV or JSON Lines parts: one CSV header, then every part's bytes as they are."""
+
+    def __init__(self, target: Path, schema: list[Column], fmt: str):
+        self._out = open(target, "wb")
+        if fmt == "csv":
+            line = ",".join(["file", "channel"] + [c.name for c in schema]) + "\n"
+            self._out.write(line.encode("utf-8"))
+
+    def append(self, part: Path) -> None:
+        with open(part, "rb") as src:
+            shutil.copyfileobj(src, self._out, 1 << 20)
+
+    def close(self) -> None:
+        self._out.close()
+
+    def abort(self) -> None:
+        self._out.close()
 
 
-def _npz_members(path: Path) -> dict[str, tuple[zipfile.ZipInfo, np.dtype, int]]:
-    with zipfile.ZipFile(path) as zf:
-        out = {}
-        for info in zf.infolist():
-            with zf.open(info) as member:
-                shape, _, dtype = _read_npy_header(member)
-            out[info.filename[:-4]] = (info, dtype, shape[0] if shape else 0)
-        return out
+def open_join(fmt: str, target: Path, schema: list[Column], *,
+              folder: str | os.PathLike | None = None):
+    """A join of per-file parts (written with ``header=False``) into ``target``.
 
-
-def _copy_npy_data(part: Path, member: zipfile.ZipInfo, out: IO[bytes]) -> None:
-    """Copy the array data (after the .npy header) of a stored member of ``part``.
-
-    Read straight from the file at the member's offset: opening the part as a ZipFile for
-    every column would parse its whole central directory once per column.
+    The join has ``append(part)`` (in the table's order), ``close()`` and ``abort()``; its
+    work per part is a copy of the part's bytes (NPZ: column by column into spools, in
+    ``folder`` once they outgrow memory; Parquet: the part's record batches, encoded as row
+    groups). The output is the same bytes as one writer given every part's rows in turn
+    (Parquet: with a row group per part).
     """
-    with open(part, "rb") as fh:
-        fh.seek(member.header_offset)
-        local = fh.read(30)  # the local file header: its name and extra field lengths
-        start = member.header_offset + 30 + int.from_bytes(local[26:28], "little") + \
-            int.from_bytes(local[28:30], "little")
-        fh.seek(start)
-        _read_npy_header(fh)
-        left = member.compress_size - (fh.tell() - start)
-        while left > 0:
-            block = fh.read(min(left, 1 << 20))
-            if not block:
-                raise OSError(f"{part}: truncated part")
-            out.write(block)
-            left -= len(block)
+    if fmt in ("csv", "jsonl"):
+        return TextJoin(target, schema, fmt)
+    if fmt == "npz":
+        return NpzJoin(target, schema, folder=folder)
+    if fmt == "parquet":
+        return ParquetJoin(target, schema)
+    raise ParameterError(f"unknown output format {fmt!r}")
 
 
 def concatenate_parts(fmt: str, parts: Sequence[Path], target: Path, schema: list[Column]) -> None:
-    """Join per-file parts (written with ``header=False``) into one output, streaming.
-
-    CSV gets one header and the parts' rows; JSON Lines the parts' lines; NPZ column by
-    column with ``file_index`` renumbered; Parquet row group by row group.
-    """
-    if fmt in ("csv", "jsonl"):
-        with open(target, "w", encoding="utf-8", newline="") as out:
-            if fmt == "csv":
-                out.write(",".join(["file", "channel"] + [c.name for c in schema]) + "\n")
-            for part in parts:
-                with open(part, encoding="utf-8", newline="") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
-        return
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        writer = None
-        try:
-            for part in parts:
-                pf = pq.ParquetFile(part)
-                if writer is None:
-                    writer = pq.ParquetWriter(str(target), pf.schema_arrow)
-                for i in range(pf.num_row_groups):
-                    writer.write_table(pf.read_row_group(i))
-            if writer is None:
-                _ParquetWriter(target, schema).close()
-        finally:
-            if writer is not None:
-                writer.close()
-        return
-    if fmt == "npz":
-        infos = [_npz_members(part) for part in parts]
-        files = [str(f) for part in parts for f in np.load(part)["files"]]
-        rows = [info["channel"][2] for info in infos]
-        names = ["file_index", "channel"] + [c.name for c in schema]
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as zf:
-            _write_member(zf, "files", np.asarray(files, dtype=str))
-            for name in names:
-                dtype = infos[0][name][1] if infos else np.dtype(np.float32)
-                with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
-                    _write_header(out, dtype, sum(rows))
-                    for k, (part, info) in enumerate(zip(parts, infos)):
-                        if name == "file_index":
-                            out.write(np.full(rows[k], k, dtype=np.int32).tobytes())
-                            continue
-                        _copy_npy_data(part, info[name][0], out)
-        return
-    raise ParameterError(f"unknown output format {fmt!r}")
+    """Join per-file parts (written with ``header=False``) into one output (see
+    :func:`open_join`)."""
+    join = open_join(fmt, target, schema)
+    try:
+        for part in parts:
+            join.append(part)
+    except BaseException:
+        join.abort()
+        raise
+    join.close()

@@ -299,3 +299,80 @@ def test_malloc_tuning_on_dask_workers_is_scoped(monkeypatch):
     with corpus_malloc.malloc_tuned_while_running():
         assert corpus_malloc._malloc_users == 0
     assert len(calls) == 2
+
+
+# ------------------------------------------------------------ joins that stream (issue 21)
+
+
+def _parts(corpus: Path, folder: Path, fmt: str):
+    """Every corpus file's part, written as a job writes it; (paths, part_of, schema)."""
+    from sfm_audio.corpus.tables import _corpus_schema
+
+    folder.mkdir()
+    paths = expand_inputs([corpus])[0]
+    schema = _corpus_schema(paths, ExtractOptions(), False)
+    task = TableTask(ExtractOptions(), fmt, False, schema)
+    part_of = {p: folder / f"{i}.{fmt}" for i, p in enumerate(paths)}
+    for p in paths:
+        task(p, p, part_of[p])
+    return paths, part_of, schema
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npz", "parquet", "jsonl"])
+def test_the_order_parts_arrive_in_never_changes_the_output(corpus, tmp_path, fmt):
+    """Parts settled in path order, in reverse, and shuffled with a failure (the way a pool
+    or a cluster finishes them) give the bytes of a one-job run over the same good files."""
+    from sfm_audio.corpus.joiner import TableJoiner
+
+    paths, part_of, schema = _parts(corpus, tmp_path / "parts", fmt)
+    rng = np.random.default_rng(21)
+    orders = {"forward": list(paths), "reverse": paths[::-1],
+              "shuffled": list(rng.permutation(paths))}
+    failed = paths[2]
+    for name, order in orders.items():
+        out = tmp_path / f"{name}.{fmt}"
+        joiner = TableJoiner(fmt, paths, part_of, schema, tmp_path / "parts", out)
+        for path in order:
+            joiner.settle(path, not (name == "shuffled" and path == failed))
+        assert joiner.finish()
+    one = tmp_path / f"one.{fmt}"
+    extract_files([corpus], one, jobs=1)
+    assert same_bytes(one, tmp_path / f"forward.{fmt}")
+    assert same_bytes(one, tmp_path / f"reverse.{fmt}")
+    good = [p for p in paths if p != failed]
+    extract_files(good, tmp_path / f"good.{fmt}", jobs=1)
+    assert same_bytes(tmp_path / f"good.{fmt}", tmp_path / f"shuffled.{fmt}")
+    # the parts are untouched (resume reuses them) and no temporary is left beside them
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == \
+        sorted(p.name for p in part_of.values())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npz", "parquet"])
+def test_three_jobs_with_a_bad_file_equal_one_job(corpus, tmp_path, fmt, monkeypatch):
+    """Byte-identical whatever ``jobs``, with NPZ columns spilled to disk (no memory budget)
+    and a bad file among the good ones: one error row, the same table."""
+    from sfm_audio import writers
+
+    monkeypatch.setattr(writers.NpzJoin, "MEMORY", 0)
+    folder = tmp_path / "c"
+    shutil.copytree(corpus, folder)
+    (folder / "sub" / "f02_bad.wav").write_text("not audio\n")
+    outs, errors = {}, {}
+    for jobs in (1, 2, 3):
+        outs[jobs] = tmp_path / f"j{jobs}.{fmt}"
+        report = extract_files([folder], outs[jobs], jobs=jobs)
+        assert len(report.ok) == 6 and report.output_written
+        errors[jobs] = [(f.file, f.error) for f in report.failed]
+    assert errors[1] == errors[2] == errors[3] and len(errors[1]) == 1
+    assert same_bytes(outs[1], outs[2]) and same_bytes(outs[1], outs[3])
+
+
+def test_an_npz_join_refuses_a_part_of_another_layout(tmp_path):
+    from sfm_audio.writers import NpzJoin, frame_schema
+
+    stale = tmp_path / "old.npz"
+    np.savez(stale, x=np.zeros(3))  # a part as an earlier version wrote it: a real NPZ
+    join = NpzJoin(tmp_path / "out.npz", frame_schema(["sfm"]))
+    with pytest.raises(OSError, match="not an NPZ part of this version"):
+        join.append(stale)
+    join.abort()

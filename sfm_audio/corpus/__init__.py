@@ -23,8 +23,10 @@ Where the jobs run
   caller's process with its threads and locks. Each job is single-threaded — no reader
   thread, no FFT pool, BLAS pinned to one thread — so N jobs use N cores. A worker that dies
   (a crash, the OOM killer) is reported as the failure of the file it was working on.
-  CSV and JSON Lines parts are appended to the output as soon as every earlier file is
-  settled, so the join overlaps the computing.
+  Each part is appended to the output as soon as every earlier file is settled, so the join
+  overlaps the computing, and the work per part in this process is a copy of its bytes (NPZ
+  parts are raw columns, Parquet parts Arrow record batches: nothing is parsed or decoded
+  but Parquet's encoding of the row groups).
 - ``scheduler="tcp://host:8786"``: the same jobs on a running Dask distributed cluster.
   Workers open the input files by their absolute path, so every path must be readable under
   that same path on every worker (a shared filesystem), and the workers need the same

@@ -209,7 +209,8 @@ def code_files(
         wav_prefix = os.path.abspath(wav_prefix)
     task = CodeTask(options, wav_prefix)
     staging = Staging(json_out, resume=resume)
-    part_of = {p: staging.part(p, task.key(), task.suffix) for p in paths}
+    key = task.key()  # once: it is the repr of every option and column
+    part_of = {p: staging.part(p, key, task.suffix) for p in paths}
     joiner = ReportJoiner(paths, part_of, on_report, json_out)
     run_task(paths, task, joiner, staging, report, jobs=jobs, scheduler=scheduler,
              resume=resume, own_process=own_process, part_of=part_of, on_plan=on_plan,

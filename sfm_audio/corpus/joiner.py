@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._files import current_umask
-from ..writers import concatenate_parts
+from ..writers import open_join
 from .inputs import Failure
 
 __all__ = ["InOrder", "TableJoiner"]
@@ -57,13 +57,13 @@ class InOrder:
 
 
 class TableJoiner(InOrder):
-    """Join table parts into the output in path order.
+    """Join table parts into the output in path order, as they come.
 
-    CSV and JSON Lines are appended as soon as every earlier path is settled (done or
-    failed), so the join overlaps the computing; NPZ and Parquet are joined at the end by
-    :func:`sfm_audio.writers.concatenate_parts`. A file output is built in a temporary file
-    in the staging folder (the same filesystem) and renamed onto the output when complete;
-    ``"-"`` is written to ``stdout``.
+    Each part is appended to the output as soon as every earlier path is settled (done or
+    failed), so the join overlaps the computing and leaves :meth:`finish` almost nothing to
+    do; the work per part is a copy of its bytes (:func:`sfm_audio.writers.open_join`). A
+    file output is built in a temporary file in the staging folder (the same filesystem)
+    and renamed onto the output when complete; ``"-"`` (CSV) is written to ``stdout``.
     """
 
     def __init__(self, fmt: str, paths: list[str], part_of: dict[str, Path], schema,
@@ -72,16 +72,9 @@ class TableJoiner(InOrder):
         self.fmt, self.schema = fmt, schema
         self.staging, self.output = staging, output
         self.stdout = stdout or sys.stdout if str(output) == "-" else None
-        self.streaming = fmt in ("csv", "jsonl")
         self.tmp: Path | None = None
-        self.out = None  # binary file (output) or text stream (stdout) being appended to
-
-    def settle(self, path: str, ok: bool) -> None:
-        """The part of ``path`` is ready (``ok``) or will never be; NPZ and Parquet parts wait
-        for :meth:`finish`."""
-        self.ok[path] = ok
-        if self.streaming:
-            self._advance()
+        self.join = None  # the join into ``tmp`` (file output)
+        self.started = False  # the CSV header is written to ``stdout``
 
     def _new_tmp(self) -> Path:
         fd, name = tempfile.mkstemp(prefix=".joined-", suffix="." + self.fmt, dir=self.staging)
@@ -89,52 +82,45 @@ class TableJoiner(InOrder):
         self.tmp = Path(name)
         return self.tmp
 
-    def _take(self, part: Path) -> None:  # append a CSV or JSON Lines part
-        if self.out is None:
-            tmp = self._new_tmp()
-            concatenate_parts(self.fmt, [], tmp, self.schema)  # the CSV header, if any
-            if self.stdout is not None:
-                self.stdout.write(tmp.read_text(encoding="utf-8"))
-                self.out = self.stdout
-            else:
-                self.out = open(tmp, "ab")
-        if self.stdout is not None:
+    def _take(self, part: Path) -> None:
+        if self.stdout is not None:  # CSV on standard output: header, then the parts' text
+            if not self.started:
+                self.stdout.write(",".join(["file", "channel"] +
+                                           [c.name for c in self.schema]) + "\n")
+                self.started = True
             with open(part, encoding="utf-8", newline="") as src:
-                shutil.copyfileobj(src, self.out, 1 << 20)
-        else:
-            with open(part, "rb") as src:
-                shutil.copyfileobj(src, self.out, 1 << 20)
+                shutil.copyfileobj(src, self.stdout, 1 << 20)
+            return
+        if self.join is None:
+            self.join = open_join(self.fmt, self._new_tmp(), self.schema, folder=self.staging)
+        self.join.append(part)
 
     def finish(self, failed: Sequence[Failure] = ()) -> bool:
         """Complete the output; False when no file succeeded (nothing is written). The
         failures of the run (``failed``) are not part of a table."""
-        if self.streaming:
-            self._advance()
-            if self.out is None:
-                return False
-            if self.stdout is None:
-                self.out.close()
-        else:
-            parts = [self.part_of[path] for path in self.good()]
-            if not parts:
-                return False
-            concatenate_parts(self.fmt, parts, self._new_tmp(), self.schema)
-            if self.stdout is not None:
-                with open(self.tmp, encoding="utf-8", newline="") as src:
-                    shutil.copyfileobj(src, self.stdout)
-        if self.stdout is None:
-            os.chmod(self.tmp, 0o666 & ~current_umask())
-            os.replace(self.tmp, self.output)  # same folder as the output: an atomic rename
-        else:
-            self.stdout.flush()
-            self.tmp.unlink()
+        self._advance()
+        if self.stdout is not None:
+            if self.started:
+                self.stdout.flush()
+            return self.started
+        if self.join is None:
+            return False
+        join, self.join = self.join, None
+        try:
+            join.close()
+        except BaseException:
+            join.abort()
+            raise
+        os.chmod(self.tmp, 0o666 & ~current_umask())
+        os.replace(self.tmp, self.output)  # same folder as the output: an atomic rename
         self.tmp = None
         return True
 
     def abort(self) -> None:
         """Leave no output and no temporary file behind."""
-        if self.out is not None and self.stdout is None:
-            self.out.close()
+        if self.join is not None:
+            self.join.abort()
+            self.join = None
         if self.tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.tmp.unlink()

@@ -24,7 +24,7 @@ from .inputs import STDIN, Failure
 __all__ = ["STAGING_MARK", "Staging", "staging_dir", "write_errors"]
 
 #: bump when the bytes of a part change for the same inputs and options
-PART_VERSION = 2
+PART_VERSION = 3
 #: a file in every staging folder, so that only folders made here are ever removed
 STAGING_MARK = "SFM_AUDIO_PARTS"
 

@@ -207,7 +207,8 @@ def extract_files(
     schema = _corpus_schema(paths, options, summary)
     task = TableTask(options, fmt, summary, schema)
     staging = Staging(None if to_stdout else output, resume=resume)
-    part_of = {p: staging.part(p, task.key(), task.suffix) for p in paths}
+    key = task.key()  # once: it is the repr of every option and column
+    part_of = {p: staging.part(p, key, task.suffix) for p in paths}
     joiner = TableJoiner(fmt, paths, part_of, schema, staging.folder, output, stdout)
     run_task(paths, task, joiner, staging, report, jobs=jobs, scheduler=scheduler,
              resume=resume, own_process=own_process, part_of=part_of, on_plan=on_plan,
