@@ -104,6 +104,9 @@ class ExtractOptions:
         Summaries per segment of this many seconds (``segment_start_s``) instead of per file;
         segments start at 0 s and inside the audio (a centred frame at the very end joins the
         last one).
+    allow_truncated : bool
+        Read a file whose data ends before its header says up to where it ends (with a
+        warning) instead of refusing it (see :func:`sfm_audio.io.stream`).
     """
 
     n_fft: int = 2048
@@ -123,6 +126,7 @@ class ExtractOptions:
     features: tuple[str, ...] | None = None
     min_dbfs: float | None = None
     segment: float | None = None
+    allow_truncated: bool = False
 
     def __post_init__(self) -> None:
         self.stft_params()  # validates n_fft, hop_length, win_length and the window name
@@ -252,7 +256,7 @@ def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: S
     if meta.frame0 == 0 and meta.n_frames == total:
         stream = FrameStream(params, len(meta.channels), frames_per_chunk=frames_per_chunk)
         blocks = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
-                           block_frames=block_frames)
+                           block_frames=block_frames, allow_truncated=options.allow_truncated)
         yield from stream.segments(blocks)
         return
     hop, n_fft = params.hop_length, params.n_fft
@@ -263,12 +267,13 @@ def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: S
     stream = FrameStream(uncentred, len(meta.channels), frames_per_chunk=frames_per_chunk)
     if options.sr is None:  # seek: read only the samples of the range
         read = io.stream(path, channels=options.channels, prefetch=prefetch,
-                         block_frames=block_frames, start=max(lo, 0),
+                         block_frames=block_frames, allow_truncated=options.allow_truncated,
+                         start=max(lo, 0),
                          stop=min(hi, meta.n_samples))
         skip = 0
     else:  # resampled: stream from the start and drop the samples before the range
         read = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
-                         block_frames=block_frames)
+                         block_frames=block_frames, allow_truncated=options.allow_truncated)
         skip = max(lo, 0)
 
     def blocks() -> Iterator[np.ndarray]:
@@ -350,7 +355,7 @@ def open_features(
             raise ParameterError("sr= gives the rate of an array; to resample a file use "
                                  "ExtractOptions(sr=...)", param="sr")
         path = str(source)
-        audio = io.info(path)
+        audio = io.info(path, allow_truncated=options.allow_truncated)
         n_in, subtype = audio.channels, audio.subtype
         rate = float(audio.samplerate) if options.sr is None else float(options.sr)
         n_samples = io.output_length(audio.frames, audio.samplerate, options.sr)

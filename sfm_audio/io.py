@@ -15,7 +15,9 @@ part; this module opens what it hands over like any file.
 
 Everything libsndfile raises, when opening or at any point of the read, becomes an
 :class:`~sfm_audio.AudioFileError` naming the file; a file that ends before the length its
-header declares is refused rather than read short.
+header declares is refused rather than read short, unless ``allow_truncated=True`` (a recorder
+that lost power): then the samples that are there are read, with a warning saying how many are
+missing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import queue
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +60,7 @@ __all__ = [
     "flac_bytes",
     "flac_size",
     "FlacEncoderError",
+    "allowing_truncated",
     "is_audio_file",
     "AUDIO_EXTENSIONS",
 ]
@@ -131,7 +135,8 @@ def _check_path(path: str | os.PathLike) -> Path:
     return p
 
 
-def _soundfile(source, path: str | os.PathLike) -> sf.SoundFile:
+def _soundfile(source, path: str | os.PathLike, *, allow_truncated: bool = False
+               ) -> sf.SoundFile:
     """Open ``source`` (a path, or a file descriptor left open) with libsndfile; check it."""
     try:
         handle = sf.SoundFile(source, closefd=False) if isinstance(source, int) else \
@@ -140,7 +145,7 @@ def _soundfile(source, path: str | os.PathLike) -> sf.SoundFile:
         raise AudioFileError(f"{path}: not a readable audio file ({_reason(exc)})") from None
     try:
         try:
-            _check_complete(handle, path)
+            _check_complete(handle, path, allow_truncated)
             frames, rate, n_ch = handle.frames, handle.samplerate, handle.channels
         except _DECODE_ERRORS as exc:
             raise AudioFileError(f"{path}: not a readable audio file ({_reason(exc)})") from None
@@ -155,10 +160,11 @@ def _soundfile(source, path: str | os.PathLike) -> sf.SoundFile:
     return handle
 
 
-def _open(path: str | os.PathLike) -> sf.SoundFile:
+def _open(path: str | os.PathLike, allow_truncated: bool = False) -> sf.SoundFile:
+    allow_truncated = bool(allow_truncated or _ALLOWING[0])
     if _is_stdin(path):
-        return _stdin.take()
-    return _soundfile(_check_path(path), path)
+        return _stdin.take(allow_truncated=allow_truncated)
+    return _soundfile(_check_path(path), path, allow_truncated=allow_truncated)
 
 
 def _close(handle: sf.SoundFile) -> None:
@@ -169,18 +175,55 @@ def _close(handle: sf.SoundFile) -> None:
         handle.close()
 
 
-def _check_complete(handle: sf.SoundFile, path: str | os.PathLike) -> None:
-    """Refuse a file whose header promises more sample data than the file holds."""
+#: depth of :func:`allowing_truncated` blocks in force (process-wide, as warnings filters are)
+_ALLOWING = [0]
+
+
+@contextlib.contextmanager
+def allowing_truncated(allow: bool = True) -> Iterator[None]:
+    """Within this block every read takes ``allow_truncated=True`` (when ``allow``).
+
+    For code that reads through layers which do not pass the option on (the coding
+    experiment, the figures); it holds for every thread of the process while it lasts.
+    """
+    _ALLOWING[0] += bool(allow)
+    try:
+        yield
+    finally:
+        _ALLOWING[0] -= bool(allow)
+
+
+#: what the refusal of a truncated file adds (the CLI names the option as typed)
+_TRUNCATED_HINT = "allow_truncated=True reads the samples that are there"
+
+
+def _truncated(path, declared_frames: int, frames: int, sr: float, allow: bool,
+               what: str) -> None:
+    """Refuse a file ``what`` says is truncated, or (``allow``) warn how much is missing."""
+    if not allow:
+        raise AudioFileError(f"{path}: truncated file ({what}; {_TRUNCATED_HINT})")
+    missing = max(declared_frames - frames, 0)
+    warnings.warn(f"{path}: truncated file ({what}): reading the {frames} samples there, "
+                  f"{missing} samples ({missing / sr:.3f} s) missing", UserWarning,
+                  stacklevel=2)
+
+
+def _check_complete(handle: sf.SoundFile, path: str | os.PathLike,
+                    allow_truncated: bool = False) -> None:
+    """Refuse a file whose header promises more sample data than the file holds (or, with
+    ``allow_truncated``, warn and read the samples there: ``handle.frames`` counts them)."""
     match = _DATA_LINE.search(handle.extra_info)
     if match is None:
         return
     declared, actual = int(match.group(1)), int(match.group(2))
     # placeholders written by programs that stream are not truncation
     if actual < declared and declared not in PLACEHOLDER_SIZES:
-        raise AudioFileError(
-            f"{path}: truncated file (header declares {declared} data bytes, "
-            f"file holds {actual})"
-        )
+        frames = int(handle.frames)
+        # bytes per sample frame from what is there (the header's block align would do too)
+        per_frame = actual / frames if frames else 1.0
+        _truncated(path, int(round(declared / per_frame)), frames, handle.samplerate,
+                   allow_truncated,
+                   f"header declares {declared} data bytes, file holds {actual}")
 
 
 def _header_info(handle: sf.SoundFile, path: str | os.PathLike, *, known: bool) -> AudioInfo:
@@ -194,10 +237,12 @@ def _header_info(handle: sf.SoundFile, path: str | os.PathLike, *, known: bool) 
     )
 
 
-def info(path: str | os.PathLike) -> AudioInfo:
+def info(path: str | os.PathLike, *, allow_truncated: bool = False) -> AudioInfo:
     """Describe an audio file without reading its samples.
 
     ``"-"`` describes standard input (its samples stay unread for :func:`stream`).
+    ``allow_truncated``: a file whose data ends before its header says is described with the
+    samples it holds (and a warning), not refused.
 
     Raises
     ------
@@ -205,8 +250,8 @@ def info(path: str | os.PathLike) -> AudioInfo:
         If the file is missing, empty, truncated or not audio.
     """
     if _is_stdin(path):
-        return _stdin.describe()
-    handle = _open(path)
+        return _stdin.describe(allow_truncated=bool(allow_truncated or _ALLOWING[0]))
+    handle = _open(path, allow_truncated)
     try:
         return _header_info(handle, path, known=True)
     finally:
@@ -316,6 +361,7 @@ def _raw_blocks(
     handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int,
     start: int = 0, stop: int | None = None, *, known: bool = True,
     declared: int | None = None, count: list[int] | None = None,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
     """Blocks of shape (n_channels_out, n) in float64, checked for NaN and Inf.
 
@@ -376,10 +422,9 @@ def _raw_blocks(
     if not known and declared is not None and (stop is None or stop > declared):
         short = position < declared
     if short:
-        raise AudioFileError(
-            f"{path}: truncated file (the header declares {handle.frames} samples, "
-            f"the data ends after {position})"
-        )
+        length = handle.frames if known else declared
+        _truncated(path, length, position, handle.samplerate, allow_truncated,
+                   f"the header declares {length} samples, the data ends after {position}")
     if position <= start and not known:
         raise AudioFileError(f"{path}: holds no samples" if not start else
                              f"{path}: ends before sample {start}")
@@ -481,6 +526,7 @@ def stream(
     prefetch: bool = False,
     start: int = 0,
     stop: int | None = None,
+    allow_truncated: bool = False,
 ) -> Iterator[np.ndarray]:
     """Yield consecutive blocks of samples of an audio file.
 
@@ -504,6 +550,10 @@ def stream(
         generator early (``close()``, or dropping it) stops that thread.
     start, stop : int
         Read only samples ``start`` to ``stop`` (in the file's own rate, before resampling).
+    allow_truncated : bool
+        Read a file whose data ends before its header says (a recorder that lost power) up
+        to where it ends, with a ``UserWarning`` saying how many samples are missing, instead
+        of refusing it.
 
     Yields
     ------
@@ -524,7 +574,8 @@ def stream(
     if stop is not None and (int_at_least(stop, "stop", 0) <= start):
         raise ParameterError(f"{start=} and {stop=} must satisfy 0 <= start < stop",
                              param="stop")
-    handle = _open(path)
+    allow_truncated = bool(allow_truncated or _ALLOWING[0])
+    handle = _open(path, allow_truncated)
     try:
         known, declared = _stdin.expected(handle)
         native_sr = float(handle.samplerate)
@@ -532,7 +583,7 @@ def stream(
         count = [0]
         blocks: Iterator[np.ndarray] = _raw_blocks(
             handle, path, channels, block_frames, start, stop, known=known, declared=declared,
-            count=count,
+            count=count, allow_truncated=allow_truncated,
         )
         if sr is not None and sr != native_sr:
             if known:
@@ -550,14 +601,15 @@ def stream(
 
 
 def load(
-    path: str | os.PathLike, *, sr: float | None = None, channels: Channels = "mix"
+    path: str | os.PathLike, *, sr: float | None = None, channels: Channels = "mix",
+    allow_truncated: bool = False,
 ) -> tuple[np.ndarray, float]:
     """Read a whole file: ``(y, sr)`` with ``y`` of shape (n_channels_out, n_samples).
 
     Use :func:`stream` for long files; this is for short signals and experiments.
     """
-    native_sr = float(info(path).samplerate)
-    blocks = list(stream(path, sr=sr, channels=channels))
+    native_sr = float(info(path, allow_truncated=allow_truncated).samplerate)
+    blocks = list(stream(path, sr=sr, channels=channels, allow_truncated=allow_truncated))
     return np.concatenate(blocks, axis=-1), (native_sr if sr is None else float(sr))
 
 
@@ -610,23 +662,26 @@ class Levels:
         return float(20.0 * np.log10(self.peak)) if self.peak > 0 else float("-inf")
 
 
-def levels(path: str | os.PathLike, *, block_frames: int = 1 << 16) -> Levels:
+def levels(path: str | os.PathLike, *, block_frames: int = 1 << 16,
+           allow_truncated: bool = False) -> Levels:
     """Read a whole file once and measure its peak and the samples at full scale.
 
     Raises
     ------
     AudioFileError
-        As :func:`stream`.
+        As :func:`stream` (``allow_truncated`` as there).
     """
     block_frames = positive_int(block_frames, "block_frames")
-    handle = _open(path)
+    allow_truncated = bool(allow_truncated or _ALLOWING[0])
+    handle = _open(path, allow_truncated)
     try:
         limit = full_scale(handle.subtype)
         count = [0]
         peak, clipped = 0.0, 0
         known, declared = _stdin.expected(handle)
         for block in _raw_blocks(handle, path, "each", block_frames, known=known,
-                                 declared=declared, count=count):
+                                 declared=declared, count=count,
+                                 allow_truncated=allow_truncated):
             magnitude = np.abs(block)
             peak = max(peak, float(magnitude.max()))
             clipped += int(np.count_nonzero(magnitude >= limit))

@@ -137,7 +137,7 @@ class StandardInput:
         ``describe(handle, name, known=...)`` gives the AudioInfo of an open handle.
     """
 
-    def __init__(self, open_audio: Callable[[int | str, str], sf.SoundFile],
+    def __init__(self, open_audio: Callable[..., sf.SoundFile],
                  describe: Callable[..., object]) -> None:
         self._open_audio, self._describe = open_audio, describe
         self._lock = threading.RLock()
@@ -253,26 +253,28 @@ class StandardInput:
             atexit.register(lambda: Path(named.name).unlink(missing_ok=True))
             self.spool_path = named.name
 
-    def describe(self):
-        """The AudioInfo of standard input; its samples stay unread."""
+    def describe(self, **options):
+        """The AudioInfo of standard input; its samples stay unread. ``options`` go to
+        ``open_audio`` (``allow_truncated``)."""
         with self._lock:
             self._current()
             self._start()
             if self.handle is not None:
                 return self._describe(self.handle, STDIN, known=False)
-            handle = self._open_audio(self.spool_path, STDIN)
+            handle = self._open_audio(self.spool_path, STDIN, **options)
             try:
                 return self._describe(handle, STDIN, known=True)
             finally:
                 handle.close()
 
-    def take(self) -> sf.SoundFile:
-        """A handle to read the samples: the stream (once) or a new handle on the copy."""
+    def take(self, **options) -> sf.SoundFile:
+        """A handle to read the samples: the stream (once) or a new handle on the copy.
+        ``options`` go to ``open_audio`` (``allow_truncated``)."""
         with self._lock:
             self._current()
             self._start()
             if self.spool_path is not None:
-                return self._open_audio(self.spool_path, STDIN)
+                return self._open_audio(self.spool_path, STDIN, **options)
             if self.taken:
                 raise AudioFileError(f"{STDIN}: standard input was already read")
             self.taken = True

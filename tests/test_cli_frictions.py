@@ -71,3 +71,57 @@ def test_values_are_named_as_typed(noise, tmp_path, typed, shown):
     result = _run(["extract", noise, "-o", tmp_path / "o.csv", "--summary", *typed])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {shown}"), result.stderr
+
+
+# --------------------------------------------------------------------------- truncated WAV
+
+
+@pytest.fixture
+def cut_wav(tmp_path):
+    """A WAV whose data chunk stops after 14,978 of the 20,000 samples its header declares
+    (a recorder that lost power)."""
+    full = tmp_path / "full.wav"
+    sf.write(full, np.random.default_rng(1).normal(0, 0.1, 20000), 16000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: 44 + 2 * 14978])
+    return cut
+
+
+def test_truncated_wav_refusal_names_the_option(cut_wav, tmp_path):
+    for args in (["info", cut_wav], ["extract", cut_wav, "-o", tmp_path / "o.csv"],
+                 ["code", cut_wav, "--block", "8", "--rates", "1"]):
+        result = _run(args)
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"Error: {cut_wav}: truncated file"), result.stderr
+        assert "--allow-truncated reads the samples that are there" in result.stderr
+
+
+def test_allow_truncated_reads_what_soundfile_reads(cut_wav, tmp_path):
+    """The samples that are there, as soundfile (and librosa through it) reads them, and a
+    warning saying how many of the header's are missing."""
+    import json
+
+    from sfm_audio import io
+
+    there, sr = sf.read(cut_wav)
+    result = _run(["info", "--json", "--allow-truncated", cut_wav])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["frames"] == len(there)
+    missing = 20000 - len(there)
+    assert (f"Warning: {cut_wav}: truncated file" in result.stderr
+            and f"{missing} samples ({missing / sr:.3f} s) missing" in result.stderr)
+    with pytest.warns(UserWarning, match=f"{missing} samples"):
+        y = np.concatenate(list(io.stream(cut_wav, allow_truncated=True)), axis=-1)
+    np.testing.assert_allclose(y[0], there, atol=0)
+
+    out = tmp_path / "summary.csv"
+    result = _run(["extract", "--allow-truncated", cut_wav, "-o", out, "--summary"])
+    assert result.exit_code == 0 and out.exists()
+    import csv
+
+    summary = next(csv.DictReader(out.open()))
+    assert float(summary["duration_s"]) == pytest.approx(len(there) / sr)
+    result = _run(["code", "--allow-truncated", cut_wav, "--block", "8", "--rates", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(there)} samples" in result.stdout

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .._errors import AudioFileError, ParameterError, SfmError
+from .._errors import ParameterError, SfmError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,10 +139,18 @@ def option_message(exc: ParameterError) -> str:
     return option_text(str(exc), getattr(exc, "param", None))
 
 
+def file_error_text(message: str) -> str:
+    """A file's error as the command line says it: the library's hint for a truncated file
+    (``allow_truncated=True reads ...``) names the command's option (``--allow-truncated``)."""
+    flag = _option_flags().get("allow_truncated")
+    return message.replace("allow_truncated=True", flag) if flag else message
+
+
 def failure_line(failure) -> str:
     """``Error: <file>: <problem>`` for a file a run could not process; a failure due to the
     options (``failure.usage``) names them as typed."""
-    return "Error: " + (option_text(failure.error) if failure.usage else failure.error)
+    return "Error: " + (option_text(failure.error) if failure.usage
+                        else file_error_text(failure.error))
 
 
 def report_failures(failed: list, errors_path: str | None) -> None:
@@ -180,10 +188,8 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ParameterError as exc:
             fail(option_message(exc), status=EXIT_USAGE)
-        except AudioFileError as exc:
-            fail(str(exc), status=EXIT_FAILURE)
-        except SfmError as exc:
-            fail(str(exc), status=EXIT_FAILURE)
+        except SfmError as exc:  # AudioFileError and the others: the file is at fault
+            fail(file_error_text(str(exc)), status=EXIT_FAILURE)
         except OSError as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), status=EXIT_FAILURE)
 
@@ -228,6 +234,15 @@ def quiet_option(help: str) -> Callable[[F], F]:
 def number_or_undefined(x: float | None, spec: str = ".2f") -> str:
     """``x`` formatted by ``spec``, or ``undefined`` for None (a measure with no value)."""
     return "undefined" if x is None else format(x, spec)
+
+
+def allow_truncated_option(func: F) -> F:
+    """``--allow-truncated``: read a file whose data ends before its header says."""
+    return click.option(
+        "--allow-truncated", is_flag=True,
+        help="Read a file whose data ends before its header says (a recorder that lost "
+             "power) up to where it ends, with a warning saying how much is missing, "
+             "instead of refusing it.")(func)
 
 
 def scan_options(func: F) -> F:

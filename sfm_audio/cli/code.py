@@ -16,11 +16,13 @@ from ..glossary import glossary_text
 if TYPE_CHECKING:
     from ..coding.records import CodingReport
 from ._common import (
+    allow_truncated_option,
     exit_if_failed,
     handle_errors,
     report_failures,
     run_options,
     scan_options,
+    show_warnings_once,
     skipped_note,
     split_list,
     staging_note,
@@ -149,11 +151,12 @@ def _print_roads(report: CodingReport) -> None:
            "partly failed run finished; code only the rest.",
     errors="With several inputs: write the failed files to this CSV (file, error).",
 )
+@allow_truncated_option
 @scan_options
 @handle_errors
 def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate, frames_out,
-         reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_path, include,
-         exclude, hidden):
+         reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_path,
+         allow_truncated, include, exclude, hidden):
     """Transform-coding experiment on INPUTS: KLT, DCT, MDCT and PCM over blocks of N samples.
 
     Prints the file's two flatness numbers; per block size, the coding gain of each transform
@@ -195,6 +198,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     validate_duality_options(duality_block, duality_rate)
     if jobs is not None and scheduler is not None:
         raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
+    show_warnings_once()
     for target in (json_out, errors_path, frames_out):
         if target is not None:
             check_output_dir(target)
@@ -202,7 +206,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
         check_output_dir(wav_name(wav_prefix, 2, "klt", 1.0))
     options = CodeOptions(tuple(blocks), tuple(rates), tuple(transforms), reconstruction,
                           orders=tuple(orders), duality_block=duality_block,
-                          duality_rate=duality_rate)
+                          duality_rate=duality_rate, allow_truncated=allow_truncated)
 
     single = inputs[0]
     if len(inputs) == 1 and not Path(single).is_dir() and (

@@ -17,6 +17,7 @@ from ..corpus import (
 )
 from ..features import ExtractOptions, open_features
 from ._common import (
+    allow_truncated_option,
     exit_if_failed,
     handle_errors,
     quiet_option,
@@ -138,6 +139,7 @@ class _FileProgress:
            "OUTPUT finished; compute only the rest.",
     errors="List failed files in this CSV (columns file, error) instead of printing them.",
 )
+@allow_truncated_option
 @scan_options
 @quiet_option("No progress bar, no closing count.")
 @handle_errors

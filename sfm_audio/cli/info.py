@@ -10,17 +10,24 @@ import click
 from .. import io
 from .._errors import SfmError
 from ..corpus import STDIN, scan_inputs
-from ._common import EXIT_FAILURE, handle_errors, scan_options
+from ._common import (
+    EXIT_FAILURE,
+    allow_truncated_option,
+    file_error_text,
+    handle_errors,
+    scan_options,
+    show_warnings_once,
+)
 
 #: columns of ``info --csv`` / keys of ``info --json``, in order
 INFO_FIELDS = ("file", "format", "subtype", "sr", "channels", "frames", "duration_s",
                "peak_dbfs", "clipped")
 
 
-def _info_row(path: str) -> dict:
+def _info_row(path: str, allow_truncated: bool = False) -> dict:
     """One file's header and levels (the whole file is read for the peak and clipping)."""
-    header = io.info(path)
-    lv = io.levels(path)
+    header = io.info(path, allow_truncated=allow_truncated)
+    lv = io.levels(path, allow_truncated=allow_truncated)
     return {"file": path, "format": header.format, "subtype": header.subtype,
             "sr": header.samplerate, "channels": header.channels, "frames": lv.frames,
             "duration_s": lv.frames / header.samplerate, "peak_dbfs": lv.peak_dbfs,
@@ -33,9 +40,10 @@ def _info_row(path: str) -> dict:
               help="One JSON object per file and line (JSON Lines); a silent file's "
                    "peak_dbfs is null.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@allow_truncated_option
 @scan_options
 @handle_errors
-def info(inputs, as_json, as_csv, include, exclude, hidden):
+def info(inputs, as_json, as_csv, allow_truncated, include, exclude, hidden):
     """Format, rate, channels, length, peak level and clipping of audio files.
 
     INPUTS are files, folders (searched recursively for audio), glob patterns, or '-' for
@@ -49,6 +57,7 @@ def info(inputs, as_json, as_csv, include, exclude, hidden):
     """
     if as_json and as_csv:
         raise click.UsageError("use either --json or --csv")
+    show_warnings_once()
     scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
     if STDIN in scan.paths:
         io.stream_stdin()  # a WAV stream is measured as it arrives, never copied
@@ -60,9 +69,9 @@ def info(inputs, as_json, as_csv, include, exclude, hidden):
         table.writerow(INFO_FIELDS)
     for path in scan.paths:
         try:
-            row = _info_row(path)
+            row = _info_row(path, allow_truncated)
         except SfmError as exc:  # one bad file does not hide the others
-            errors.append(str(exc))
+            errors.append(file_error_text(str(exc)))
             continue
         if as_json:
             import json

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
-from .. import figures
+from .. import figures, io
 from .._errors import ParameterError
-from ._common import handle_errors, show_warnings_once, split_list
+from ._common import allow_truncated_option, handle_errors, show_warnings_once, split_list
 
 
 def _db_range(text: str) -> tuple[float, ...] | None:
@@ -65,8 +65,9 @@ def _db_range(text: str) -> tuple[float, ...] | None:
 @click.option("--cmap", default=None,
               help="Colour map of the spectrogram (default magma) or band map (default "
                    "viridis): any matplotlib colour-map name.")
+@allow_truncated_option
 @handle_errors
-def plot(inputs, output, kind, blocks, rates, db_range, **options):
+def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, **options):
     """Draw a figure of one audio file (several for --kind lossless).
 
     \b
@@ -99,5 +100,6 @@ def plot(inputs, output, kind, blocks, rates, db_range, **options):
     if db_range is not None:
         options["db_range"] = _db_range(db_range)
     show_warnings_once()
-    path = figures.render(inputs, kind, output, **options)
+    with io.allowing_truncated(allow_truncated):
+        path = figures.render(inputs, kind, output, **options)
     click.echo(f"wrote {path}")

@@ -39,6 +39,8 @@ class CodeOptions:
     orders: tuple[int, ...] = defaults.ORDERS
     duality_block: int = defaults.DUALITY_BLOCK
     duality_rate: float = defaults.DUALITY_RATE
+    #: read files whose data ends before their header says (see sfm_audio.io.stream)
+    allow_truncated: bool = False
 
 
 def json_safe(value):
@@ -68,17 +70,18 @@ def code_file(path: str, options: CodeOptions, wav_prefix: str | None = None, *,
     ``label`` is the report's ``file`` (default: ``path``). ``frames_out``: also write the
     per-frame duality table there as CSV (:func:`sfm_audio.coding.duality.write_frames`).
     """
+    from .. import io
     from ..coding import run_experiment
 
-    experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **asdict(options))
+    settings = asdict(options)
+    with io.allowing_truncated(settings.pop("allow_truncated")):
+        experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **settings)
     report = experiment.report.to_dict()
     if label is not None:
         report["file"] = label
     written: list[Path] = []
     try:
         if wav_prefix is not None:
-            from .. import io
-
             for (b, t, r), y in experiment.decoded.items():
                 target = wav_name(wav_prefix, b, t, r)
                 io.write_wav(target, np.clip(y, -1.0, 1.0 - 2.0**-15), report["sr"])
