@@ -14,10 +14,10 @@ import numpy as np
 
 from ..validate import int_at_least
 from .entropy import (
+    categorical_table,
     high_part_mean,
     index_code_lengths,
     low_bits_model,
-    quantized_family,
 )
 from .quantize import quantize, step_for_theta
 
@@ -76,9 +76,10 @@ class AdaptiveBlockCoder:
     high part with the model, as :class:`~.entropy.CoefficientModel` does.
 
     The model choice and the code lengths of a whole group of blocks are computed at once
-    (numpy); the range coder is called once per distinct (family, ``m``) of the group, with
-    each symbol's own scale, so the symbols of a group are sent sorted by that pair (stable,
-    so in block order within it), an order the decoder rebuilds from the side information.
+    (numpy); the range coder is called once per distinct model (family, ``m``, scale level)
+    of the group, with that model's probability table (built once and kept), so the symbols
+    of a group are sent sorted by model (stable, so in block order within it), an order the
+    decoder rebuilds from the side information.
 
     Parameters
     ----------
@@ -109,22 +110,23 @@ class AdaptiveBlockCoder:
         positions = np.repeat(starts - offsets, widths) + np.arange(int(widths.sum()))
         return positions, widths, offsets
 
-    def _symbols(self, models: SubbandModels) -> tuple[np.ndarray, np.ndarray, list]:
-        """Flat positions of the coded indices in the order they are sent, the scale of each
-        one's (high-part) model, and the groups of that order: ``(laplace, m, shift, start,
-        stop)``, one range-coder call each."""
+    def _symbols(self, models: SubbandModels) -> tuple[np.ndarray, list]:
+        """Flat positions of the coded indices in the order they are sent, and the groups of
+        that order: ``(laplace, m, shift, level, start, stop)``, one model (one probability
+        table) and one range-coder call each."""
         peak = models.peak.ravel()
-        key = 2 * peak + models.laplace.ravel()
+        key = ((2 * peak + models.laplace.ravel()) << SCALE_BITS) + (
+            models.level.ravel() - _Q_MIN)
         subs = np.flatnonzero(peak)
         subs = subs[np.argsort(key[subs], kind="stable")]
         positions, widths, offsets = self._layout(subs)
-        shift = _shift_of(peak[subs])
-        scale = np.repeat(_high_scale(models.level.ravel()[subs], shift), widths)
         first = np.flatnonzero(np.diff(key[subs], prepend=-1))
-        groups = list(zip((key[subs[first]] % 2).astype(bool).tolist(),
-                          peak[subs[first]].tolist(), shift[first].tolist(),
-                          offsets[first].tolist(), [*offsets[first[1:]].tolist(), positions.size]))
-        return positions, scale, groups
+        head = subs[first]
+        groups = list(zip(models.laplace.ravel()[head].tolist(), peak[head].tolist(),
+                          _shift_of(peak[head]).tolist(), models.level.ravel()[head].tolist(),
+                          offsets[first].tolist(),
+                          [*offsets[first[1:]].tolist(), positions.size]))
+        return positions, groups
 
     def encode(self, coefficients: np.ndarray, encoder) -> tuple[np.ndarray, np.ndarray,
                                                                  np.ndarray, SubbandModels]:
@@ -185,33 +187,39 @@ class AdaptiveBlockCoder:
         chosen.flat[subs] = np.minimum(bits["laplace"], bits["gaussian"])
         models = SubbandModels(peak, laplace, np.where(laplace, levels["laplace"],
                                                        levels["gaussian"]))
-        where, scale, groups = self._symbols(models)
+        where, groups = self._symbols(models)
         flat = indices.ravel()[where]
-        for is_laplace, mk, k, a, b in groups:
-            family = quantized_family(_FAMILIES[is_laplace], (-mk) >> k, mk >> k)
-            encoder.encode((flat[a:b] >> k).astype(np.int32), family,
-                           _means(k, b - a), scale[a:b])
+        for is_laplace, mk, k, level, a, b in groups:
+            table, origin = _table(is_laplace, mk, k, level)
+            encoder.encode(((flat[a:b] >> k) - origin).astype(np.int32), table)
             if k:
                 encoder.encode((flat[a:b] & ((1 << k) - 1)).astype(np.int32), low_bits_model(k))
         return indices, side.astype(np.float64), chosen.sum(axis=1), models
 
     def decode(self, decoder, models: SubbandModels) -> np.ndarray:
         """Read the indices of a segment's blocks back, given their side information."""
-        where, scale, groups = self._symbols(models)
+        where, groups = self._symbols(models)
         flat = np.zeros(models.peak.shape[0] * self.n, dtype=np.int64)
-        for is_laplace, mk, k, a, b in groups:
-            family = quantized_family(_FAMILIES[is_laplace], (-mk) >> k, mk >> k)
-            got = decoder.decode(family, _means(k, b - a), scale[a:b])
-            got = got.astype(np.int64) << k
+        for is_laplace, mk, k, level, a, b in groups:
+            table, origin = _table(is_laplace, mk, k, level)
+            got = decoder.decode(table, b - a).astype(np.int64)
+            got += origin
+            got <<= k
             if k:
                 got += decoder.decode(low_bits_model(k), b - a)
             flat[where[a:b]] = got
         return flat.reshape(-1, self.n)
 
 
-def _means(shift: int, count: int) -> np.ndarray:
-    """The high-part model's mean for ``count`` symbols (a per-symbol parameter array)."""
-    return np.full(count, high_part_mean(shift))
+@functools.lru_cache(maxsize=4096)
+def _table(laplace: bool, m: int, shift: int, level: int) -> tuple[object, int]:
+    """The probability table of a sub-band's high part (``i >> shift`` for ``|i| <= m``) and
+    the index its first symbol stands for; what the decoder rebuilds from the side
+    information, so built once per distinct model and kept."""
+    lo, hi = (-m) >> shift, m >> shift
+    scale = float(_high_scale(level, shift))
+    return categorical_table(_FAMILIES[laplace], lo, hi, mean=high_part_mean(shift),
+                             scale=scale), lo
 
 
 #: the scale each sent level stands for (float32-exact, as the decoder rebuilds it)
