@@ -99,9 +99,9 @@ def test_exact_on_white_gaussian_integers(tmp_path, bits, sigma):
     path = tmp_path / "white.wav"
     sf.write(path, q / 2.0 ** (bits - 1), 16000, subtype={8: "PCM_U8", 16: "PCM_16"}[bits])
     entry = lossless_file(path)
-    assert entry["pcm_bits"] == bits and not entry["quantized"]
+    assert entry.pcm_bits == bits and not entry.quantized
     truth = rounded_gaussian_entropy(sigma)
-    assert entry["estimate_bits_per_sample"] == pytest.approx(truth, abs=0.02)
+    assert entry.estimate_bits_per_sample == pytest.approx(truth, abs=0.02)
 
 
 @pytest.mark.parametrize("ratio, tolerance", [
