@@ -220,7 +220,7 @@ def test_spectrum_bad_input(tmp_path):
     np.save(asym, np.array([[1.0, 2.0], [0.0, 1.0]]))
     cases = [
         (["spectrum", tmp_path / "missing.npy"], 1, "no such file"),
-        (["spectrum", text], 1, "not a readable .npy array"),
+        (["spectrum", text], 1, "not a .npy array"),
         (["spectrum", vec], 2, "expected a 2-D matrix"),
         (["spectrum", nan], 2, "finite"),
         (["spectrum", asym], 2, "symmetric"),

@@ -125,3 +125,103 @@ def test_allow_truncated_reads_what_soundfile_reads(cut_wav, tmp_path):
     result = _run(["code", "--allow-truncated", cut_wav, "--block", "8", "--rates", "1"])
     assert result.exit_code == 0, result.output
     assert f"{len(there)} samples" in result.stdout
+
+
+# --------------------------------------------------------------------------- .npy input
+
+
+def test_spectrum_of_a_text_file_says_it_is_not_npy(tmp_path):
+    """``spectrum notes.wav`` (text) talked about pickled data and allow_pickle."""
+    notes = tmp_path / "notes.wav"
+    notes.write_text("field notes: wind from the west\n")
+    result = _run(["spectrum", notes])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {notes}: not a .npy array"), result.stderr
+    assert "pickle" not in result.stderr
+    archive = tmp_path / "m.npz"
+    np.savez(archive, m=np.eye(2))
+    assert "a .npz archive, not a .npy array" in _run(["spectrum", archive]).stderr
+    objects = tmp_path / "o.npy"
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    result = _run(["spectrum", objects])
+    assert "Python objects, not of numbers" in result.stderr
+    assert "allow_pickle" not in result.stderr
+
+
+# --------------------------------------------------------------------------- one scan
+
+
+@pytest.fixture
+def folder(tmp_path, noise):
+    d = tmp_path / "field"
+    d.mkdir()
+    (d / "a.wav").write_bytes(noise.read_bytes())
+    (d / "b.wav").write_bytes(noise.read_bytes())
+    (d / "notes.txt").write_text("wind from the west\n")
+    return d
+
+
+def _skip_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("skipped")]
+
+
+def test_info_names_skipped_files_as_extract_does(folder, tmp_path):
+    """``info DIR`` skipped notes.txt without a word while ``extract DIR`` named it."""
+    extracted = _run(["extract", folder, "-o", tmp_path / "o.csv", "--bands", "none"])
+    listed = _run(["info", folder])
+    coded = _run(["code", folder, "--block", "8", "--rates", "1", "--jobs", "1"])
+    assert extracted.exit_code == listed.exit_code == coded.exit_code == 0
+    note = _skip_lines(extracted.stderr)
+    assert note and "notes.txt" in note[0]
+    assert _skip_lines(listed.stderr) == note == _skip_lines(coded.stderr)
+    for command in (["info", folder], ["extract", folder, "-o", tmp_path / "q.csv"],
+                    ["code", folder, "--block", "8", "--rates", "1", "--jobs", "1"]):
+        assert _skip_lines(_run([*command, "-q"]).stderr) == []
+
+
+#: options that mean one thing, and are spelled one way, on every command that reads files
+SHARED = {
+    "--include": ("extract", "info", "code", "plot"),
+    "--exclude": ("extract", "info", "code", "plot"),
+    "--hidden": ("extract", "info", "code", "plot"),
+    "--quiet": ("extract", "info", "code", "plot"),
+    "--allow-truncated": ("extract", "info", "code", "plot"),
+    "--errors": ("extract", "info", "code"),
+    "--jobs": ("extract", "code"),
+}
+
+
+@pytest.mark.parametrize("flag", sorted(SHARED))
+def test_shared_options_have_one_name_and_one_form(flag):
+    """``plot --exclude`` and ``code -q`` did not exist."""
+    from sfm_audio.cli import main as group
+
+    ctx = group.make_context("sfm-audio", ["info", "x"])
+    forms = set()
+    for name in SHARED[flag]:
+        command = group.get_command(ctx, name)
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        assert flag in options, (name, flag)
+        param = next(p for p in command.params if flag in getattr(p, "opts", []))
+        forms.add((tuple(param.opts), param.name, param.is_flag, param.multiple))
+    assert len(forms) == 1, forms
+
+
+def test_plot_lossless_takes_the_scan_options(folder, tmp_path):
+    out = tmp_path / "l.png"
+    result = _run(["plot", folder, "--kind", "lossless", "-o", out, "--exclude", "b.wav"])
+    assert result.exit_code == 0, result.output
+    assert _skip_lines(result.stderr) and out.exists()
+    quiet = _run(["plot", folder, "--kind", "lossless", "-o", out, "-q"])
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_info_errors_csv(folder, cut_wav, tmp_path):
+    errors = tmp_path / "failed.csv"
+    result = _run(["info", folder, cut_wav, "--errors", errors])
+    assert result.exit_code == 1
+    import csv
+
+    rows = list(csv.DictReader(errors.open()))
+    assert [r["file"] for r in rows] == [str(cut_wav)]
+    assert rows[0]["error"].startswith("truncated file")

@@ -215,8 +215,7 @@ def run_options(*, jobs: str, scheduler: str, resume: str, errors: str) -> Calla
     ``scheduler``, ``resume`` and ``errors_path``."""
 
     def decorate(func: F) -> F:
-        func = click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
-                            default=None, metavar="FILE.csv", help=errors)(func)
+        func = errors_option(errors)(func)
         func = click.option("--resume", is_flag=True, help=resume)(func)
         func = click.option("--scheduler", metavar="ADDRESS", default=None, help=scheduler)(func)
         func = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
@@ -224,6 +223,12 @@ def run_options(*, jobs: str, scheduler: str, resume: str, errors: str) -> Calla
         return func
 
     return decorate
+
+
+def errors_option(help: str) -> Callable[[F], F]:
+    """``--errors FILE.csv``, arriving as ``errors_path`` (see :func:`report_failures`)."""
+    return click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
+                        default=None, metavar="FILE.csv", help=help)
 
 
 def quiet_option(help: str) -> Callable[[F], F]:

@@ -19,6 +19,7 @@ from ._common import (
     allow_truncated_option,
     exit_if_failed,
     handle_errors,
+    quiet_option,
     report_failures,
     run_options,
     scan_options,
@@ -153,10 +154,12 @@ def _print_roads(report: CodingReport) -> None:
 )
 @allow_truncated_option
 @scan_options
+@quiet_option("With several inputs: no closing count and no note of skipped files (the "
+              "reports are printed all the same).")
 @handle_errors
 def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate, frames_out,
          reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_path,
-         allow_truncated, include, exclude, hidden):
+         allow_truncated, include, exclude, hidden, quiet):
     """Transform-coding experiment on INPUTS: KLT, DCT, MDCT and PCM over blocks of N samples.
 
     Prints the file's two flatness numbers; per block size, the coding gain of each transform
@@ -230,10 +233,12 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
         scheduler=scheduler, resume=resume, own_process=True, include=include,
         exclude=exclude, hidden=hidden, on_report=printed)
     if run.skipped:
-        click.echo(skipped_note(run.skipped), err=True)
+        if not quiet:
+            click.echo(skipped_note(run.skipped), err=True)
     report_failures(run.failed, errors_path)
     reused = f" ({len(run.reused)} reused from an earlier run)" if run.reused else ""
-    click.echo(f"{len(reports)} ok, {len(run.failed)} failed{reused}", err=True)
+    if not quiet:
+        click.echo(f"{len(reports)} ok, {len(run.failed)} failed{reused}", err=True)
     if run.staging is not None:
         click.echo(staging_note(run.staging), err=True)
     exit_if_failed(len(reports), run.failed)

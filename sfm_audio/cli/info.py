@@ -9,14 +9,19 @@ import click
 
 from .. import io
 from .._errors import SfmError
-from ..corpus import STDIN, scan_inputs
+from .._files import check_output_dir
+from ..corpus import STDIN, Failure, scan_inputs
 from ._common import (
-    EXIT_FAILURE,
     allow_truncated_option,
+    errors_option,
+    exit_if_failed,
     file_error_text,
     handle_errors,
+    quiet_option,
+    report_failures,
     scan_options,
     show_warnings_once,
+    skipped_note,
 )
 
 #: columns of ``info --csv`` / keys of ``info --json``, in order
@@ -40,10 +45,13 @@ def _info_row(path: str, allow_truncated: bool = False) -> dict:
               help="One JSON object per file and line (JSON Lines); a silent file's "
                    "peak_dbfs is null.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@errors_option("List failed files in this CSV (columns file, error) instead of printing them.")
 @allow_truncated_option
 @scan_options
+@quiet_option("No note of the files folders hold in formats that are not audio.")
 @handle_errors
-def info(inputs, as_json, as_csv, allow_truncated, include, exclude, hidden):
+def info(inputs, as_json, as_csv, errors_path, allow_truncated, include, exclude, hidden,
+         quiet):
     """Format, rate, channels, length, peak level and clipping of audio files.
 
     INPUTS are files, folders (searched recursively for audio), glob patterns, or '-' for
@@ -58,10 +66,12 @@ def info(inputs, as_json, as_csv, allow_truncated, include, exclude, hidden):
     if as_json and as_csv:
         raise click.UsageError("use either --json or --csv")
     show_warnings_once()
+    if errors_path is not None:
+        check_output_dir(errors_path)
     scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
     if STDIN in scan.paths:
         io.stream_stdin()  # a WAV stream is measured as it arrives, never copied
-    errors = [failure.error for failure in scan.failures]
+    failed = list(scan.failures)
     if as_csv:
         import csv
 
@@ -71,7 +81,7 @@ def info(inputs, as_json, as_csv, allow_truncated, include, exclude, hidden):
         try:
             row = _info_row(path, allow_truncated)
         except SfmError as exc:  # one bad file does not hide the others
-            errors.append(file_error_text(str(exc)))
+            failed.append(Failure(path, file_error_text(str(exc))))
             continue
         if as_json:
             import json
@@ -87,7 +97,7 @@ def info(inputs, as_json, as_csv, allow_truncated, include, exclude, hidden):
                        f"{row['frames']} samples\tpeak {row['peak_dbfs']:.2f} dBFS\t"
                        f"{row['clipped']} clipped")
     sys.stdout.flush()
-    for error in errors:
-        click.echo(f"Error: {error}", err=True)
-    if errors:
-        raise SystemExit(EXIT_FAILURE)
+    if scan.skipped and not quiet:  # the words extract and code use
+        click.echo(skipped_note(scan.skipped), err=True)
+    report_failures(failed, errors_path)
+    exit_if_failed(len(scan.paths) - len(failed) + len(scan.failures), failed)

@@ -10,8 +10,16 @@ from __future__ import annotations
 import click
 
 from .. import figures, io
-from .._errors import ParameterError
-from ._common import allow_truncated_option, handle_errors, show_warnings_once, split_list
+from .._errors import AudioFileError, ParameterError
+from ._common import (
+    allow_truncated_option,
+    handle_errors,
+    quiet_option,
+    scan_options,
+    show_warnings_once,
+    skipped_note,
+    split_list,
+)
 
 
 def _db_range(text: str) -> tuple[float, ...] | None:
@@ -66,8 +74,11 @@ def _db_range(text: str) -> tuple[float, ...] | None:
               help="Colour map of the spectrogram (default magma) or band map (default "
                    "viridis): any matplotlib colour-map name.")
 @allow_truncated_option
+@scan_options
+@quiet_option("Print neither the figure written nor notes of skipped files.")
 @handle_errors
-def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, **options):
+def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include, exclude,
+         hidden, quiet, **options):
     """Draw a figure of one audio file (several for --kind lossless).
 
     \b
@@ -100,6 +111,16 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, **optio
     if db_range is not None:
         options["db_range"] = _db_range(db_range)
     show_warnings_once()
+    if str(kind).strip().lower() == "lossless":  # the kind that takes folders and globs
+        from ..corpus import scan_inputs
+
+        scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)
+        if scan.failures:
+            raise AudioFileError(scan.failures[0].error)
+        if scan.skipped and not quiet:
+            click.echo(skipped_note(scan.skipped), err=True)
+        inputs = scan.paths
     with io.allowing_truncated(allow_truncated):
         path = figures.render(inputs, kind, output, **options)
-    click.echo(f"wrote {path}")
+    if not quiet:
+        click.echo(f"wrote {path}")

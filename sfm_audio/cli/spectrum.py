@@ -14,6 +14,26 @@ from ..corpus.code import json_safe
 from ._common import handle_errors, number_or_undefined
 
 
+def _load_npy(path: Path, file: str) -> np.ndarray:
+    """The array stored in a ``.npy`` file; any other file is said not to be one."""
+    with path.open("rb") as handle:
+        head = handle.read(len(np.lib.format.MAGIC_PREFIX))
+    if head != np.lib.format.MAGIC_PREFIX:
+        # np.load would take text, or an archive, for a pickle and talk about allow_pickle
+        what = "a .npz archive, not" if head.startswith(b"PK") else "not"
+        raise AudioFileError(f"{file}: {what} a .npy array (no \\x93NUMPY header); save "
+                             "one matrix with numpy.save")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise AudioFileError(f"{file}: a .npy array of Python objects, not of numbers"
+                                 ) from None
+        raise AudioFileError(f"{file}: not a readable .npy array ({exc})") from None
+    except OSError as exc:
+        raise AudioFileError(f"{file}: not a readable .npy array ({exc})") from None
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--kind", type=click.Choice(["covariance", "matrix", "samples"]),
@@ -33,10 +53,7 @@ def spectrum(file, kind, as_json):
     path = Path(file)
     if not path.exists():
         raise AudioFileError(f"{file}: no such file")
-    try:
-        M = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise AudioFileError(f"{file}: not a readable .npy array ({exc})") from None
+    M = _load_npy(path, file)
     if not isinstance(M, np.ndarray) or M.ndim != 2:
         raise ParameterError(f"{file}: expected a 2-D matrix, got shape {getattr(M, 'shape', '?')}")
     if not np.issubdtype(M.dtype, np.number) or np.iscomplexobj(M):
