@@ -23,3 +23,33 @@ class ParameterError(SfmError, ValueError):
 
 class AudioFileError(SfmError):
     """An input file is missing, unreadable, not audio, or holds invalid samples."""
+
+
+#: environment variable that makes the command line show the traceback of an internal error
+#: (``sfm-audio --debug`` sets it, so that worker processes see it too)
+DEBUG_ENV = "SFM_AUDIO_DEBUG"
+
+
+def debug_enabled() -> bool:
+    """True when ``SFM_AUDIO_DEBUG`` is set to anything but empty or ``0``."""
+    import os
+
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def is_internal_error(exc: BaseException) -> bool:
+    """An exception no handler expects: any ``Exception``, and a panic of a Rust extension
+    (pyo3's ``PanicException`` derives from BaseException, so ``except Exception`` misses
+    it). SystemExit, KeyboardInterrupt and the like are not."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def internal_error_message(exc: BaseException, file: str | None = None) -> str:
+    """``FILE: internal error (TypeName: message); rerun with --debug for the traceback``,
+    on one line (the message's whitespace collapsed, at most 300 characters)."""
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    prefix = f"{file}: " if file else ""
+    return f"{prefix}internal error ({what}); rerun with --debug for the traceback"

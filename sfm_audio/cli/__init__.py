@@ -88,8 +88,26 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sfm-audio")
-def main() -> None:
+@click.option("--debug", is_flag=True,
+              help="Print the traceback above an internal error's one line (the same as "
+                   "setting SFM_AUDIO_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Spectral flatness of real audio, and the compression experiments that explain it."""
+    if debug:
+        from .._errors import DEBUG_ENV
+
+        # through the environment, so that the run's worker processes see it too
+        before = os.environ.get(DEBUG_ENV)
+        os.environ[DEBUG_ENV] = "1"
+
+        def restore() -> None:
+            if before is None:
+                os.environ.pop(DEBUG_ENV, None)
+            else:
+                os.environ[DEBUG_ENV] = before
+
+        ctx.call_on_close(restore)
 
 
 class StdoutClosed(BaseException):

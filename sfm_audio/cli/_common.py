@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import functools
 import re
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from .._errors import ParameterError, SfmError
+from .._errors import (
+    ParameterError,
+    SfmError,
+    debug_enabled,
+    internal_error_message,
+    is_internal_error,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +43,9 @@ def _option_flags() -> dict[str, str]:
     flags: dict[str, str] = {}
     if ctx is None:
         return flags
+    # library parameters a command sets through an option of another name (plot's --block
+    # is the duality's block): ``command.param_aliases = {"duality_block": "--block"}``
+    flags.update(getattr(ctx.command, "param_aliases", {}))
     for param in ctx.command.params:
         if not isinstance(param, click.Option) or not param.opts:
             continue
@@ -146,6 +156,11 @@ def file_error_text(message: str) -> str:
     return message.replace("allow_truncated=True", flag) if flag else message
 
 
+def _show_traceback(failure) -> None:
+    if getattr(failure, "traceback", None):
+        click.echo(failure.traceback.rstrip("\n"), err=True)
+
+
 def failure_line(failure) -> str:
     """``Error: <file>: <problem>`` for a file a run could not process; a failure due to the
     options (``failure.usage``) names them as typed."""
@@ -162,6 +177,7 @@ def report_failures(failed: list, errors_path: str | None) -> None:
         write_errors(errors_path, failed)
     else:
         for failure in failed:
+            _show_traceback(failure)
             click.echo(failure_line(failure), err=True)
 
 
@@ -179,8 +195,32 @@ def exit_if_failed(n_ok: int, failed: list) -> None:
         raise SystemExit(EXIT_USAGE if all_usage else EXIT_FAILURE)
 
 
+def internal_error(exc: BaseException, file: str | None) -> str:
+    """The one line's text for a bug met on ``file``; prints the traceback first when
+    debugging (``--debug``, ``SFM_AUDIO_DEBUG=1``)."""
+    if debug_enabled():
+        click.echo("".join(traceback.format_exception(exc)).rstrip("\n"), err=True)
+    return internal_error_message(exc, file)
+
+
+def _one_input(arguments: dict[str, Any]) -> str | None:
+    """The file a command was given, when it was given exactly one (to name it in a line)."""
+    for key in ("inputs", "file", "input", "path"):
+        value = arguments.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (tuple, list)) and len(value) == 1 and isinstance(value[0], str):
+            return value[0]
+    return None
+
+
 def handle_errors(func: F) -> F:
-    """Report SfmError as one line (exit 2 for bad options, 1 for bad files), no traceback."""
+    """Report SfmError as one line (exit 2 for bad options, 1 for bad files), no traceback.
+
+    Any other exception is a bug, and still one line (exit 1): ``Error: FILE: internal error
+    (TypeName: message); rerun with --debug for the traceback``; with ``sfm-audio --debug``
+    (or ``SFM_AUDIO_DEBUG=1``) the traceback is printed above it.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -192,6 +232,13 @@ def handle_errors(func: F) -> F:
             fail(file_error_text(str(exc)), status=EXIT_FAILURE)
         except OSError as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), status=EXIT_FAILURE)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise  # click's own: the group turns usage errors into one line
+        except BaseException as exc:
+            if not is_internal_error(exc):
+                raise
+            fail(internal_error(exc, _one_input(kwargs)), status=EXIT_FAILURE)
 
     return wrapper  # type: ignore[return-value]
 

@@ -17,6 +17,7 @@ from ._common import (
     exit_if_failed,
     file_error_text,
     handle_errors,
+    internal_error,
     quiet_option,
     report_failures,
     scan_options,
@@ -82,6 +83,9 @@ def info(inputs, as_json, as_csv, errors_path, allow_truncated, include, exclude
             row = _info_row(path, allow_truncated)
         except SfmError as exc:  # one bad file does not hide the others
             failed.append(Failure(path, file_error_text(str(exc))))
+            continue
+        except Exception as exc:  # a bug on one file does not hide the others either
+            errors.append(internal_error(exc, path))
             continue
         if as_json:
             import json

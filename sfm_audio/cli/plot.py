@@ -124,3 +124,7 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include
         path = figures.render(inputs, kind, output, **options)
     if not quiet:
         click.echo(f"wrote {path}")
+
+
+# --kind duality takes its block and rate from --block and --rates
+plot.param_aliases = {"duality_block": "--block", "duality_rate": "--rates"}

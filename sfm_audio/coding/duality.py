@@ -54,6 +54,7 @@ __all__ = [
     "AdaptiveBlockCoder",
     "FrameDuality",
     "DualityFit",
+    "DualityUndefined",
     "block_rates",
     "fit_bits",
     "frame_duality",
@@ -76,6 +77,9 @@ HEADER_BITS = 64 + 64 + 32 + 16 + 8 + 32
 #: samples per range-coded segment (rounded down to whole blocks, at least one): the memory
 #: the duality holds at once
 SEGMENT_SAMPLES = 1 << 17
+#: most bits water-filling may put on one coefficient: the adaptive coder's indices stay below
+#: 2**35 (11 modelled bits and at most 24 sent raw), and no audio sample holds more than 24 bits
+MAX_COEFFICIENT_BITS = 32.0
 #: columns of the per-block table (``--frames``)
 FRAME_COLUMNS = ("block", "time_s", "energy", "sfm", "predicted_bits", "bits")
 
@@ -119,6 +123,17 @@ def block_rates(c2: np.ndarray, theta: float, *, smooth: int = 0) -> np.ndarray:
         gap = 0.5 * (np.log2(c2) - np.log2(theta))
     return np.maximum(gap, 0.0).mean(axis=-1)
 
+
+
+class DualityUndefined(SfmError):
+    """The per-frame duality is undefined for this signal (and why).
+
+    A silent signal (every block zero once the mean is removed) has no water level; a
+    signal whose energy sits in a few coefficients of a few blocks (silence with one click)
+    would need more than ``MAX_COEFFICIENT_BITS`` bits on one coefficient to reach the target
+    mean rate, since every other coefficient is empty. A coding report gives null with the
+    reason as a note; a figure of it is one error line.
+    """
 
 @dataclass(frozen=True)
 class DualityFit:
@@ -334,8 +349,17 @@ def frame_duality(
     if sfm.shape != (n_blocks,):
         raise ParameterError(f"sfm must have shape ({n_blocks},), got {sfm.shape}")
     if not spectra.variance > 0:
-        raise SfmError("the per-frame duality is undefined for a silent signal")
+        raise DualityUndefined("the per-frame duality is undefined for a silent signal "
+                               "(every block's energy is 0 once the mean is removed)")
     theta = spectra.water_level(rate)
+    # the loudest coefficient's rate: beyond MAX_COEFFICIENT_BITS the water level sits below
+    # what any sample resolves and the indices outgrow the range coder's models
+    loudest = 0.5 * np.log2(spectra.largest / theta) if theta > 0 else np.inf
+    if not loudest <= MAX_COEFFICIENT_BITS:
+        raise DualityUndefined(
+            f"the per-frame duality at {rate:g} bit/sample is undefined for this signal: its "
+            f"energy sits in so few coefficients that one would need {loudest:.0f} bits "
+            f"(more than {MAX_COEFFICIENT_BITS:.0f}); try a lower rate")
 
     # pass 2: code each group of blocks as a segment of its own, decode and check it at
     # once, keep only a few numbers per block
@@ -410,8 +434,11 @@ def duality_file(
     if mean is None:
         mean = float(sum(float(x.sum()) for x in pieces()) / meta.frames)
     features = extract(path, n_fft=block, hop_length=block, center=False, bands=None)
-    return frame_duality(pieces, mean=mean, sfm=features.values["sfm"][0], sr=meta.samplerate,
-                         block=block, rate=rate)
+    try:
+        return frame_duality(pieces, mean=mean, sfm=features.values["sfm"][0],
+                             sr=meta.samplerate, block=block, rate=rate)
+    except DualityUndefined as exc:
+        raise DualityUndefined(f"{path}: {exc}") from None
 
 
 def duality_signal(
@@ -437,14 +464,22 @@ def duality_signal(
 
 
 def duality_section(
-    path: str | os.PathLike, *, block: int, rate: float, mean: float
+    path: str | os.PathLike, *, block: int, rate: float, mean: float,
+    notes: list[str] | None = None,
 ) -> FrameDuality | None:
-    """:func:`duality_file` for a coding report; None when the file is shorter than a block."""
+    """:func:`duality_file` for a coding report; None when the file is shorter than a block
+    or the duality is undefined for it (:class:`DualityUndefined`, whose reason is appended
+    to ``notes``)."""
     from .. import io
 
     if io.info(path).frames < block:
         return None
-    return duality_file(path, block=block, rate=rate, mean=mean)
+    try:
+        return duality_file(path, block=block, rate=rate, mean=mean)
+    except DualityUndefined as exc:
+        if notes is not None:
+            notes.append(str(exc).removeprefix(f"{path}: "))
+        return None
 
 
 def write_frames(path: str | os.PathLike, duality: FrameDuality | None) -> Path:

@@ -193,6 +193,9 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
     One streamed read: the integer samples go to the estimate and to the FLAC encoder block
     by block and are not kept.
     """
+    if meta.frames < 2:  # a spectrum needs two samples
+        raise AudioFileError(f"{path}: {meta.frames} sample{'s' * (meta.frames != 1)}: "
+                             "the lossless estimate needs at least 2")
     bits, quantized = pcm_width(meta.subtype)
     scale = float(1 << (bits - 1))
     stats = {"total": 0.0, "lo": np.inf, "hi": -np.inf, "changed": False}
@@ -610,14 +613,16 @@ def run_experiment(
     note("linear prediction and the per-frame duality")
     predictions = prediction_section(pieces, mean=first.mean, orders=options.orders,
                                      nperseg=seg, samples=n_samples)
-    duality = duality_section(path, block=duality_block, rate=duality_rate, mean=first.mean)
+    undefined: list[str] = []  # why the duality is null, when it is
+    duality = duality_section(path, block=duality_block, rate=duality_rate, mean=first.mean,
+                              notes=undefined)
     report = CodingReport(
         file=str(path), sr=meta.samplerate, samples=n_samples, mean=first.mean,
         variance=stats.variance, psd_sfm=psd_sfm,
         gain_limit_db=_finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
         nperseg=seg, frame_sfm_mean=stats.frame_sfm_mean, channels=meta.channels,
         reconstruction=reconstruction, blocks=sections, lossless=first.lossless,
-        warnings=_warnings(meta, first.lossless, stats, blocks),
+        warnings=_warnings(meta, first.lossless, stats, blocks) + tuple(undefined),
         prediction=tuple(PredictionRow.from_dict(p.summary()) for p in predictions),
         duality=None if duality is None else DualitySummary.from_dict(duality.summary()),
     )

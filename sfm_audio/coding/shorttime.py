@@ -98,6 +98,12 @@ class ShortTimeRD:
         return values, weights
 
     @property
+    def largest(self) -> float:
+        """The largest local variance (to within its histogram bin, 1/64 octave); 0 if none."""
+        values, _ = self._points()
+        return float(values.max())
+
+    @property
     def variance(self) -> float:
         """Mean of the local variances: the signal's mean square per sample."""
         values, weights = self._points()

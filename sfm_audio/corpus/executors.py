@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import os
 import tempfile
+import traceback
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -21,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .._errors import ParameterError, SfmError
+from .._errors import (
+    ParameterError,
+    SfmError,
+    debug_enabled,
+    internal_error_message,
+    is_internal_error,
+)
 from .._files import atomic_path
 from ..threads import one_blas_thread
 from .inputs import Failure
@@ -88,7 +95,9 @@ def failure_of(label: str, exc: BaseException, opened: str | None = None) -> Fai
         return Failure(label, named(str(exc)))
     if isinstance(exc, OSError):
         return Failure(label, f"{label}: {exc.strerror or exc}")
-    return Failure(label, f"{label}: unexpected {type(exc).__name__}: {named(str(exc))}")
+    # a bug, not a bad file: one line all the same; the traceback only when debugging
+    trace = "".join(traceback.format_exception(exc)) if debug_enabled() else None
+    return Failure(label, internal_error_message(exc, label), traceback=trace)
 
 
 def crash_failure(label: str, how: str) -> Failure:
@@ -107,7 +116,9 @@ def run_job(job: Job) -> Result:
             tmp = Path(tmpdir) / f"part{suffix}"
             job.task(job.path, job.label, tmp)
             return Result(job.label, None, tmp.read_bytes())
-    except Exception as exc:
+    except BaseException as exc:
+        if not is_internal_error(exc):
+            raise
         return Result(job.label, failure_of(job.label, exc, job.path))
 
 

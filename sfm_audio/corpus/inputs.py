@@ -34,6 +34,7 @@ class Failure:
     file: str
     error: str
     usage: bool = False  # the options, not the file, were at fault (exit status 2)
+    traceback: str | None = None  # of an internal error, kept when debugging (--debug)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .._errors import ParameterError, SfmError
+from .._errors import ParameterError, SfmError, is_internal_error
 from .._files import atomic_path, check_output_dir
 from ..bands import parse_band_spec
 from ..columns import Column, union_schema
@@ -231,7 +231,9 @@ def _extract_one(path, output, options, fmt, report, *, summary, threads, on_fil
             remove_staging(output)  # the output is complete: parts of an earlier run are stale
         report.output_written = True
         report.ok.append(path)
-    except Exception as exc:
+    except BaseException as exc:
+        if not is_internal_error(exc):
+            raise
         failure = failure_of(path, exc)
         report.failed.append(failure)
     if on_file is not None:
