@@ -85,7 +85,7 @@ def info(inputs, as_json, as_csv, errors_path, allow_truncated, include, exclude
             failed.append(Failure(path, file_error_text(str(exc))))
             continue
         except Exception as exc:  # a bug on one file does not hide the others either
-            errors.append(internal_error(exc, path))
+            failed.append(Failure(path, internal_error(exc, path)))
             continue
         if as_json:
             import json
