@@ -34,7 +34,7 @@ from sfm_audio.coding import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEECH = ROOT / "data" / "arctic_a0007.wav"
+SPEECH = ROOT / "sfm_audio" / "data" / "arctic_a0007.wav"
 
 
 def calibration() -> None:

@@ -5,9 +5,10 @@
 
 Each line of a ```bash block (continuation lines joined) runs in ``bash`` with ``set -o
 pipefail`` off (``| head`` is part of some examples); each ```python block runs as one script.
-The scratch folder holds links to the repository's ``data/`` and ``scripts/``, so the examples'
-relative paths work as they do from a clone. Skipped, and said so: the set-up lines (they
-create a virtual environment), and the lines that need a running Dask cluster on other hosts.
+The scratch folder holds links to the repository's ``sfm_audio/data/`` and ``scripts/``, so
+the examples' relative paths work as they do from a clone. Skipped, and said so: the set-up
+lines (they create a virtual environment), and the lines that need a running Dask cluster on
+other hosts.
 CI runs this after the tests (``.ci/run``).
 """
 
@@ -50,8 +51,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sfm-readme-") as scratch:
         where = Path(args.keep or scratch)
         where.mkdir(parents=True, exist_ok=True)
-        for name in ("data", "scripts"):
+        for name in ("sfm_audio/data", "scripts"):
             if not (where / name).exists():
+                (where / name).parent.mkdir(parents=True, exist_ok=True)
                 (where / name).symlink_to(ROOT / name)
         passed = skipped = 0
         for lang, code in todo:

@@ -28,8 +28,10 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def default_data_dir() -> Path:
-    """The bundled recordings: ``data/`` beside the package."""
-    return Path(__file__).resolve().parent.parent / "data"
+    """The bundled recordings, shipped inside the package (:func:`sfm_audio.examples.data_dir`)."""
+    from .examples import data_dir
+
+    return data_dir()
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def run_demo(
     outdir : str or Path
         Output folder, created if missing.
     data_dir : str, Path or None
-        Folder of recordings; by default the bundled ``data/`` (:func:`default_data_dir`).
+        Folder of recordings; by default the bundled ones (:func:`default_data_dir`).
     block : int
         Block size of the eigen and rate–distortion figures.
     on_skip : callable, optional

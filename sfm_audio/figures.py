@@ -15,8 +15,8 @@ that need them, so importing this module stays cheap.
 Examples
 --------
 >>> from sfm_audio import figures
->>> fig = figures.figure("data/arctic_a0007.wav", "flatness", start=0.5, end=3.0)  # doctest: +SKIP
->>> figures.render("data/arctic_a0007.wav", "gain", "gain.svg",
+>>> fig = figures.figure("speech.wav", "flatness", start=0.5, end=3.0)  # doctest: +SKIP
+>>> figures.render("speech.wav", "gain", "gain.svg",
 ...               blocks=(2, 4, 8, 16))  # doctest: +SKIP
 """
 

@@ -337,7 +337,8 @@ def overview(
 
     Examples
     --------
-    >>> ov = overview("data/arctic_a0007.wav", start=1.0, end=2.0, width=400)  # doctest: +SKIP
+    >>> from sfm_audio.examples import example
+    >>> ov = overview(example(), start=1.0, end=2.0, width=400)  # doctest: +SKIP
     >>> ov.spec_db.shape, ov.sfm.shape  # doctest: +SKIP
     ((1025, 32), (32,))
     """

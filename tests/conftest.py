@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEECH = ROOT / "data" / "arctic_a0007.wav"
+SPEECH = ROOT / "sfm_audio" / "data" / "arctic_a0007.wav"
 
 
 #: test modules that run whole commands end to end (worker processes, pipes, Dask clusters,

@@ -13,7 +13,7 @@ from scipy.signal import lfilter
 
 from sfm_audio.cli import main
 
-ARCTIC = Path(__file__).resolve().parent.parent / "data" / "arctic_a0007.wav"
+ARCTIC = Path(__file__).resolve().parent.parent / "sfm_audio" / "data" / "arctic_a0007.wav"
 
 
 def run(*args):

@@ -1,14 +1,18 @@
-"""The declared dependencies are exactly what the package imports (issue 11)."""
+"""The declared dependencies are exactly what the package imports (issue 11); the bundled
+recordings are package data, so an installed wheel has them (issue 22)."""
 
 from __future__ import annotations
 
 import ast
+import fnmatch
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from sfm_audio import ParameterError
 
 tomllib = pytest.importorskip("tomllib")
 
@@ -85,3 +89,27 @@ def test_cli_runs_without_importing_librosa_or_numba(speech, tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert (tmp_path / "o.csv").stat().st_size > 0
+
+
+def test_bundled_recordings_are_declared_package_data():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["sfm_audio"]
+    bundled = [p for p in (PACKAGE / "data").iterdir() if not p.name.startswith(".")]
+    assert any(p.suffix == ".wav" for p in bundled)
+    for path in bundled:
+        relative = path.relative_to(PACKAGE).as_posix()
+        assert any(fnmatch.fnmatch(relative, glob) for glob in declared), \
+            f"{relative} is not declared in [tool.setuptools.package-data]"
+        if path.suffix == ".wav":  # each recording ships with its licence
+            assert path.with_suffix(".COPYING").is_file(), path
+
+
+def test_bundled_recordings_are_found_through_the_package():
+    from sfm_audio import demo, examples
+
+    assert examples.data_dir() == PACKAGE / "data"
+    assert demo.default_data_dir() == examples.data_dir()
+    for name in examples.EXAMPLES:
+        assert examples.example(name).is_file()
+    with pytest.raises(ParameterError, match="unknown example 'trumpet'"):
+        examples.example("trumpet")

@@ -179,7 +179,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
 
     \b
     Examples:
-      sfm-audio code data/arctic_a0007.wav
+      sfm-audio code sfm_audio/data/arctic_a0007.wav
       sfm-audio code song.wav --block 8,16,32,64 --rates 1,2 --json report.json
       sfm-audio code corpus/ --block 32 --json corpus.json --jobs 2
 

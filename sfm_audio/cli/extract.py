@@ -156,7 +156,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
 
     \b
     Examples:
-      sfm-audio extract data/arctic_a0007.wav -o frames.csv
+      sfm-audio extract sfm_audio/data/arctic_a0007.wav -o frames.csv
       sfm-audio extract corpus/ -o summary.csv --summary --bands octave
       sfm-audio extract song.flac -o - --channels each --bands none | head
       sfm-audio extract corpus/ -o frames.parquet --jobs 8 --errors failed.csv
