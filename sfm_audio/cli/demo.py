@@ -17,7 +17,7 @@ from ._common import handle_errors
 @click.command()
 @click.argument("outdir", default="sfm_demo", required=False)
 @click.option("--data", "data_dir", default=None,
-              help="Folder of recordings to use instead of the bundled data/.")
+              help="Folder of recordings to use instead of the bundled ones.")
 @click.option("--block", "block", type=int, default=defaults.FIGURE_BLOCK, show_default=True,
               help="Block size of the eigen and rate–distortion figures.")
 @handle_errors
