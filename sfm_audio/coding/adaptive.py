@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._errors import ParameterError
 from ..validate import int_at_least
 from .entropy import (
     categorical_table,
@@ -89,13 +90,24 @@ class AdaptiveBlockCoder:
         Water level; the quantizer step is ``sqrt(12 theta)``.
     subbands : int
         Sub-bands per block (equal widths, to within one coefficient).
+    edges : np.ndarray [shape=(k + 1,)] or None
+        Explicit sub-band edges in coefficients, increasing from 0 to ``block`` (e.g. Bark
+        bands, :func:`.gains.bark_edges`); replaces ``subbands``.
     """
 
-    def __init__(self, block: int, theta: float, *, subbands: int = SUBBANDS) -> None:
+    def __init__(self, block: int, theta: float, *, subbands: int = SUBBANDS,
+                 edges: np.ndarray | None = None) -> None:
         self.n = int_at_least(block, "block", 2)
         self.step = step_for_theta(theta)
-        k = min(int_at_least(subbands, "subbands", 1), self.n)
-        self.edges = np.linspace(0, self.n, k + 1).round().astype(int)
+        if edges is None:
+            k = min(int_at_least(subbands, "subbands", 1), self.n)
+            self.edges = np.linspace(0, self.n, k + 1).round().astype(int)
+        else:
+            e = np.asarray(edges, dtype=np.int64)
+            if e.ndim != 1 or e.size < 2 or e[0] != 0 or e[-1] != self.n or (np.diff(e) <= 0).any():
+                raise ParameterError(f"edges must increase from 0 to block={self.n}",
+                                     param="edges")
+            self.edges = e
         self.steps = np.full(self.n, self.step)
 
     def _layout(self, subs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

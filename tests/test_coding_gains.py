@@ -1,0 +1,88 @@
+"""The gains experiment: real coders at one step against predictions from the extractor."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from sfm_audio._errors import ParameterError, SfmError
+from sfm_audio.coding.gains import (
+    GAINS_COLUMNS,
+    bark_edges_hz,
+    coefficient_edges,
+    gains_signal,
+    validate_pcm_bits,
+    write_gains,
+)
+
+SR = 16000
+AR_LIMIT_DB = -10 * math.log10(1 - 0.9**2)  # 1/SFM of the AR(1) PSD: 7.2125 dB
+
+
+def _ar1(n, seed, a=0.9, s=0.1):
+    w = np.random.default_rng(seed).standard_normal(n) * s * math.sqrt(1 - a * a)
+    return lfilter([1.0], [1.0, -a], w)
+
+
+@pytest.mark.slow
+def test_ar1_stationary_gain_reaches_the_limit_and_is_predicted():
+    # 60 s and a 256-sample MDCT: the per-coefficient models' side bits (103 each) cost
+    # 0.04 bit/sample; the limit is 1/SFM(PSD) = 1/(1 - a^2)
+    (row,) = gains_signal(_ar1(SR * 60, 0), sr=SR, pcm_bits=(8,), block=256)
+    assert abs(row.measured_stationary_db - AR_LIMIT_DB) <= 0.4
+    assert abs(row.predicted_stationary_db - row.measured_stationary_db) <= 0.3
+    # the pure high-rate value is the limit itself, up to the PSD estimate
+    assert row.highrate_stationary_db == pytest.approx(AR_LIMIT_DB, abs=0.15)
+
+
+@pytest.mark.slow
+def test_alternating_level_ar1_adaptive_beats_stationary_and_is_predicted():
+    n = SR * 20
+    level = np.repeat(np.tile([1.0, 0.1], n // 8192 + 1), 4096)[:n]  # 20 dB apart
+    (row,) = gains_signal(_ar1(n, 1) * level, sr=SR, pcm_bits=(8,))
+    assert row.measured_adaptive_db >= row.measured_stationary_db + 3.0
+    assert abs(row.predicted_adaptive_db - row.measured_adaptive_db) <= 1.0
+    # the temporal term of the time–frequency flatness: 10 log10(AM/GM) of (1, 0.01) at
+    # most (frames straddling a step smear it)
+    assert -7.1 < row.tf_temporal_db < -4.0
+
+
+def test_rows_columns_and_csv(tmp_path):
+    rows = gains_signal(_ar1(SR * 3, 2), sr=SR, pcm_bits=(4, 8))
+    assert [r.pcm_bits for r in rows] == [4, 8]
+    for r in rows:
+        assert r.step == 2.0 ** (1 - r.pcm_bits)
+        # both transform coders quantize the same coefficients with the same step
+        assert r.transform_distortion <= r.pcm_distortion * 1.01
+        assert 0 <= r.subfloor_fraction <= 1
+    out = write_gains(tmp_path / "g.csv", rows)
+    with open(out) as fh:
+        table = list(csv.reader(fh))
+    assert tuple(table[0]) == GAINS_COLUMNS and len(table) == 3
+    assert float(table[2][GAINS_COLUMNS.index("measured_adaptive_db")]) == pytest.approx(
+        rows[1].measured_adaptive_db, rel=1e-8)
+    assert rows[0].as_dict()["file"] == "<array>"
+
+
+def test_bark_edges_map_to_coefficients():
+    e = bark_edges_hz(16000)
+    assert e[0] == 0 and e[-1] == 8000 and (np.diff(e) > 0).all()
+    c = coefficient_edges(e, sr=16000, block=1024)
+    assert c[0] == 0 and c[-1] == 1024 and c.size == e.size
+    # coefficient k sits at (k + 1/2) sr / (2 block): 100 Hz falls after coefficient 12
+    assert c[1] == 13
+
+
+def test_bad_inputs():
+    with pytest.raises(ParameterError, match="pcm_bits"):
+        validate_pcm_bits([8, 1])
+    with pytest.raises(ParameterError, match="pcm_bits"):
+        validate_pcm_bits([])
+    with pytest.raises(ParameterError, match="fewer than two blocks"):
+        gains_signal(np.ones(100), sr=SR)
+    with pytest.raises(SfmError, match="constant"):
+        gains_signal(np.zeros(SR), sr=SR)
+    with pytest.raises(ParameterError, match="finite"):
+        gains_signal(np.full(SR, np.nan), sr=SR)
