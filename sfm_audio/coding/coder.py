@@ -25,7 +25,7 @@ import numpy as np
 
 from .._errors import ParameterError, SfmError
 from ..threads import one_blas_thread
-from ..validate import finite_float, positive_int
+from ..validate import finite_float, positive_float, positive_int
 from .entropy import ColumnModels, IndexStats, fit_models, new_decoder, new_encoder
 from .givens import BasisQuantizer, SentBasis
 from .quantize import (
@@ -111,12 +111,15 @@ class BlockCoder:
     quantizer : BasisQuantizer or None
         For the KLT: the factorisation of ``basis`` (pass one to coders of several rates to
         factorise once); made here when not given.
+    step : float or None
+        Quantize every coefficient with this step instead of the allocation's (``rate`` then
+        only labels the result): coders compared at one step (:mod:`.gains`).
     """
 
     def __init__(
         self, basis: np.ndarray, variances: np.ndarray, *, rate: float, transform: str,
         reconstruction: str = "midpoint", samples: int | None = None,
-        quantizer: BasisQuantizer | None = None,
+        quantizer: BasisQuantizer | None = None, step: float | None = None,
     ) -> None:
         self.transform = validate_transform(transform)
         self.reconstruction = validate_reconstruction(reconstruction)
@@ -136,6 +139,9 @@ class BlockCoder:
         self.allocation: WaterFilling = reverse_waterfill(variances, rate=self.rate_target)
         self.active = self.allocation.active
         self.step = float(np.sqrt(12.0 * self.allocation.theta))
+        if step is not None:  # one given step for every coefficient, as PCM has (gains)
+            self.active = np.ones(self.n, dtype=bool)
+            self.step = positive_float(step, "step")
         self.steps = np.where(self.active, self.step, np.inf)
         #: the active coefficients: the only ones transformed, quantized, coded and rebuilt
         self.cols = np.flatnonzero(self.active)

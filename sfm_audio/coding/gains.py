@@ -293,15 +293,6 @@ class Measured:
     adaptive_distortion: float
 
 
-def _fixed_step(coder: BlockCoder, step: float) -> BlockCoder:
-    """Make a block coder quantize every coefficient with one given step (instead of the
-    step of its water-filling allocation): the same step as the other coders."""
-    coder.step = float(step)
-    coder.steps = np.full(coder.n, float(step))
-    coder.active = np.ones(coder.n, dtype=bool)
-    return coder
-
-
 def _code_adaptive(y: np.ndarray, mean: float, block: int, step: float,
                    edges: np.ndarray) -> tuple[float, float]:
     """Code the MDCT of ``y`` with the forward-adaptive coder; (bits, squared error)."""
@@ -329,11 +320,11 @@ def measure(y: np.ndarray, *, step: float, block: int, edges: np.ndarray) -> Mea
     and measure each."""
     n = y.size
     mean = float(y.mean())
-    pcm = _fixed_step(BlockCoder(np.eye(1), np.ones(1), rate=1.0, transform="pcm"), step)
+    pcm = BlockCoder(np.eye(1), np.ones(1), rate=1.0, transform="pcm", step=step)
     (pcm_result,), _ = run_coders(lambda: [y], 1, mean, [pcm], samples=n,
                                   chunk_blocks=_PCM_SEGMENT)
     basis = dct4_matrix(block)
-    stationary = _fixed_step(BlockCoder(basis, np.ones(block), rate=1.0, transform="dct"), step)
+    stationary = BlockCoder(basis, np.ones(block), rate=1.0, transform="dct", step=step)
     (st_result,) = run_mdct_coders(lambda: [y], block, mean, [stationary], samples=n,
                                    chunk_blocks=_SEGMENT_FRAMES)
     adaptive_bits, adaptive_error = _code_adaptive(y, mean, block, step, edges)
