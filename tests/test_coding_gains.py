@@ -63,7 +63,7 @@ def test_rows_columns_and_csv(tmp_path):
     assert tuple(table[0]) == GAINS_COLUMNS and len(table) == 3
     assert float(table[2][GAINS_COLUMNS.index("measured_adaptive_db")]) == pytest.approx(
         rows[1].measured_adaptive_db, rel=1e-8)
-    assert rows[0].as_dict()["file"] == "<array>"
+    assert rows[0].to_dict()["file"] == "<array>"
 
 
 def test_bark_edges_map_to_coefficients():

@@ -137,6 +137,16 @@ def _print_roads(report: CodingReport) -> None:
               default=defaults.RECONSTRUCTION, show_default=True,
               help="Decoder's value for each cell: its midpoint, or a per-coefficient "
                    "centroid offset (sent with 8 bits).")
+@click.option("--gains", "gains_out", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE.csv",
+              help="Also run the gains experiment (PCM, a stationary and an adaptive MDCT "
+                   "coder at one step, measured gain over PCM beside the gain predicted "
+                   "from the extractor's band levels) and write one row per file and "
+                   "operating point; the JSON report holds the same under \"gains\".")
+@click.option("--pcm-bits", default="4,8,16", show_default=True, metavar="LIST",
+              help="Operating points of --gains: PCM bits per sample (step 2**(1-b)).")
+@click.option("--gains-seconds", type=float, default=30.0, show_default=True,
+              metavar="SECONDS", help="--gains codes the first SECONDS of each file.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False),
               help="Write the full report as JSON to this file (its shape, schema 2, is "
                    "documented in sfm_audio/coding/records.py).")
@@ -158,8 +168,8 @@ def _print_roads(report: CodingReport) -> None:
               "reports are printed all the same).")
 @handle_errors
 def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate, frames_out,
-         reconstruction, json_out, wav_prefix, jobs, scheduler, resume, errors_path,
-         allow_truncated, include, exclude, hidden, quiet):
+         reconstruction, gains_out, pcm_bits, gains_seconds, json_out, wav_prefix, jobs,
+         scheduler, resume, errors_path, allow_truncated, include, exclude, hidden, quiet):
     """Transform-coding experiment on INPUTS: KLT, DCT, MDCT and PCM over blocks of N samples.
 
     Prints the file's two flatness numbers; per block size, the coding gain of each transform
@@ -189,6 +199,7 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     """
     from ..coding.duality import validate_duality_options
     from ..coding.experiment import validate_options
+    from ..coding.gains import write_gains
     from ..coding.prediction import validate_orders
     from ..corpus import CodeOptions, code_file, code_files, default_jobs
     from ..corpus.code import write_json
@@ -199,23 +210,33 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     validate_options(blocks, rates, transforms, reconstruction)
     orders = validate_orders(split_list(orders, int, "--orders"))
     validate_duality_options(duality_block, duality_rate)
+    gains_bits = None
+    if gains_out is not None:
+        from ..coding.gains import validate_pcm_bits
+        from ..validate import positive_float
+
+        gains_bits = validate_pcm_bits(split_list(pcm_bits, int, "--pcm-bits"))
+        positive_float(gains_seconds, "gains_seconds")
     if jobs is not None and scheduler is not None:
         raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
     show_warnings_once()
-    for target in (json_out, errors_path, frames_out):
+    for target in (json_out, errors_path, frames_out, gains_out):
         if target is not None:
             check_output_dir(target)
     if wav_prefix is not None:
         check_output_dir(wav_name(wav_prefix, 2, "klt", 1.0))
     options = CodeOptions(tuple(blocks), tuple(rates), tuple(transforms), reconstruction,
                           orders=tuple(orders), duality_block=duality_block,
-                          duality_rate=duality_rate, allow_truncated=allow_truncated)
+                          duality_rate=duality_rate, allow_truncated=allow_truncated,
+                          pcm_bits=gains_bits, gains_seconds=gains_seconds)
 
     single = inputs[0]
     if len(inputs) == 1 and not Path(single).is_dir() and (
         Path(single).exists() or not set("*?[") & set(single)
     ) and scheduler is None and not resume:
         report = code_file(single, options, wav_prefix, frames_out=frames_out)
+        if gains_out is not None:
+            write_gains(gains_out, report.get("gains", []))
         if json_out is not None:
             write_json(json_out, report)
         _print_report(report)
@@ -236,6 +257,8 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
         if not quiet:
             click.echo(skipped_note(run.skipped), err=True)
     report_failures(run.failed, errors_path)
+    if gains_out is not None and reports:
+        write_gains(gains_out, [row for r in reports for row in r.get("gains", [])])
     reused = f" ({len(run.reused)} reused from an earlier run)" if run.reused else ""
     if not quiet:
         click.echo(f"{len(reports)} ok, {len(run.failed)} failed{reused}", err=True)

@@ -45,7 +45,7 @@ import csv
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,7 @@ from .coder import HEADER_BITS, SEGMENT_LENGTH_BITS, BlockCoder, run_coders
 from .entropy import MODEL_SIDE_BITS, new_decoder, new_encoder
 from .mdct import Folder, dct4_matrix, imdct, run_mdct_coders, validate_mdct_block
 from .quantize import ECSQ_GAP_BITS, dequantize
+from .records import GainsRow
 
 __all__ = [
     "BARK_EDGES_HZ",
@@ -267,7 +268,7 @@ def predict_gains(
         pcm_distortion=pcm_distortion, transform_distortion=transform_distortion,
         stationary_db=gain(stationary_rate), adaptive_db=gain(adaptive_rate),
         highrate_stationary_db=float(highrate_stationary),
-        highrate_adaptive_db=-tf.sfm_db,
+        highrate_adaptive_db=-float(tf.sfm_db),
         subfloor_fraction=float((w @ (v <= theta)).mean()),
     )
 
@@ -342,43 +343,6 @@ def _gain(pcm_rate: float, pcm_distortion: float, rate: float, distortion: float
 
 
 # --------------------------------------------------------------------------- per file
-
-
-@dataclass(frozen=True)
-class GainsRow:
-    """One file at one operating point: measured and predicted gains over PCM (dB), the rates
-    (bits per sample) and distortions behind them. Fields in the order of
-    :data:`GAINS_COLUMNS`."""
-
-    file: str
-    pcm_bits: int
-    step: float
-    samples: int
-    measured_stationary_db: float
-    predicted_stationary_db: float
-    highrate_stationary_db: float
-    measured_adaptive_db: float
-    predicted_adaptive_db: float
-    highrate_adaptive_db: float
-    pcm_bits_per_sample: float
-    stationary_bits_per_sample: float
-    adaptive_bits_per_sample: float
-    predicted_pcm_bits_per_sample: float
-    predicted_stationary_bits_per_sample: float
-    predicted_adaptive_bits_per_sample: float
-    pcm_distortion: float
-    transform_distortion: float
-    predicted_pcm_distortion: float
-    predicted_transform_distortion: float
-    subfloor_fraction: float
-    tf_temporal_db: float
-    tf_spectral_db: float
-
-    def as_dict(self) -> dict:
-        """JSON-ready (None for undefined numbers)."""
-        out = asdict(self)
-        return {k: (None if isinstance(x, float) and not math.isfinite(x) else x)
-                for k, x in out.items()}
 
 
 assert tuple(f.name for f in fields(GainsRow)) == GAINS_COLUMNS
@@ -467,7 +431,7 @@ def gains_signal(
             predicted_pcm_distortion=pred.pcm_distortion,
             predicted_transform_distortion=pred.transform_distortion,
             subfloor_fraction=pred.subfloor_fraction,
-            tf_temporal_db=tf.temporal_db, tf_spectral_db=tf.spectral_db,
+            tf_temporal_db=float(tf.temporal_db), tf_spectral_db=float(tf.spectral_db),
         ))
     return rows
 
@@ -489,13 +453,20 @@ def gains_file(
                         label=str(path))
 
 
-def write_gains(path: str | os.PathLike, rows: Sequence[GainsRow]) -> Path:
-    """Write rows as CSV (:data:`GAINS_COLUMNS`), completely or not at all."""
+def write_gains(path: str | os.PathLike, rows: Sequence[GainsRow | dict]) -> Path:
+    """Write rows (records or their JSON dicts) as CSV (:data:`GAINS_COLUMNS`; an undefined
+    number is an empty field), completely or not at all."""
+
+    def cell(x) -> str:
+        if x is None or (isinstance(x, float) and not math.isfinite(x)):
+            return ""
+        return str(x) if isinstance(x, (str, int)) else format(float(x), ".10g")
+
     with atomic_path(path, suffix=".csv") as tmp:
         with open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(GAINS_COLUMNS)
             for row in rows:
-                writer.writerow([x if isinstance(x, (str, int)) else format(x, ".10g")
-                                 for x in (getattr(row, c) for c in GAINS_COLUMNS)])
+                data = row if isinstance(row, dict) else row.to_dict()
+                writer.writerow([cell(data.get(c)) for c in GAINS_COLUMNS])
     return Path(path)

@@ -49,7 +49,9 @@ JSON shape (``schema`` 2; schema 1 was the same without the ``schema`` key)::
                          "intercept", "energy_coef", "flatness_coef": float|null,
                          "fit_coefficient_sfm": {"r2", "intercept", "energy_coef",
                                                  "flatness_coef": float|null,
-                                                 "blocks_used": int}}
+                                                 "blocks_used": int}},
+      "gains": [{"file": str, "pcm_bits": int, "step": float, "samples": int,   # optional:
+                 "measured_stationary_db", "predicted_stationary_db", ...}]      # --gains
     }
 
 Several files (``sfm-audio code DIR --json``) give ``{"files": [report, ...], "failed":
@@ -85,6 +87,7 @@ __all__ = [
     "PredictionRow",
     "DualityFitSummary",
     "DualitySummary",
+    "GainsRow",
     "CodingReport",
     "plain",
 ]
@@ -331,6 +334,38 @@ class DualitySummary(Record):
     sfm_std: float
 
 
+@dataclass(frozen=True)
+class GainsRow(Record):
+    """One file at one operating point: measured and predicted gains over PCM (dB), the rates
+    (bits per sample) and distortions behind them. Fields in the order of
+    :data:`sfm_audio.coding.gains.GAINS_COLUMNS`; built by
+    :func:`sfm_audio.coding.gains.gains_signal`."""
+
+    file: str
+    pcm_bits: int
+    step: float
+    samples: int
+    measured_stationary_db: float
+    predicted_stationary_db: float
+    highrate_stationary_db: float
+    measured_adaptive_db: float
+    predicted_adaptive_db: float
+    highrate_adaptive_db: float
+    pcm_bits_per_sample: float
+    stationary_bits_per_sample: float
+    adaptive_bits_per_sample: float
+    predicted_pcm_bits_per_sample: float
+    predicted_stationary_bits_per_sample: float
+    predicted_adaptive_bits_per_sample: float
+    pcm_distortion: float
+    transform_distortion: float
+    predicted_pcm_distortion: float
+    predicted_transform_distortion: float
+    subfloor_fraction: float
+    tf_temporal_db: float
+    tf_spectral_db: float
+
+
 @dataclass(frozen=True, kw_only=True)
 class CodingReport(Record):
     """The transform-coding report of one file (the JSON shape is in the module docstring).
@@ -356,6 +391,9 @@ class CodingReport(Record):
     warnings : tuple of str
     prediction : tuple of PredictionRow
     duality : DualitySummary or None
+    gains : tuple of GainsRow or None
+        The gains experiment (``sfm-audio code --gains``), one row per operating point; left
+        out of the JSON when not run.
     """
 
     schema: int = SCHEMA
@@ -375,6 +413,7 @@ class CodingReport(Record):
     warnings: tuple[str, ...] = ()
     prediction: tuple[PredictionRow, ...] = ()
     duality: DualitySummary | None = None
+    gains: tuple[GainsRow, ...] | None = field(default=None, metadata=OPTIONAL)
 
     def block(self, n: int) -> BlockSection:
         """The section of block size ``n``; KeyError when the report has none."""

@@ -9,6 +9,7 @@ staging folder as :func:`sfm_audio.corpus.extract_files` (``jobs``, ``scheduler`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -41,6 +42,10 @@ class CodeOptions:
     duality_rate: float = defaults.DUALITY_RATE
     #: read files whose data ends before their header says (see sfm_audio.io.stream)
     allow_truncated: bool = False
+    #: the gains experiment's operating points (PCM bits per sample); None: not run
+    pcm_bits: tuple[int, ...] | None = None
+    #: seconds of each file the gains experiment codes (None: all)
+    gains_seconds: float | None = None
 
 
 def json_safe(value):
@@ -74,9 +79,17 @@ def code_file(path: str, options: CodeOptions, wav_prefix: str | None = None, *,
     from ..coding import run_experiment
 
     settings = asdict(options)
+    pcm_bits, seconds = settings.pop("pcm_bits"), settings.pop("gains_seconds")
     with io.allowing_truncated(settings.pop("allow_truncated")):
         experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **settings)
-    report = experiment.report.to_dict()
+        record = experiment.report
+        if pcm_bits is not None:
+            from ..coding.gains import gains_file
+
+            rows = gains_file(path, pcm_bits=pcm_bits, seconds=seconds)
+            record = dataclasses.replace(record, gains=tuple(
+                dataclasses.replace(r, file=label or str(path)) for r in rows))
+    report = record.to_dict()
     if label is not None:
         report["file"] = label
     written: list[Path] = []
