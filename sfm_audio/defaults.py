@@ -22,6 +22,7 @@ __all__ = [
     "FIGURE_BLOCK",
     "GAIN_BLOCKS",
     "GROUP_BLOCKS",
+    "HELDOUT_UNIT",
     "csv",
 ]
 
@@ -47,6 +48,8 @@ FIGURE_BLOCK = 32
 GAIN_BLOCKS = (2, 4, 8, 16, 32, 64)
 #: blocks per local spectrum of the short-time R(D)
 GROUP_BLOCKS = 8
+#: samples per run of the odd/even held-out split of linear prediction (the duality's block)
+HELDOUT_UNIT = 512
 
 
 def csv(values) -> str:

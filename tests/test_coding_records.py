@@ -97,7 +97,7 @@ def test_cli_prints_the_same_text_from_the_record_and_its_json(report, capsys):
     from_record = capsys.readouterr().out
     _print_report(report.to_dict())
     assert capsys.readouterr().out == from_record
-    assert "coding gain, dB: KLT" in from_record
+    assert "coding gain, dB (in-sample): KLT" in from_record
 
 
 def test_code_help_points_to_the_json_shape():

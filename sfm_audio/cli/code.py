@@ -58,8 +58,9 @@ def _print_report(data: dict | CodingReport) -> None:
             held = v.heldout_coding_gain_db
             held_out = held is not None and t == "klt"  # the DCT and PCM are not fitted
             gains.append(f"{t.upper()} {_fmt(v.coding_gain_db)}"
-                         + (f" (held out {held:.2f})" if held_out else ""))
-        echo(f"  coding gain, dB: {'  '.join(gains)}  limit {_fmt(report.gain_limit_db)}")
+                         + (f" (held out, halves {held:.2f})" if held_out else ""))
+        echo(f"  coding gain, dB (in-sample): {'  '.join(gains)}  limit "
+             f"{_fmt(report.gain_limit_db)}")
         transforms = list(entry.transforms)
         head = f"  {'target':>6} |"
         for t in transforms:
@@ -83,6 +84,7 @@ def _print_report(data: dict | CodingReport) -> None:
             costs = ", ".join(f"{b:.3f} ({a}-bit angles)" for b, a in sorted(basis))
             echo(f"  KLT basis sent as Givens angles: {costs} bit/sample")
     _print_roads(report)
+    _print_heldout(report)
     ll = report.lossless
     echo("")
     width = f"{ll.pcm_bits}-bit" + (" (quantized)" if ll.quantized else "")
@@ -97,7 +99,8 @@ def _print_roads(report: CodingReport) -> None:
     if report.prediction:
         echo("")
         gains = "  ".join(f"p={p.order} {_fmt(p.gain_db)}" for p in report.prediction)
-        echo(f"linear prediction gain (dB): {gains}  (limit {_fmt(report.gain_limit_db)})")
+        echo(f"linear prediction gain (dB, in-sample; held out below): {gains}  "
+             f"(limit {_fmt(report.gain_limit_db)})")
         flat = "  ".join(f"p={p.order} {p.residual_sfm:.3f}" for p in report.prediction)
         echo(f"  residual flatness: {flat}")
     d = report.duality
@@ -112,6 +115,33 @@ def _print_roads(report: CodingReport) -> None:
         echo(f"  bits ~ {_fmt(d.intercept)} + {_fmt(d.energy_coef)} * 1/2 log2(E/theta) "
              f"+ {_fmt(d.flatness_coef)} * 1/2 log2(SFM): R^2 {_fmt(d.r2_fit, '.3f')} "
              "(SFM of the extractor's frame)")
+
+
+#: how each held-out row is named in the text (model -> label, size prefix)
+_HELDOUT_NAMES = {"klt": ("KLT coding gain, dB", "N="), "lpc": ("LPC gain, dB", "p="),
+                  "adaptive_fit": ("adaptive fit R^2 (y = x)", "")}
+
+
+def _print_heldout(report: CodingReport) -> None:
+    """The one held-out protocol: every fitted model in-sample and under both splits."""
+    held = report.heldout
+    if held is None or not held.rows:
+        return
+    echo = click.echo
+    echo("")
+    echo("held out (fitted on one part, measured on the other, mean of both ways):")
+    echo("  halves = first half against second (non-stationarity + overfitting); "
+         "odd/even = even blocks against odd (overfitting alone)")
+    echo(f"  {'model':<26} {'size':>6} {'in-sample':>9} {'halves':>8} {'odd/even':>8}")
+    for row in held.rows:
+        label, prefix = _HELDOUT_NAMES.get(row.model, (row.model, ""))
+        spec = ".3f" if row.measure == "r2_identity" else ".2f"
+        cells = [_fmt(row.in_sample, spec)] + [
+            "-" if v is None else _fmt(v.mean, spec) for v in (row.halves, row.odd_even)]
+        echo(f"  {label:<26} {prefix + str(row.size):>6} {cells[0]:>9} {cells[1]:>8} "
+             f"{cells[2]:>8}")
+    echo(f"  (odd/even runs: N samples for the KLT, {held.lpc_unit} for LPC, one frame for "
+         "the adaptive fit)")
 
 
 @click.command()

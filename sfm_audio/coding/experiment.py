@@ -5,11 +5,14 @@ apart from the decoded audio when it is asked for):
 
 1. mean, variance check, the lossless estimate, and the integer samples (at the file's own
    width: 8, 16 or 24 bits; anything else quantized to 16) streamed through libFLAC;
-2. block covariance for every block size (of all blocks and of each half, for the held-out
-   KLT gain) and the Welch PSD; the extractor's per-frame SFM (its own pass);
+2. block covariance for every block size (of all blocks, and of each half and of the even
+   and odd blocks for the held-out KLT gains) and the Welch PSD; the extractor's per-frame
+   SFM (its own pass);
 3. for every block size, the local DCT spectra of the short-time R(D), then the two passes of
    the operational coder (statistics; then coding and decoding segment by segment) for every
-   transform and rate at once.
+   transform and rate at once;
+4. linear prediction (two passes), the held-out predictors (two more: :mod:`.heldout`) and
+   the per-frame duality (:mod:`.duality`).
 
 Every measured point carries two Gaussian rates at its measured distortion, properties of the
 source that are the same whatever the transform: ``stationary_rate`` (reverse water-filling on
@@ -22,7 +25,8 @@ reach (on white noise it sits 0.08 bit *below* the true R(D)).
 The report is a :class:`~sfm_audio.coding.records.CodingReport` (its JSON shape is documented
 in :mod:`sfm_audio.coding.records`); :func:`run_experiment` composes the named steps below:
 check the options and the length, the first pass, the second pass, one section per block size
-(gains, coders, short-time spectra, rate points, theory), prediction, duality, warnings.
+(gains, coders, short-time spectra, rate points, theory), prediction, duality, the held-out
+protocol (:mod:`.heldout`), warnings.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from .coder import (
 )
 from .duality import FrameDuality, duality_section, validate_duality_options
 from .givens import BasisQuantizer
+from .heldout import SplitCovariance, heldout_fit, heldout_klt, heldout_prediction
 from .lossless import LosslessEstimate, pcm_width, to_pcm
 from .mdct import dct4_matrix, mdct_variances, run_transform_coders, validate_mdct_block
 from .prediction import prediction_section, validate_orders
@@ -56,11 +61,14 @@ from .records import (
     BlockSection,
     CodingReport,
     DualitySummary,
+    HeldOutRow,
+    HeldOutSection,
     Lossless,
     Measured,
     PredictionRow,
     PrefixRow,
     RatePoint,
+    SplitValue,
     TheoryCurves,
     TransformGain,
 )
@@ -359,7 +367,7 @@ class _SecondPass:
     variance: float
     welch: WelchPSD
     covariance: dict[int, BlockCovariance]
-    halves: dict[int, tuple[BlockCovariance, BlockCovariance]]
+    halves: dict[int, SplitCovariance]
     lapped: dict[int, BlockCovariance]
     frame_sfm_mean: float
 
@@ -368,30 +376,22 @@ def _second_pass(pieces, n_samples: int, mean: float, seg: int,
                  options: _Options) -> _SecondPass:
     welch = WelchPSD(seg, mean=mean)
     covariance = {b: BlockCovariance(b, mean=mean) for b in options.blocks}
-    # the two halves of the blocks (split at a block boundary) for the held-out gains
-    boundaries = {b: b * (n_samples // b // 2) for b in options.blocks
-                  if n_samples // b >= 2 * b}
-    halves = {b: (BlockCovariance(b, mean=mean), BlockCovariance(b, mean=mean))
-              for b in boundaries}
+    # the blocks of each half and the even and odd blocks, for the held-out gains (each part
+    # needs at least N blocks)
+    halves = {b: SplitCovariance(b, n_blocks=n_samples // b, mean=mean)
+              for b in options.blocks if n_samples // b >= 2 * b}
     # MDCT frames: 2N samples at hop N
     lapped = {b: BlockCovariance(2 * b, hop=b, mean=mean) for b in options.blocks
               if "mdct" in options.transforms}
-    sum_sq, position = 0.0, 0
+    sum_sq = 0.0
     frame_sfm = FrameSfmMean()
     for x in pieces():
         d = x - mean
         sum_sq += float(d @ d)
         welch.update(x)
         frame_sfm.update(x)
-        for acc in [*covariance.values(), *lapped.values()]:
+        for acc in [*covariance.values(), *lapped.values(), *halves.values()]:
             acc.update(x)
-        for b, (first_half, second_half) in halves.items():
-            cut = min(max(boundaries[b] - position, 0), x.size)
-            if cut:
-                first_half.update(x[:cut])
-            if cut < x.size:
-                second_half.update(x[cut:])
-        position += x.size
     return _SecondPass(sum_sq / n_samples, welch, covariance, halves, lapped,
                        frame_sfm.result())
 
@@ -400,8 +400,8 @@ def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> Transf
     """In-sample gain of transform ``t`` (variances ``v``) and, where possible, held out."""
     held = None
     if b in stats.halves and t != "mdct":
-        first_half, second_half = stats.halves[b]
-        held = heldout_coding_gain_db(first_half.covariance(), second_half.covariance(), t)
+        first_half, second_half = stats.halves[b].covariances("halves")
+        held = heldout_coding_gain_db(first_half, second_half, t)
     return TransformGain(
         coding_gain_db=_finite(coding_gain_db(v)),
         heldout_coding_gain_db=None if held is None else _finite(held[0]),
@@ -503,6 +503,41 @@ def _block_section(path, pieces, b: int, mean: float, n_samples: int, stats: _Se
         prefix=tuple(PrefixRow(**row) for row in prefix_curve(eigenvalues)),
         theory=_theory_curves(stats.variance, eigenvalues, short, lowest),
     )
+
+
+def _split_value(split) -> SplitValue | None:
+    if split is None:
+        return None
+    return SplitValue(_finite(split.mean),
+                      (_finite(split.first_to_second), _finite(split.second_to_first)))
+
+
+def _heldout_section(pieces, mean: float, n_samples: int, stats: _SecondPass,
+                     sections: Sequence[BlockSection], predictions, duality
+                     ) -> HeldOutSection:
+    """Every fitted model in-sample and under both splits (:mod:`.heldout`)."""
+    rows = []
+    for section in sections:
+        if "klt" not in section.transforms:
+            continue
+        held = (heldout_klt(stats.halves[section.block]) if section.block in stats.halves
+                else dict.fromkeys(("halves", "odd_even")))
+        rows.append(HeldOutRow("klt", section.block, "coding_gain_db",
+                               section.transforms["klt"].coding_gain_db,
+                               _split_value(held["halves"]), _split_value(held["odd_even"])))
+    if predictions:
+        lpc = heldout_prediction(pieces, mean=mean, orders=[p.order for p in predictions],
+                                 samples=n_samples, unit=defaults.HELDOUT_UNIT)
+        rows += [HeldOutRow("lpc", p.order, "prediction_gain_db", _finite(p.gain_db),
+                            _split_value(lpc[p.order]["halves"]),
+                            _split_value(lpc[p.order]["odd_even"]))
+                 for p in predictions]
+    if duality is not None:
+        held = heldout_fit(duality.bits, duality.energy_term(), duality.flatness_term())
+        rows.append(HeldOutRow("adaptive_fit", duality.block, "r2_identity",
+                               _finite(duality.fit.r2), _split_value(held["halves"]),
+                               _split_value(held["odd_even"])))
+    return HeldOutSection(lpc_unit=defaults.HELDOUT_UNIT, rows=tuple(rows))
 
 
 def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: _SecondPass,
@@ -616,6 +651,9 @@ def run_experiment(
     undefined: list[str] = []  # why the duality is null, when it is
     duality = duality_section(path, block=duality_block, rate=duality_rate, mean=first.mean,
                               notes=undefined)
+    note("the held-out protocol")
+    heldout = _heldout_section(pieces, first.mean, n_samples, stats, sections, predictions,
+                               duality)
     report = CodingReport(
         file=str(path), sr=meta.samplerate, samples=n_samples, mean=first.mean,
         variance=stats.variance, psd_sfm=psd_sfm,
@@ -625,6 +663,7 @@ def run_experiment(
         warnings=_warnings(meta, first.lossless, stats, blocks) + tuple(undefined),
         prediction=tuple(PredictionRow.from_dict(p.summary()) for p in predictions),
         duality=None if duality is None else DualitySummary.from_dict(duality.summary()),
+        heldout=heldout,
     )
     return Experiment(report=report, decoded=decoded, psd=stats.welch.psd(),
                       prediction=predictions, duality=duality)

@@ -51,7 +51,15 @@ JSON shape (``schema`` 2; schema 1 was the same without the ``schema`` key)::
                                                  "flatness_coef": float|null,
                                                  "blocks_used": int}},
       "gains": [{"file": str, "pcm_bits": int, "step": float, "samples": int,   # optional:
-                 "measured_stationary_db", "predicted_stationary_db", ...}]      # --gains
+                 "measured_stationary_db", "predicted_stationary_db", ...}],     # --gains
+      "heldout": {                                 # one held-out protocol (.heldout)
+        "lpc_unit": int,                           # samples per odd/even run of LPC
+        "rows": [{"model": "klt"|"lpc"|"adaptive_fit",
+                  "size": int,                     # N, order p, or duality frame
+                  "measure": "coding_gain_db"|"prediction_gain_db"|"r2_identity",
+                  "in_sample": float|null,         # fitted and measured on everything
+                  "halves": null | {"mean": float|null, "each": [float|null, float|null]},
+                  "odd_even": null | {"mean": ..., "each": [...]}}]}
     }
 
 Several files (``sfm-audio code DIR --json``) give ``{"files": [report, ...], "failed":
@@ -88,6 +96,9 @@ __all__ = [
     "DualityFitSummary",
     "DualitySummary",
     "GainsRow",
+    "SplitValue",
+    "HeldOutRow",
+    "HeldOutSection",
     "CodingReport",
     "plain",
 ]
@@ -207,7 +218,8 @@ class TransformGain(Record):
     eigen_sfm : float
         Flatness of the coefficient variances.
     variances : tuple of float [shape=(block,)]
-        The coefficient variances (the KLT's are the eigenvalues, descending).
+        The coefficient variances (the KLT's are the eigenvalues, descending: as uneven as
+        the spectrum, not white; the prediction residual is what becomes white).
     heldout_each_db : tuple of (float or None) or None
         The two ways of the held-out gain; left out of the JSON when there is none.
     """
@@ -366,6 +378,74 @@ class GainsRow(Record):
     tf_spectral_db: float
 
 
+@dataclass(frozen=True)
+class SplitValue(Record):
+    """A held-out value of one split: the mean of both ways, and each way.
+
+    Attributes
+    ----------
+    mean : float or None
+    each : tuple of (float or None) [length 2]
+        Fitted on the first part (first half, even blocks) and measured on the second; and
+        the other way round.
+    """
+
+    mean: float | None
+    each: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class HeldOutRow(Record):
+    """One fitted model measured in-sample and under both held-out splits.
+
+    Attributes
+    ----------
+    model : {"klt", "lpc", "adaptive_fit"}
+        The KLT basis, the linear predictor, or the per-frame duality's fit of the adaptive
+        coder's bits on energy and flatness.
+    size : int
+        Block size N, prediction order p, or the duality's frame length.
+    measure : {"coding_gain_db", "prediction_gain_db", "r2_identity"}
+        What is measured: a gain in dB, or the R² of the bits against y = x.
+    in_sample : float or None
+        Fitted and measured on the whole signal (labelled in-sample wherever shown).
+    halves, odd_even : SplitValue or None
+        Contiguous split (non-stationarity + overfitting) and interleaved split (overfitting
+        alone); None when a part is too short.
+    """
+
+    model: str
+    size: int
+    measure: str
+    in_sample: float | None
+    halves: SplitValue | None
+    odd_even: SplitValue | None
+
+
+@dataclass(frozen=True)
+class HeldOutSection(Record):
+    """The held-out protocol (:mod:`sfm_audio.coding.heldout`).
+
+    Attributes
+    ----------
+    lpc_unit : int
+        Samples per run of linear prediction's odd/even split (the KLT's runs are its blocks,
+        the adaptive fit's its frames).
+    rows : tuple of HeldOutRow
+        KLT at each block size, LPC at each order, the adaptive fit.
+    """
+
+    lpc_unit: int
+    rows: tuple[HeldOutRow, ...]
+
+    def row(self, model: str, size: int) -> HeldOutRow:
+        """The row of ``model`` at ``size``; KeyError when there is none."""
+        for r in self.rows:
+            if (r.model, r.size) == (model, size):
+                return r
+        raise KeyError((model, size))
+
+
 @dataclass(frozen=True, kw_only=True)
 class CodingReport(Record):
     """The transform-coding report of one file (the JSON shape is in the module docstring).
@@ -394,6 +474,8 @@ class CodingReport(Record):
     gains : tuple of GainsRow or None
         The gains experiment (``sfm-audio code --gains``), one row per operating point; left
         out of the JSON when not run.
+    heldout : HeldOutSection or None
+        The held-out protocol; absent from reports written before it.
     """
 
     schema: int = SCHEMA
@@ -414,6 +496,7 @@ class CodingReport(Record):
     prediction: tuple[PredictionRow, ...] = ()
     duality: DualitySummary | None = None
     gains: tuple[GainsRow, ...] | None = field(default=None, metadata=OPTIONAL)
+    heldout: HeldOutSection | None = field(default=None, metadata=OPTIONAL)
 
     def block(self, n: int) -> BlockSection:
         """The section of block size ``n``; KeyError when the report has none."""
