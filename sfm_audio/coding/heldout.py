@@ -253,8 +253,9 @@ def heldout_prediction(
             for fitted in (0, 1):
                 other = 1 - fitted
                 key = (split, fitted, p)
-                if key not in filters or not energy[key][other] > 0:
-                    break
+                if key not in filters or not (energy[key][other] > 0
+                                              and power[split][other] > 0):
+                    break  # a silent part, or a predictor that cancels it exactly
                 ways.append(10.0 * np.log10(power[split][other] / energy[key][other]))
             out[p][split] = Split.of(*ways) if len(ways) == 2 else None
     return out
