@@ -159,10 +159,10 @@ def main() -> int:
             profiler.disable()
         wall = time.perf_counter() - start
 
-    print(f"{path.name}: {meta.frames} samples at {meta.samplerate} Hz "
-          f"({meta.frames / meta.samplerate:.1f} s of audio); default options; "
+    print(f"{path.name}: {meta.frames} samples at {meta.sr} Hz "
+          f"({meta.frames / meta.sr:.1f} s of audio); default options; "
           f"{'under cProfile' if profiler else 'timers only'}")
-    print(f"run_experiment: {wall:.2f} s = {wall * meta.samplerate / meta.frames:.3f} x "
+    print(f"run_experiment: {wall:.2f} s = {wall * meta.sr / meta.frames:.3f} x "
           "real time\n")
 
     print("1. sections (between progress notes)")

@@ -15,6 +15,7 @@ segment of time (``segment``).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ from .stft import (
     frame_times,
     n_frames,
 )
+from .threads import DEFAULT_THREADS
 from .validate import finite_float, nonnegative_float, positive_float, positive_int
 
 __all__ = [
@@ -325,7 +327,7 @@ def open_features(
     source: str | os.PathLike | np.ndarray,
     options: ExtractOptions | None = None,
     *,
-    threads: int = 1,
+    threads: int = DEFAULT_THREADS,
     sr: float | None = None,
 ) -> tuple[FileMeta, Iterator[FrameChunk]]:
     """Describe a file's (or an array's) feature table and return an iterator over its chunks.
@@ -340,9 +342,10 @@ def open_features(
         A file, or samples in memory (librosa's layout: channels first, time last).
     options : ExtractOptions, optional
     threads : int
-        With 2 or more, read the file on a background thread and compute chunks on a pool of
-        ``threads`` threads (for a single file; a corpus run keeps each job on one core with
-        ``threads=1``). The numbers are identical either way.
+        With 2 or more (the default, :data:`~sfm_audio.threads.DEFAULT_THREADS`), read the
+        file on a background thread and compute chunks on a pool of ``threads`` threads (for
+        a single file; a corpus run keeps each job on one core with ``threads=1``). The
+        numbers are identical either way.
     sr : float
         The rate of an array (required with one; not allowed with a path, whose rate is its
         own and which ``options.sr`` resamples).
@@ -353,12 +356,13 @@ def open_features(
     if isinstance(source, (str, os.PathLike)):
         if sr is not None:
             raise ParameterError("sr= gives the rate of an array; to resample a file use "
-                                 "ExtractOptions(sr=...)", param="sr")
+                                 "ExtractOptions(sr=...) (extract(path, target_sr=...))",
+                                 param="sr")
         path = str(source)
         audio = io.info(path, allow_truncated=options.allow_truncated)
         n_in, subtype = audio.channels, audio.subtype
-        rate = float(audio.samplerate) if options.sr is None else float(options.sr)
-        n_samples = io.output_length(audio.frames, audio.samplerate, options.sr)
+        rate = float(audio.sr) if options.sr is None else float(options.sr)
+        n_samples = io.output_length(audio.frames, audio.sr, options.sr)
     else:
         if sr is None:
             raise ParameterError("an array needs its sampling rate: sr=...", param="sr")
@@ -442,9 +446,32 @@ class Features:
         return pd.DataFrame(table)
 
 
+_DEFAULTS = ExtractOptions()
+
+
 def extract(
-    source: str | os.PathLike | np.ndarray, *, sr: float | None = None, threads: int = 2,
-    **options: object,
+    source: str | os.PathLike | np.ndarray,
+    *,
+    sr: float | None = None,
+    target_sr: float | None = None,
+    n_fft: int = _DEFAULTS.n_fft,
+    hop_length: int = _DEFAULTS.hop_length,
+    win_length: int | None = _DEFAULTS.win_length,
+    window: str = _DEFAULTS.window,
+    center: bool = _DEFAULTS.center,
+    power: float = _DEFAULTS.power,
+    amin: float = _DEFAULTS.amin,
+    channels: io.Channels = _DEFAULTS.channels,
+    bands: str | None = _DEFAULTS.bands,
+    fmin: float | None = _DEFAULTS.fmin,
+    fmax: float | None = _DEFAULTS.fmax,
+    start: float | None = _DEFAULTS.start,
+    end: float | None = _DEFAULTS.end,
+    features: str | tuple[str, ...] | None = _DEFAULTS.features,
+    min_dbfs: float | None = _DEFAULTS.min_dbfs,
+    segment: float | None = _DEFAULTS.segment,
+    allow_truncated: bool = _DEFAULTS.allow_truncated,
+    threads: int = DEFAULT_THREADS,
 ) -> Features:
     """Compute all features of a file or an array into memory.
 
@@ -456,14 +483,23 @@ def extract(
         channels) layout, to be passed as ``y.T``.
     sr : float or None
         With an array: **its** sampling rate (required), as in librosa's feature functions;
-        the array is not resampled. With a path: the rate to resample the file to (soxr
-        HQ), as ``ExtractOptions(sr=...)``; None keeps the file's own rate.
+        the array is not resampled. With a path: deprecated spelling of ``target_sr``
+        (resamples, with a DeprecationWarning).
+    target_sr : float or None
+        With a path: the rate to resample the file to (soxr HQ), as ``ExtractOptions(sr=...)``
+        and ``sfm-audio extract --sr``; None keeps the file's own rate. Not allowed with an
+        array, which is never resampled.
+    n_fft, hop_length, win_length, window, center, power, amin
+        The STFT and the floor, as in ``librosa.feature.spectral_flatness``.
+    channels, bands, fmin, fmax, start, end, features, min_dbfs, segment, allow_truncated
+        As the fields of :class:`ExtractOptions`: ``"mix"``/``"each"``/an index; a band
+        layout (``"mpeg7"``, ``"octave"``, ``"mel:40"``, ... or None); a frequency range in
+        Hz; a time range in seconds; the columns to keep; the summaries' level gate and
+        segments (kept in ``meta.options``); reading a truncated file.
     threads : int
-        Threads computing chunks of frames (2 uses both cores of a small machine); the
+        Threads computing chunks of frames (default
+        :data:`~sfm_audio.threads.DEFAULT_THREADS`, both cores of a small machine); the
         numbers do not depend on it.
-    **options
-        The other fields of :class:`ExtractOptions` (``n_fft``, ``bands``, ``channels``,
-        ``fmin``, ``start``, ...).
 
     Returns
     -------
@@ -478,10 +514,25 @@ def extract(
     >>> f.values["sfm"].shape, f.band_sfm.shape
     ((1, 44), (1, 8, 44))
     """
+    options = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                   center=center, power=power, amin=amin, channels=channels, bands=bands,
+                   fmin=fmin, fmax=fmax, start=start, end=end, features=features,
+                   min_dbfs=min_dbfs, segment=segment, allow_truncated=allow_truncated)
     if isinstance(source, (str, os.PathLike)):
-        opts = ExtractOptions(sr=sr, **options)
+        if sr is not None:
+            if target_sr is not None:
+                raise ParameterError("give target_sr= alone: sr= is an array's own rate",
+                                     param="sr")
+            warnings.warn("extract(path, sr=...) resamples the file: spell it target_sr= "
+                          "(sr= is an array's own rate, as in librosa)", DeprecationWarning,
+                          stacklevel=2)
+            target_sr = sr
+        opts = ExtractOptions(sr=target_sr, **options)
         meta, chunks = open_features(source, opts, threads=threads)
     else:
+        if target_sr is not None:
+            raise ParameterError("an array is not resampled: target_sr= is for a path; give "
+                                 "the array's own rate as sr=", param="target_sr")
         opts = ExtractOptions(**options)
         meta, chunks = open_features(source, opts, threads=threads, sr=sr)
     # column-major: each column and each block of band columns is a contiguous view

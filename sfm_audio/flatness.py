@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._errors import ParameterError
+from .threads import DEFAULT_THREADS
 from .validate import positive_float
 
 __all__ = [
@@ -91,7 +92,7 @@ def spectral_flatness(
     pad_mode: str = "constant",
     amin: float = 1e-10,
     power: float = 2.0,
-    threads: int = 2,
+    threads: int = DEFAULT_THREADS,
 ) -> np.ndarray:
     """Spectral flatness per frame, exactly as ``librosa.feature.spectral_flatness``.
 

@@ -82,21 +82,27 @@ _DECODE_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, MemoryErro
 class AudioInfo:
     """What libsndfile says about a file, without reading its samples.
 
-    ``frames`` is None when the length is not known before the end of the data (a WAV stream
-    read from standard input with :func:`stream_stdin`).
+    ``sr`` is the sampling rate in Hz (``samplerate`` is kept as a deprecated alias: ``sr`` is
+    the name everywhere else). ``frames`` is None when the length is not known before the end
+    of the data (a WAV stream read from standard input with :func:`stream_stdin`).
     """
 
     path: str
     format: str
     subtype: str
-    samplerate: int
+    sr: int
     channels: int
     frames: int | None
 
     @property
+    def samplerate(self) -> int:
+        """Deprecated alias of :attr:`sr` (soundfile's name)."""
+        return self.sr
+
+    @property
     def duration(self) -> float | None:
         """Length in seconds (None when the length is unknown)."""
-        return None if self.frames is None else self.frames / self.samplerate
+        return None if self.frames is None else self.frames / self.sr
 
 
 def is_audio_file(path: str | os.PathLike) -> bool:
@@ -231,7 +237,7 @@ def _header_info(handle: sf.SoundFile, path: str | os.PathLike, *, known: bool) 
         path=str(path),
         format=handle.format,
         subtype=handle.subtype,
-        samplerate=int(handle.samplerate),
+        sr=int(handle.samplerate),
         channels=int(handle.channels),
         frames=int(handle.frames) if known else None,
     )
@@ -604,13 +610,33 @@ def load(
     path: str | os.PathLike, *, sr: float | None = None, channels: Channels = "mix",
     allow_truncated: bool = False,
 ) -> tuple[np.ndarray, float]:
-    """Read a whole file: ``(y, sr)`` with ``y`` of shape (n_channels_out, n_samples).
+    """Read a whole file into memory, as ``librosa.load`` does.
 
     Use :func:`stream` for long files; this is for short signals and experiments.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    sr : float or None
+        Resample to this rate (soxr HQ); None keeps the file's own rate.
+    channels : "mix", "each" or int
+        ``"mix"`` (the default) averages the channels, an index picks one, ``"each"`` keeps
+        them all.
+    allow_truncated : bool
+        Read a file whose data ends early up to where it ends (with a warning).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n_samples,) or (n_channels, n_samples)]
+        One channel (a mix, a picked channel, or a mono file) is 1-D, as librosa returns it;
+        several channels (``"each"``) are channels first, time last.
+    sr : float
+        The rate of ``y``.
     """
-    native_sr = float(info(path, allow_truncated=allow_truncated).samplerate)
+    native_sr = float(info(path, allow_truncated=allow_truncated).sr)
     blocks = list(stream(path, sr=sr, channels=channels, allow_truncated=allow_truncated))
-    return np.concatenate(blocks, axis=-1), (native_sr if sr is None else float(sr))
+    y = np.concatenate(blocks, axis=-1)
+    return (y[0] if y.shape[0] == 1 else y), (native_sr if sr is None else float(sr))
 
 
 # --------------------------------------------------------------------------- levels

@@ -26,6 +26,7 @@ from ._errors import ParameterError
 from .bands import LOG_RANGE, BandLayout, BandReducer
 from .flatness import frame_statistics
 from .stft import FRAMES_PER_CHUNK, StftParams, array_segments, as_channels, n_frames, scratch
+from .threads import DEFAULT_THREADS
 from .validate import positive_int
 
 __all__ = [
@@ -326,7 +327,7 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], threads: int) -> Ite
 
 
 def signal_flatness(
-    y: np.ndarray, params: StftParams, *, power: float, amin: float, threads: int = 2,
+    y: np.ndarray, params: StftParams, *, power: float, amin: float, threads: int = DEFAULT_THREADS,
     frames_per_chunk: int = FRAMES_PER_CHUNK,
 ) -> np.ndarray:
     """Per-frame SFM of a signal, streamed in chunks of frames (the STFT is never held).

@@ -358,7 +358,7 @@ def overview(
     del window_values
     path = str(path)
     audio = io.info(path)
-    sr = float(audio.samplerate)
+    sr = float(audio.sr)
     b_lo, b_hi = bin_range(sr, params.n_fft, fmin=fmin, fmax=fmax, path=path)
     layout = band_layout(bands, sr=sr, n_fft=params.n_fft, fmin=fmin,
                          fmax=None if fmax is None else min(float(fmax), sr / 2))

@@ -6,7 +6,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["one_blas_thread"]
+__all__ = ["DEFAULT_THREADS", "one_blas_thread"]
+
+#: threads one file's (or array's) features are computed on by default, everywhere: a reader
+#: thread and an FFT pool keep both cores of a small machine busy (the numbers do not depend on
+#: it). Corpus jobs run one per core, each on one thread.
+DEFAULT_THREADS = 2
 
 
 @contextlib.contextmanager

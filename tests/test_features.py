@@ -39,7 +39,7 @@ def test_stereo_mix_matches_librosa_mono(stereo):
 
 def test_resampled_matches_librosa(speech):
     y, _ = librosa.load(speech, sr=22050)
-    f = extract(speech, sr=22050, bands=None)
+    f = extract(speech, target_sr=22050, bands=None)
     ref = librosa.feature.spectral_flatness(y=y)[0]
     np.testing.assert_allclose(f.values["sfm"][0], ref, atol=1e-4)
 
@@ -220,8 +220,8 @@ def test_time_range_keeps_whole_file_frames(speech, speech_y):
 
 
 def test_time_range_with_resampling_matches_the_whole_resampled_file(speech):
-    part = extract(speech, sr=22050, start=1.0, end=1.5, bands=None)
-    whole = extract(speech, sr=22050, bands=None)
+    part = extract(speech, target_sr=22050, start=1.0, end=1.5, bands=None)
+    whole = extract(speech, target_sr=22050, bands=None)
     first = round(part.times[0] * 22050 / 512)
     np.testing.assert_allclose(part.values["sfm"][0],
                                whole.values["sfm"][0][first : first + part.times.size],

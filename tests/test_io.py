@@ -8,9 +8,28 @@ from sfm_audio import AudioFileError, ParameterError, io
 
 def test_info(speech):
     a = io.info(speech)
-    assert (a.format, a.subtype, a.samplerate, a.channels, a.frames) == (
+    assert (a.format, a.subtype, a.sr, a.channels, a.frames) == (
         "WAV", "PCM_16", 16000, 1, 64000)
     assert a.duration == 4.0
+    assert a.samplerate == a.sr  # the deprecated alias
+
+
+def test_load_is_librosa_shaped(speech, stereo):
+    """One channel (a mono file, a mix, a picked channel) is 1-D as librosa.load returns it;
+    every channel of a stereo file is (2, n)."""
+    y, sr = io.load(speech)
+    ref, ref_sr = librosa.load(speech, sr=None)
+    assert y.shape == ref.shape and sr == ref_sr
+    np.testing.assert_array_equal(y.astype(np.float32), ref)
+    mix, _ = io.load(stereo)
+    ref, _ = librosa.load(stereo, sr=None, mono=True)
+    assert mix.shape == ref.shape
+    np.testing.assert_allclose(mix, ref, atol=1e-7)
+    each, _ = io.load(stereo, channels="each")
+    ref, _ = librosa.load(stereo, sr=None, mono=False)
+    assert each.shape == ref.shape == (2, mix.size)
+    assert io.load(stereo, channels=1)[0].shape == mix.shape
+    assert io.load(speech, channels="each")[0].ndim == 1  # a mono file stays 1-D
 
 
 @pytest.mark.parametrize("block", [1000, 4096, 1 << 16])

@@ -49,7 +49,7 @@ def stereo(tmp_path_factory) -> Path:
 def _power(path: Path, **kw) -> np.ndarray:
     """Floored power spectrogram of the mono mix of the whole file, (n_freq, n_frames)."""
     y, _ = io.load(path)
-    return np.maximum(np.abs(stft(y[0], **kw)) ** 2, AMIN)
+    return np.maximum(np.abs(stft(y, **kw)) ** 2, AMIN)
 
 
 def _expected_pool(P: np.ndarray, n_cols: int) -> np.ndarray:

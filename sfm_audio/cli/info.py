@@ -35,8 +35,8 @@ def _info_row(path: str, allow_truncated: bool = False) -> dict:
     header = io.info(path, allow_truncated=allow_truncated)
     lv = io.levels(path, allow_truncated=allow_truncated)
     return {"file": path, "format": header.format, "subtype": header.subtype,
-            "sr": header.samplerate, "channels": header.channels, "frames": lv.frames,
-            "duration_s": lv.frames / header.samplerate, "peak_dbfs": lv.peak_dbfs,
+            "sr": header.sr, "channels": header.channels, "frames": lv.frames,
+            "duration_s": lv.frames / header.sr, "peak_dbfs": lv.peak_dbfs,
             "clipped": lv.clipped}
 
 

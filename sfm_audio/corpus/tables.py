@@ -21,6 +21,7 @@ from ..bands import parse_band_spec
 from ..columns import Column, union_schema
 from ..features import ExtractOptions, FileMeta, open_features
 from ..summaries import table_rows, table_schema
+from ..threads import DEFAULT_THREADS
 from ..writers import format_of, open_writer
 from .executors import failure_of
 from .inputs import Failure, scan_inputs
@@ -134,7 +135,7 @@ def extract_files(
     jobs: int = 1,
     scheduler: str | None = None,
     resume: bool = False,
-    threads: int = 1,
+    threads: int = DEFAULT_THREADS,
     own_process: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -165,7 +166,8 @@ def extract_files(
         :func:`~sfm_audio.corpus.staging_dir` and compute only the missing files; the output
         is the same as one full run's.
     threads : int
-        Threads for a lone file (reader + FFT pool) when it is the only input and no
+        Threads for a lone file (reader + FFT pool; default
+        :data:`~sfm_audio.threads.DEFAULT_THREADS`) when it is the only input and no
         scheduler is given; corpus jobs always use one.
     own_process : bool
         The caller owns this process (the CLI does): corpus jobs run in it with ``jobs=1``
