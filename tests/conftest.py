@@ -23,9 +23,9 @@ END_TO_END_MODULES = {
     "test_cli_plot.py",
     "test_cli_stdin.py",
     "test_corpus_runs.py",
+    "test_figures.py",
     "test_fuzz.py",
     "test_plot_roads.py",
-    "test_report.py",
     "test_scripts.py",
 }
 
