@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import defaults
 from ._errors import AudioFileError, ParameterError
 from .flatness import TONALITY_DB
@@ -48,9 +50,14 @@ __all__ = [
 ]
 
 #: The figures :func:`figure` draws.
-KINDS = ("flatness", "bands", "eigen", "rd", "gain", "lossless", "prediction", "duality")
+KINDS = ("flatness", "bands", "eigen", "rd", "gain", "lossless", "prediction", "duality",
+         "gains")
 #: The figures of the coding experiments: they use the whole file, channels mixed.
-CODING_KINDS = ("eigen", "rd", "gain", "lossless", "prediction", "duality")
+CODING_KINDS = ("eigen", "rd", "gain", "lossless", "prediction", "duality", "gains")
+#: kinds that take several inputs (files, folders, globs)
+CORPUS_KINDS = ("lossless", "gains")
+#: the operating point (PCM bits per sample) the gains figure draws
+GAINS_FIGURE_BITS = 8
 #: figure size in inches of each kind (the library's defaults); pixels = inches × dpi
 SIZES = {
     "flatness": (10.0, 7.0),
@@ -61,6 +68,7 @@ SIZES = {
     "lossless": (6.0, 6.0),
     "prediction": (11.0, 4.6),
     "duality": (11.0, 4.6),
+    "gains": (7.0, 6.5),
 }
 #: smallest figure side in pixels
 MIN_PIXELS = 50
@@ -209,8 +217,13 @@ def check_kind(kind: str) -> str:
 
 
 def _check_inputs(kind: str, inputs: list[str]) -> list[str]:
-    """The input files of a figure; folders and globs are expanded for ``lossless``."""
-    if kind == "lossless":
+    """The input files of a figure; folders and globs are expanded for ``lossless`` and
+    ``gains`` (which also takes one CSV of ``sfm-audio code --gains``)."""
+    if kind == "gains" and len(inputs) == 1 and str(inputs[0]).lower().endswith(".csv"):
+        if not Path(inputs[0]).is_file():
+            raise AudioFileError(f"{inputs[0]}: no such file")
+        return inputs
+    if kind in CORPUS_KINDS:
         from .corpus import expand_inputs
 
         paths, failures = expand_inputs(inputs)
@@ -220,7 +233,7 @@ def _check_inputs(kind: str, inputs: list[str]) -> list[str]:
     if len(inputs) != 1:
         raise ParameterError(
             f"kind={kind} draws one file; got {len(inputs)} inputs "
-            "(only kind=lossless takes several)", param="kind"
+            "(only kind=lossless and kind=gains take several)", param="kind"
         )
     return inputs
 
@@ -535,6 +548,45 @@ def _fig_duality(inputs, options: PlotOptions, figsize, report=None):
 
 
 
+def _gains_rows(inputs: list[str]) -> list[dict]:
+    """Rows of the gains experiment: read from a ``--gains`` CSV, or computed (first
+    ``DEFAULT_SECONDS`` of each file, at :data:`GAINS_FIGURE_BITS`)."""
+    import csv
+
+    if len(inputs) == 1 and inputs[0].lower().endswith(".csv"):
+        with open(inputs[0], newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        need = {"file", "pcm_bits", "measured_stationary_db", "predicted_stationary_db",
+                "measured_adaptive_db", "predicted_adaptive_db"}
+        if not rows or need - set(rows[0]):
+            raise ParameterError(f"{inputs[0]}: not a table of sfm-audio code --gains (needs "
+                                 f"{', '.join(sorted(need))})", param="inputs")
+        return rows
+    from .coding.gains import gains_file
+
+    return [r.to_dict() for path in inputs
+            for r in gains_file(path, pcm_bits=(GAINS_FIGURE_BITS,))]
+
+
+def _fig_gains(inputs, options: PlotOptions, figsize):
+    from . import plot as splot
+
+    rows = _gains_rows(inputs)
+    points = sorted({int(r["pcm_bits"]) for r in rows})
+    bits = GAINS_FIGURE_BITS if GAINS_FIGURE_BITS in points else points[0]
+    at = [r for r in rows if int(r["pcm_bits"]) == bits]
+
+    def column(key: str) -> np.ndarray:
+        return np.array([np.nan if r[key] in (None, "") else float(r[key]) for r in at])
+
+    coders = ("adaptive", "stationary")
+    measured = {c: column(f"measured_{c}_db") for c in coders}
+    predicted = {c: column(f"predicted_{c}_db") for c in coders}
+    what = Path(at[0]["file"]).name if len(at) == 1 else f"{len(at)} files"
+    title = (f"Gain over PCM at {bits} bit/sample, {what}\nreal coders against the "
+             "extractor's rate-aware prediction (nothing fitted)")
+    return splot.gains(measured, predicted, title=title, figsize=figsize)
+
 
 _FIGURES: dict[str, Callable[..., Figure]] = {
     "flatness": _fig_flatness,
@@ -545,6 +597,7 @@ _FIGURES: dict[str, Callable[..., Figure]] = {
     "lossless": _fig_lossless,
     "prediction": _fig_prediction,
     "duality": _fig_duality,
+    "gains": _fig_gains,
 }
 
 

@@ -79,7 +79,7 @@ def _db_range(text: str) -> tuple[float, ...] | None:
 @handle_errors
 def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include, exclude,
          hidden, quiet, **options):
-    """Draw a figure of one audio file (several for --kind lossless).
+    """Draw a figure of one audio file (several for --kind lossless and gains).
 
     \b
     flatness    spectrogram (log frequency, dB) with the SFM, its dB and
@@ -97,6 +97,9 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include
                 and signal spectra
     duality     each frame's measured bits against its predicted bits, and
                 against ½·log2(SFM) coloured by energy
+    gains       measured gain over PCM against the gain predicted from the
+                extractor's band levels, one point per file and coder, at 8
+                bit/sample (INPUT: folders, globs or a CSV of code --gains)
 
     A long recording is streamed: the spectrogram is pooled to the figure's pixel width, so
     memory stays bounded whatever the length. The spectrogram's colour bar is in dBFS:
@@ -111,7 +114,9 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include
     if db_range is not None:
         options["db_range"] = _db_range(db_range)
     show_warnings_once()
-    if str(kind).strip().lower() == "lossless":  # the kind that takes folders and globs
+    corpus_kind = str(kind).strip().lower() in ("lossless", "gains")
+    table = len(inputs) == 1 and str(inputs[0]).lower().endswith(".csv")
+    if corpus_kind and not table:  # the kinds that take folders and globs
         from ..corpus import scan_inputs
 
         scan = scan_inputs(inputs, include=include, exclude=exclude, hidden=hidden)

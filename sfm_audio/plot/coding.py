@@ -608,3 +608,59 @@ def duality(
     )
     set_title(fig, [ax_p, ax_f], title, created)
     return fig
+
+
+def gains(
+    measured: Mapping[str, np.ndarray],
+    predicted: Mapping[str, np.ndarray],
+    *,
+    title: str = "Coded gain over PCM: measured against predicted",
+    ax: Axes | None = None,
+    figsize: tuple[float, float] = (6.5, 6.0),
+) -> Figure:
+    """Measured gain over PCM against the gain predicted from the extractor, one point per
+    file and coder, with the line y = x; the legend gives each coder's mean error (measured −
+    predicted), RMS error and R² against y = x (:func:`sfm_audio.agreement.agreement`).
+
+    Parameters
+    ----------
+    measured, predicted : mapping of str to np.ndarray [shape=(n_files,)]
+        Per coder (e.g. ``"adaptive"``, ``"stationary"``), in dB; the same keys.
+    title : str
+    ax : Axes, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    from ..agreement import agreement
+
+    if not measured or set(measured) != set(predicted):
+        raise ParameterError("measured and predicted need the same, non-empty coders")
+    created = ax is None
+    fig, ax = single_axes(ax, figsize)
+    every = []
+    for i, name in enumerate(measured):
+        y = vector(f"measured[{name!r}]", measured[name])
+        x = vector(f"predicted[{name!r}]", predicted[name], y.shape[0],
+                   what=f" like measured[{name!r}]")
+        a = agreement(y, x)
+        ax.plot(x, y, "o^sD"[i % 4], linestyle="none", color=f"C{i}", markeredgecolor="k",
+                markeredgewidth=0.5, zorder=3, label=f"{name}: {a.label()}")
+        every.append(np.concatenate((x, y)))
+    both = np.concatenate(every)
+    both = both[np.isfinite(both)]
+    lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
+    pad = max(0.05 * (hi - lo), 0.5)
+    lo, hi = lo - pad, hi + pad
+    ax.plot([lo, hi], [lo, hi], "--", color="0.4", linewidth=1.0, label="y = x", zorder=2)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("Predicted from the extractor's band levels (dB)")
+    ax.set_ylabel("Measured: real coder against PCM at the same step (dB)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7.5)
+    set_title(fig, [ax], title, created)
+    return fig

@@ -1,0 +1,45 @@
+"""The gains figure: measured against predicted with y = x and the agreement in the legend."""
+
+import csv
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sfm_audio import plot as splot
+from sfm_audio._errors import ParameterError
+from sfm_audio.agreement import agreement
+from sfm_audio.cli import main
+from sfm_audio.coding.gains import GAINS_COLUMNS
+
+
+def test_legend_holds_the_agreement_against_y_equals_x():
+    measured = {"adaptive": np.array([10.0, 20.0, 30.0]), "stationary": np.array([5.0, 6.0, 9.0])}
+    predicted = {"adaptive": np.array([11.0, 19.0, 31.0]), "stationary": np.array([5.5, 6.0, 8.0])}
+    fig = splot.gains(measured, predicted)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    a = agreement(measured["adaptive"], predicted["adaptive"])
+    assert texts[0] == f"adaptive: {a.label()}" and "y = x" in texts
+    with pytest.raises(ParameterError, match="same"):
+        splot.gains(measured, {"adaptive": predicted["adaptive"]})
+
+
+def test_plot_command_reads_a_gains_csv(tmp_path):
+    table = tmp_path / "g.csv"
+    with open(table, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(GAINS_COLUMNS)
+        for i in range(4):
+            row = {c: 1.0 + i for c in GAINS_COLUMNS}
+            row.update(file=f"f{i}.wav", pcm_bits=8)
+            w.writerow([row[c] for c in GAINS_COLUMNS])
+    out = tmp_path / "g.png"
+    result = CliRunner().invoke(main, ["plot", str(table), "--kind", "gains", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(main, ["plot", str(bad), "--kind", "gains", "-o",
+                                       str(tmp_path / "b.png")])
+    assert result.exit_code != 0 and "code --gains" in result.output
+    assert not (tmp_path / "b.png").exists()
