@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import defaults
-from ._errors import AudioFileError, ParameterError
+from ._errors import AudioFileError, ParameterError, SfmError
 from .validate import int_at_least
 
 __all__ = ["default_data_dir", "Demo", "run_demo"]
@@ -43,8 +43,8 @@ class Demo:
     data_dir : Path
         The folder of recordings used.
     inputs : list of str
-        The recordings found there, in path order; the first is the one the single-file
-        figures and the coding report show.
+        The readable recordings found there, in path order; the first that can be coded is
+        the one the single-file figures and the coding report show.
     written : list of (Path, str)
         Each file written, with one line saying what it holds.
     seconds : float
@@ -78,7 +78,8 @@ def run_demo(
     block : int
         Block size of the eigen and rate–distortion figures.
     on_skip : callable, optional
-        Called with one line for each file that could not be read (the run goes on).
+        Called with one line for each file that could not be read, could not be coded or
+        measured, and for each figure undefined for the recording shown (the run goes on).
 
     Returns
     -------
@@ -111,46 +112,82 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, str]] = []
 
+    skip = on_skip or (lambda line: None)
     options = ExtractOptions()
+    unreadable: set[str] = set()
     for name, summary, what in (("frames.csv", False, "frame table (one row per frame)"),
                                 ("summary.csv", True, "summary (one row per file)")):
         result = extract_files(inputs, out / name, options, summary=summary)
-        if on_skip is not None:
-            for f in result.failed:
-                on_skip(f"skipped: {f.error}")
+        for f in result.failed:
+            if f.file not in unreadable:  # each file's reason once, not once per table
+                unreadable.add(f.file)
+                skip(f"skipped: {f.error}")
         if not result.output_written:
             raise AudioFileError(f"no file in {data} could be read")
         written.append((out / name, what))
+    inputs = [path for path in inputs if path not in unreadable]
 
-    main_file = inputs[0]
+    # the report and the single-file figures show the first recording that can be coded
+    # (a silent or too short one cannot: it is named and the next one taken); when none
+    # can, the extractor's figures of the first recording are drawn all the same
     blocks = tuple(sorted(set(defaults.GAIN_BLOCKS) | {block}))
-    main_report = run_experiment(main_file, blocks=blocks, rates=defaults.RATES,
-                                 transforms=defaults.TRANSFORMS).report
+    main_report, main_file = None, inputs[0]
+    for path in inputs:
+        try:
+            main_report = run_experiment(path, blocks=blocks, rates=defaults.RATES,
+                                         transforms=defaults.TRANSFORMS).report
+            main_file = path
+            break
+        except SfmError as exc:
+            skip(f"not coded: {exc}")
     # the other recordings only need their lossless section, not the coders
-    reports = [main_report.lossless] + [lossless_file(path) for path in inputs[1:]]
-    json_path, md_path = out / "coding.json", out / "coding.md"
-    _write_text(json_path, json.dumps(main_report.to_dict(), indent=2, allow_nan=False) + "\n")
-    written.append((json_path, f"transform-coding report of {Path(main_file).name} (JSON)"))
-    _write_text(md_path, markdown_report(main_report))
-    written.append((md_path, "the same report as Markdown tables"))
+    lossless_inputs, reports = [], []
+    for path in inputs:
+        try:
+            reports.append(main_report.lossless if main_report is not None
+                           and path == main_file else lossless_file(path))
+            lossless_inputs.append(path)
+        except SfmError as exc:
+            skip(f"not in lossless.png: {exc}")
+    if main_report is not None:
+        json_path, md_path = out / "coding.json", out / "coding.md"
+        _write_text(json_path,
+                    json.dumps(main_report.to_dict(), indent=2, allow_nan=False) + "\n")
+        written.append((json_path,
+                        f"transform-coding report of {Path(main_file).name} (JSON)"))
+        _write_text(md_path, markdown_report(main_report))
+        written.append((md_path, "the same report as Markdown tables"))
 
     figures: list[tuple[str, list[str], dict[str, Any], str]] = [
         ("flatness", [main_file], {}, "spectrogram with SFM, dB and tonality"),
         ("bands", [main_file], {}, "MPEG-7 band flatness heat map"),
-        ("eigen", [main_file], {"blocks": (block,), "report": main_report},
-         f"KLT eigenvalues and water levels, N = {block}"),
-        ("rd", [main_file], {"blocks": (block,), "report": main_report},
-         "rate–distortion, theory and measured"),
-        ("gain", [main_file], {"blocks": blocks, "report": main_report},
-         "coding gain against block size"),
-        ("lossless", inputs, {"reports": reports}, "FLAC against the lossless estimate"),
-        ("prediction", [main_file], {"blocks": blocks, "report": main_report},
-         "prediction gain against order beside coding gains; residual and signal spectra"),
-        ("duality", [main_file], {"report": main_report},
-         "bits of each frame against water-filling and against the frame's flatness"),
     ]
+    if main_report is not None:
+        figures += [
+            ("eigen", [main_file], {"blocks": (block,), "report": main_report},
+             f"KLT eigenvalues and water levels, N = {block}"),
+            ("rd", [main_file], {"blocks": (block,), "report": main_report},
+             "rate–distortion, theory and measured"),
+            ("gain", [main_file], {"blocks": blocks, "report": main_report},
+             "coding gain against block size"),
+        ]
+    if lossless_inputs:
+        figures.append(("lossless", lossless_inputs, {"reports": reports},
+                        "FLAC against the lossless estimate"))
+    if main_report is not None:
+        figures += [
+            ("prediction", [main_file], {"blocks": blocks, "report": main_report},
+             "prediction gain against order beside coding gains; residual and signal "
+             "spectra"),
+            ("duality", [main_file], {"report": main_report},
+             "bits of each frame against water-filling and against the frame's flatness"),
+        ]
     for kind, files, extra, what in figures:
-        path = render(files, kind, out / f"{kind}.png", dpi=100.0, **extra)
+        try:
+            path = render(files, kind, out / f"{kind}.png", dpi=100.0, **extra)
+        except SfmError as exc:  # undefined for this recording (the duality of a click)
+            skip(f"no {kind}.png: {exc}")
+            continue
         written.append((path, what))
     return Demo(data_dir=data, inputs=list(inputs), written=written,
                 seconds=time.perf_counter() - t0)

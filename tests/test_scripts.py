@@ -18,6 +18,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
     ("profile_code.py", ["--minutes", "0"], "argument --minutes: 0 must be above 0"),
     ("profile_code.py", ["--top", "x"], "argument --top: 'x' is not a number"),
     ("profile_code.py", ["missing.wav"], "missing.wav: no such file"),
+    ("lossless_flac.py", ["missing.wav"], "missing.wav: no such file"),
 ])
 def test_bad_options_are_one_line_and_status_2(script, args, message, tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True,
