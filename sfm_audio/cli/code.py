@@ -110,7 +110,7 @@ def _print_roads(report: CodingReport) -> None:
              f"(theta {d.theta:.4g}) for {d.rate:g} bit/sample of water-filling")
         echo(f"  adaptive coder: {d.bits_per_sample:.3f} bit/sample (blocks spread "
              f"{d.bits_std:.3f}), SNR {_fmt(d.snr_db)} dB")
-        echo(f"  R^2 of block bits against per-frame water-filling: "
+        echo(f"  R^2 (y = x) of block bits against per-frame water-filling: "
              f"{_fmt(d.r2_predicted, '.3f')}")
         echo(f"  bits ~ {_fmt(d.intercept)} + {_fmt(d.energy_coef)} * 1/2 log2(E/theta) "
              f"+ {_fmt(d.flatness_coef)} * 1/2 log2(SFM): R^2 {_fmt(d.r2_fit, '.3f')} "

@@ -36,6 +36,7 @@ from scipy.ndimage import uniform_filter1d
 from .. import defaults
 from .._errors import ParameterError, SfmError
 from .._files import atomic_path
+from ..agreement import agreement
 from ..flatness import flatness
 from ..validate import int_at_least, positive_float, positive_int
 from .adaptive import SUBBANDS, AdaptiveBlockCoder
@@ -139,8 +140,9 @@ class DualityUndefined(SfmError):
 class DualityFit:
     """``bits = intercept + energy_coef * x_energy + flatness_coef * x_flatness``.
 
-    ``r2`` is the coefficient of determination (the squared Pearson correlation of the bits
-    with the fitted values); ``used`` blocks had finite terms (energy and SFM > 0).
+    ``r2`` is the coefficient of determination ``1 - SS_res / SS_tot`` of the fitted values
+    (for a least-squares fit with a constant it equals their squared correlation with the
+    bits); ``used`` blocks had finite terms (energy and SFM > 0).
     """
 
     intercept: float
@@ -151,9 +153,11 @@ class DualityFit:
 
 
 def _r2(y: np.ndarray, fitted: np.ndarray) -> float:
-    if y.size < 3 or np.ptp(y) == 0 or np.ptp(fitted) == 0:
+    """R² of ``fitted`` against ``y`` on the line y = x, ``1 - SS_res / SS_tot`` (not a squared
+    correlation: a prediction off by a constant or a slope scores below 1)."""
+    if y.size < 3 or np.ptp(y) == 0:
         return float("nan")
-    return float(np.corrcoef(y, fitted)[0, 1] ** 2)
+    return float(agreement(y, fitted).r2)
 
 
 def fit_bits(bits: np.ndarray, energy_term: np.ndarray, flatness_term: np.ndarray) -> DualityFit:

@@ -186,7 +186,8 @@ def ecsq_gaussian(variances: np.ndarray, theta: float) -> tuple[float, float]:
     Every component whose variance exceeds the water level ``theta`` is quantized with step
     ``sqrt(12 theta)`` (midpoint reconstruction) and its index ideally entropy coded; the
     others are not coded (error = their variance). At high rate this is the Gaussian R(D)
-    plus :data:`ECSQ_GAP_BITS`; at low rate the gap shrinks.
+    plus :data:`ECSQ_GAP_BITS`; the gap shrinks below that only at low rate (below about 1
+    bit per component).
 
     Parameters
     ----------
