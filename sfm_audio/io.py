@@ -37,7 +37,7 @@ import numpy as np
 import soundfile as sf
 
 from ._errors import AudioFileError, ParameterError, SfmError
-from .stdin import PLACEHOLDER_SIZES, STDIN, StandardInput
+from .stdin import PLACEHOLDER_SIZES, STDIN, RawFormat, StandardInput, parse_raw_format
 from .validate import int_at_least, is_integer, positive_float, positive_int
 
 __all__ = [
@@ -52,6 +52,10 @@ __all__ = [
     "stream",
     "load",
     "stream_stdin",
+    "stdin_is_live",
+    "stdin_raw",
+    "RawFormat",
+    "parse_raw_format",
     "output_channels",
     "output_length",
     "validate_channels",
@@ -141,12 +145,16 @@ def _check_path(path: str | os.PathLike) -> Path:
     return p
 
 
-def _soundfile(source, path: str | os.PathLike, *, allow_truncated: bool = False
-               ) -> sf.SoundFile:
-    """Open ``source`` (a path, or a file descriptor left open) with libsndfile; check it."""
+def _soundfile(source, path: str | os.PathLike, *, allow_truncated: bool = False,
+               **layout) -> sf.SoundFile:
+    """Open ``source`` (a path, or a file descriptor left open) with libsndfile; check it.
+
+    ``layout``: what ``soundfile.SoundFile`` needs to read headerless data (``format="RAW"``,
+    ``subtype``, ``samplerate``, ``channels``, ``endian``).
+    """
     try:
-        handle = sf.SoundFile(source, closefd=False) if isinstance(source, int) else \
-            sf.SoundFile(source)
+        handle = sf.SoundFile(source, closefd=False, **layout) if isinstance(source, int) \
+            else sf.SoundFile(source, **layout)
     except _DECODE_ERRORS as exc:
         raise AudioFileError(f"{path}: not a readable audio file ({_reason(exc)})") from None
     try:
@@ -268,14 +276,34 @@ def info(path: str | os.PathLike, *, allow_truncated: bool = False) -> AudioInfo
 _stdin = StandardInput(_soundfile, _header_info)
 
 
-def stream_stdin() -> None:
-    """Read ``"-"`` (standard input) as it arrives when it is a WAV stream.
+def stream_stdin(*, live_only: bool = False, raw: RawFormat | None = None) -> None:
+    """Read ``"-"`` (standard input) as it arrives when it is a WAV stream (or raw PCM).
 
     Call before the first use of ``"-"``. The samples can then be read once, by one
     :func:`stream`, and :func:`info` gives ``frames=None`` (the length is known only at the end).
     Other formats are copied to a temporary file all the same: libsndfile needs to seek in them.
+
+    Parameters
+    ----------
+    live_only : bool
+        Stream only a *live* input, whose length is unknown: a WAV whose header declares a
+        placeholder size, or raw PCM; a WAV declaring its length is copied and can be read
+        more than once. :func:`stdin_is_live` tells which, once ``"-"`` is opened.
+    raw : RawFormat, optional
+        Standard input is headerless PCM of this layout (:func:`parse_raw_format`).
     """
-    _stdin.set_streaming()
+    _stdin.set_raw(raw)
+    _stdin.set_streaming(live_only=live_only)
+
+
+def stdin_raw(raw: RawFormat | None) -> None:
+    """Standard input is headerless PCM of this layout (None: a file with a header)."""
+    _stdin.set_raw(raw)
+
+
+def stdin_is_live() -> bool:
+    """Whether ``"-"`` is being streamed with its length unknown (call after :func:`info`)."""
+    return _stdin.live
 
 
 # --------------------------------------------------------------------------- options

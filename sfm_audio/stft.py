@@ -398,6 +398,11 @@ class FrameStream:
         self.frames_out += start
         self._buffer = self._buffer[:, start * hop :]
 
+    @property
+    def samples_in(self) -> int:
+        """Samples pushed so far (per channel)."""
+        return self._samples_in
+
     def transform(self, segment: np.ndarray, *, work: dict | None = None) -> np.ndarray:
         """Windowed real FFT of every frame in a segment: shape (n_channels, k, n_freq).
 

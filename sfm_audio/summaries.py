@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "bits_of",
     "summarize",
     "summary_columns",
+    "summary_row",
     "summary_rows",
     "table_rows",
     "table_schema",
@@ -133,6 +134,31 @@ def _dbfs(peak: float) -> float:
     return max(20.0 * math.log10(peak), LEVEL_FLOOR_DBFS) if peak > 0 else LEVEL_FLOOR_DBFS
 
 
+def summary_row(meta: FileMeta, segment_start: float | None, duration: float,
+                column: Callable[[int], np.ndarray]) -> list[float]:
+    """One channel's summary row (of a segment, or of the whole file) in the columns of
+    :func:`table_schema`.
+
+    ``column(j)`` gives the values of the frames in column ``j`` of ``meta.columns``, then
+    ``rms_dbfs`` (``j = len(meta.columns)``) and the peak magnitude (``j + 1``), each of shape
+    (n_frames,); ``duration`` is the source's length in seconds (NaN when unknown, as for a
+    live input before its end).
+    """
+    n_col = len(meta.columns)
+    level, peak = column(n_col), column(n_col + 1)
+    kept = np.ones(level.shape[0], dtype=bool) if meta.options.min_dbfs is None else (
+        level >= meta.options.min_dbfs)
+    row = [] if segment_start is None else [segment_start]
+    row += [meta.sr, meta.source_channels, bits_of(meta.subtype), duration, level.shape[0],
+            int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
+    for j in range(n_col):
+        row += _stats(column(j)[kept])
+    level_at = _level_columns(meta)
+    if level_at:
+        row += _tf_values(meta, [column(j)[kept] for j in level_at])
+    return row
+
+
 def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str], np.ndarray]:
     """A file's summary rows: per channel, or per segment and channel (segment-major).
 
@@ -161,25 +187,14 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
             index -= first
             starts = [(first + j) * options.segment for j in range(int(index[-1]) + 1)]
         bounds = np.searchsorted(index, np.arange(len(starts) + 1))
-        level_at = _level_columns(meta)
         columns = [[spool.column(c, j) for j in range(n_col + 2)] for c in range(n_ch)]
         labels, rows = [], []
         for s_i, seg_start in enumerate(starts):
             a, b = bounds[s_i], bounds[s_i + 1]
             for c in range(n_ch):
-                level, peak = columns[c][n_col][a:b], columns[c][n_col + 1][a:b]
-                kept = np.ones(b - a, dtype=bool) if options.min_dbfs is None else (
-                    level >= options.min_dbfs)
-                row = [] if seg_start is None else [seg_start]
-                row += [meta.sr, meta.source_channels, bits_of(meta.subtype), meta.duration,
-                        b - a,
-                        int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
-                for j in range(n_col):
-                    row += _stats(columns[c][j][a:b][kept])
-                if level_at:
-                    row += _tf_values(meta, [columns[c][j][a:b][kept] for j in level_at])
                 labels.append(meta.channels[c])
-                rows.append(row)
+                rows.append(summary_row(meta, seg_start, meta.duration,
+                                        lambda j, c=c, a=a, b=b: columns[c][j][a:b]))
         return labels, np.asarray(rows, dtype=np.float64)
     finally:
         spool.close()

@@ -8,6 +8,7 @@ import time
 
 import click
 
+from .. import io
 from .._files import check_output_dir
 from ..corpus import (
     STDIN,
@@ -16,6 +17,7 @@ from ..corpus import (
     scan_inputs,
 )
 from ..features import ExtractOptions, open_features
+from ..writers import format_of
 from ._common import (
     allow_truncated_option,
     exit_if_failed,
@@ -140,12 +142,19 @@ class _FileProgress:
     errors="List failed files in this CSV (columns file, error) instead of printing them.",
 )
 @allow_truncated_option
+@click.option("--raw-format", default=None, metavar="ENC:RATE:CH",
+              help="Standard input (-) is headerless PCM of this layout, e.g. s16le:48000:1 "
+                   "(encodings s8, u8, s16le, s24le, s32le, f32le, f64le and the be ones); "
+                   "it is read live.")
+@click.option("--keep-partial", is_flag=True,
+              help="On a live input, an interrupted run (Ctrl-C, SIGTERM) keeps the rows "
+                   "written so far under OUTPUT instead of removing it.")
 @scan_options
 @quiet_option("No progress bar, no closing count.")
 @handle_errors
 def extract(inputs, output, n_fft, hop_length, win_length, window, center, power, amin, sr,
-            channels, bands, summary, jobs, scheduler, resume, errors_path, include, exclude,
-            hidden, quiet, **controls):
+            channels, bands, summary, jobs, scheduler, resume, errors_path, raw_format,
+            keep_partial, include, exclude, hidden, quiet, **controls):
     """Spectral flatness per frame and per band of audio files.
 
     INPUTS are files, folders (searched recursively for audio) or glob patterns, or - for
@@ -168,6 +177,17 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     some failed, so that --resume retries only those. Without --resume a stale folder is
     cleared. With --scheduler the workers send each part back to this machine: only the
     inputs must be shared with them.
+
+    Live input: - alone, when it is a WAV stream whose header leaves the length open (as
+    recorders write to a pipe) or raw PCM (--raw-format), is read as it arrives, never
+    copied, in bounded memory. Rows are computed in chunks of at most 0.25 s of audio and
+    written and flushed chunk by chunk: with the default hop a row leaves within one chunk
+    (0.25 s) of its audio. --segment rows are written as each segment closes, a --summary
+    at the end of the input; duration_s is empty in rows written before the end. Ctrl-C
+    ends the run with whole rows only; a file OUTPUT is removed unless --keep-partial.
+
+    \b
+      arecord -f S16_LE -r 48000 -c 1 -t wav | sfm-audio extract - -o - --segment 1
     """
     options = ExtractOptions(
         n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
@@ -176,6 +196,23 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     )
     summary = summary or options.segment is not None
     show_warnings_once()
+    format_of(output)  # a bad OUTPUT is refused before waiting for standard input
+    raw = None if raw_format is None else io.parse_raw_format(raw_format)
+    if raw is not None and STDIN not in inputs:
+        raise click.BadParameter("describes standard input: give - as the input",
+                                 param_hint="--raw-format")
+    if list(inputs) == [STDIN]:
+        # a stream of unknown length is read live; any other is copied, as before
+        io.stream_stdin(live_only=True, raw=raw)
+        io.info(STDIN)
+        if io.stdin_is_live():
+            from ._live import extract_live
+
+            extract_live(options, output, summary=summary, keep_partial=keep_partial,
+                         resume=resume, quiet=quiet)
+            return
+    elif raw is not None:
+        io.stdin_raw(raw)
     if jobs is not None and scheduler is not None:
         raise click.UsageError("use either --jobs (local processes) or --scheduler (Dask)")
     if errors_path is not None:
