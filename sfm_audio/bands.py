@@ -16,7 +16,7 @@ import numpy as np
 
 from ._errors import ParameterError
 from .stft import scratch
-from .validate import positive_float, positive_int
+from .validate import positive_float, positive_int, validate_amin, validate_power
 
 __all__ = [
     "BandLayout",
@@ -468,7 +468,6 @@ def band_flatness(
     -------
     sfm, crest : np.ndarray [shape=(..., n_bands, n_frames)]
     """
-    from .flatness import validate_amin, validate_power
 
     amin, power = validate_amin(amin), validate_power(power)
     S = np.asarray(S, dtype=np.float64)

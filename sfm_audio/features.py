@@ -24,8 +24,7 @@ import numpy as np
 from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout, parse_band_spec
-from .flatness import validate_amin, validate_power
-from .kernel import ChunkKernel, map_ordered
+from .kernel import BAND_COLUMNS, FRAME_COLUMNS, ChunkKernel, kernel_columns, map_ordered
 from .stft import (
     FRAMES_PER_CHUNK,
     FrameStream,
@@ -36,9 +35,17 @@ from .stft import (
     frame_range,
     frame_times,
     n_frames,
+    padded_span,
 )
 from .threads import DEFAULT_THREADS
-from .validate import finite_float, nonnegative_float, positive_float, positive_int
+from .validate import (
+    finite_float,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    validate_amin,
+    validate_power,
+)
 
 __all__ = [
     "ExtractOptions",
@@ -51,12 +58,12 @@ __all__ = [
     "extract",
 ]
 
-#: per-frame features, in column order
-FRAME_FEATURES = ("sfm", "sfm_db", "tonality", "crest", "rms_dbfs")
+#: per-frame features, in column order (the kernel's: :data:`sfm_audio.kernel.FRAME_COLUMNS`)
+FRAME_FEATURES = FRAME_COLUMNS
 #: where ``rms_dbfs`` is among the kernel's columns (kept in every chunk for the summaries)
 _RMS_COLUMN = FRAME_FEATURES.index("rms_dbfs")
 #: names accepted by ``features=``: the frame features and the two groups of band columns
-FEATURE_NAMES = FRAME_FEATURES + ("sfm_band", "crest_band", "level_band")
+FEATURE_NAMES = FRAME_FEATURES + BAND_COLUMNS
 #: label of an array's rows in the ``file`` column
 ARRAY_LABEL = "<array>"
 
@@ -212,16 +219,6 @@ class FileMeta:
                            hop_length=self.hop_length)
 
 
-def kernel_columns(layout: BandLayout | None) -> list[str]:
-    """Every column :class:`~sfm_audio.kernel.ChunkKernel` computes, in its order."""
-    columns = list(FRAME_FEATURES)
-    if layout is not None:
-        columns += [f"sfm_band_{name}" for name in layout.names]
-        columns += [f"crest_band_{name}" for name in layout.names]
-        columns += [f"level_band_{name}" for name in layout.names]
-    return columns
-
-
 def _chosen(columns: list[str], features: tuple[str, ...] | None) -> np.ndarray:
     if features is None:
         return np.arange(len(columns))
@@ -261,11 +258,7 @@ def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: S
                            block_frames=block_frames, allow_truncated=options.allow_truncated)
         yield from stream.segments(blocks)
         return
-    hop, n_fft = params.hop_length, params.n_fft
-    pad = n_fft // 2 if params.center else 0
-    lo = meta.frame0 * hop - pad
-    hi = (meta.frame0 + meta.n_frames - 1) * hop - pad + n_fft
-    uncentred = StftParams(n_fft, hop, params.win_length, params.window, False)
+    lo, hi, uncentred = padded_span(meta.frame0, meta.frame0 + meta.n_frames, params)
     stream = FrameStream(uncentred, len(meta.channels), frames_per_chunk=frames_per_chunk)
     if options.sr is None:  # seek: read only the samples of the range
         read = io.stream(path, channels=options.channels, prefetch=prefetch,

@@ -4,6 +4,11 @@ Definitions (docs/definitions.md): ``P = |S|**power``, floored as ``max(amin, P)
 (librosa's rule, so a silent frame has SFM 1.0, never NaN); ``sfm_db = 10 log10 SFM``;
 Johnston tonality ``min(sfm_db / -60, 1)``; Wiener entropy ``ln SFM``; crest factor
 ``max(P) / mean(P)``.
+
+The public, librosa-shaped functions: :func:`spectral_flatness` of a spectrogram here, of a
+signal through the streaming :mod:`sfm_audio.kernel` (which this module sits above: the kernel
+imports nothing from it), and the generic :func:`flatness` of any non-negative values
+(eigenvalues, singular values).
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._errors import ParameterError
+from .kernel import TONALITY_DB, signal_flatness
+from .stft import StftParams
 from .threads import DEFAULT_THREADS
-from .validate import positive_float
+from .validate import validate_amin, validate_power
 
 __all__ = [
     "flatness",
@@ -21,23 +28,8 @@ __all__ = [
     "tonality",
     "wiener_entropy",
     "spectral_crest",
-    "frame_statistics",
-    "validate_amin",
-    "validate_power",
+    "TONALITY_DB",
 ]
-
-#: Johnston's tonality reaches 1 at this flatness (dB): a pure tone.
-TONALITY_DB = -60.0
-
-
-def validate_amin(amin: float) -> float:
-    """``amin`` as a float > 0 (the floor of the power spectrum)."""
-    return positive_float(amin, "amin")
-
-
-def validate_power(power: float) -> float:
-    """``power`` as a float > 0 (the exponent of the magnitude spectrum)."""
-    return positive_float(power, "power")
 
 
 def flatness(values: np.ndarray, *, axis: int = -1) -> np.ndarray:
@@ -137,9 +129,6 @@ def spectral_flatness(
         if pad_mode != "constant":
             raise ParameterError(f"{pad_mode=} is not supported; only 'constant' (zero) padding",
                                  param="pad_mode")
-        from .kernel import signal_flatness
-        from .stft import StftParams
-
         params = StftParams(n_fft, hop_length, win_length, window, center)
         return signal_flatness(y, params, power=power, amin=amin, threads=threads)
     S = np.asarray(S)
@@ -188,25 +177,3 @@ def spectral_crest(
     """
     P = np.maximum(validate_amin(amin), np.asarray(S, dtype=np.float64) ** validate_power(power))
     return P.max(axis=axis, keepdims=True) / P.mean(axis=axis, keepdims=True)
-
-
-def frame_statistics(
-    total: np.ndarray, peak: np.ndarray, log_sum: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """SFM, SFM in dB, tonality and crest of frames from their sums over ``n`` floored bins.
-
-    The fused inner step of streaming extraction: the caller reduces each frame's floored
-    power ``Pf`` once to ``total = sum(Pf)``, ``peak = max(Pf)`` and ``log_sum = sum(ln Pf)``.
-
-    Returns
-    -------
-    sfm, sfm_db, tonality, crest : np.ndarray [shape=total.shape]
-    """
-    amean = total / n
-    log_gmean = log_sum / n
-    sfm = np.exp(log_gmean) / amean
-    # from logs directly: cheaper than log10 of the ratio, identical up to rounding
-    sfm_db = (10.0 / np.log(10.0)) * (log_gmean - np.log(amean))
-    tonal = np.minimum(sfm_db / TONALITY_DB, 1.0)
-    crest = peak / amean
-    return sfm, sfm_db, tonal, crest

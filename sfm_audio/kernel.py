@@ -24,20 +24,37 @@ import numpy as np
 
 from ._errors import ParameterError
 from .bands import LOG_RANGE, BandLayout, BandReducer
-from .flatness import frame_statistics
 from .stft import FRAMES_PER_CHUNK, StftParams, array_segments, as_channels, n_frames, scratch
 from .threads import DEFAULT_THREADS
 from .validate import positive_int
 
 __all__ = [
+    "BAND_COLUMNS",
     "ChunkKernel",
+    "FRAME_COLUMNS",
     "LEVEL_FLOOR_DBFS",
+    "TONALITY_DB",
+    "frame_statistics",
+    "kernel_columns",
+    "spectral_columns",
     "frame_levels",
     "log_sum",
     "map_ordered",
     "power_frames",
     "signal_flatness",
 ]
+
+#: the per-frame columns :class:`ChunkKernel` computes, in order; the band columns follow
+#: (:func:`kernel_columns`). The one place the column order is written.
+FRAME_COLUMNS = ("sfm", "sfm_db", "tonality", "crest", "rms_dbfs")
+#: per band, in order after the frame columns: ``sfm_band_<name>`` for every band, then
+#: ``crest_band_<name>``, then ``level_band_<name>``
+BAND_COLUMNS = ("sfm_band", "crest_band", "level_band")
+#: the frame level comes from the samples, not the spectrum: last of the frame columns
+_RMS = FRAME_COLUMNS.index("rms_dbfs")
+assert _RMS == len(FRAME_COLUMNS) - 1
+#: Johnston's tonality reaches 1 at this flatness (dB): a pure tone.
+TONALITY_DB = -60.0
 
 #: level of a digitally silent frame (dBFS): the mean square is floored at 1e-20
 LEVEL_FLOOR_DBFS = -200.0
@@ -46,6 +63,43 @@ _MAX_PRODUCT = 16  # logarithms of products of up to 16 bins
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def kernel_columns(layout: BandLayout | None) -> list[str]:
+    """Every column :class:`ChunkKernel` computes (``__call__``), in its order."""
+    columns = list(FRAME_COLUMNS)
+    if layout is not None:
+        columns += [f"{group}_{name}" for group in BAND_COLUMNS for name in layout.names]
+    return columns
+
+
+def spectral_columns(layout: BandLayout | None) -> list[str]:
+    """The columns of :meth:`ChunkKernel.spectral_values`: :func:`kernel_columns` without
+    ``rms_dbfs`` (which comes from the samples)."""
+    return [c for c in kernel_columns(layout) if c != FRAME_COLUMNS[_RMS]]
+
+
+def frame_statistics(
+    total: np.ndarray, peak: np.ndarray, log_sum: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """SFM, SFM in dB, tonality and crest of frames from their sums over ``n`` floored bins.
+
+    The fused inner step of streaming extraction: the caller reduces each frame's floored
+    power ``Pf`` once to ``total = sum(Pf)``, ``peak = max(Pf)`` and ``log_sum = sum(ln Pf)``.
+    The definitions are those of :mod:`sfm_audio.flatness`.
+
+    Returns
+    -------
+    sfm, sfm_db, tonality, crest : np.ndarray [shape=total.shape]
+    """
+    amean = total / n
+    log_gmean = log_sum / n
+    sfm = np.exp(log_gmean) / amean
+    # from logs directly: cheaper than log10 of the ratio, identical up to rounding
+    sfm_db = (10.0 / np.log(10.0)) * (log_gmean - np.log(amean))
+    tonal = np.minimum(sfm_db / TONALITY_DB, 1.0)
+    crest = peak / amean
+    return sfm, sfm_db, tonal, crest
 
 
 def log_sum(
@@ -244,26 +298,30 @@ class ChunkKernel:
 
     @property
     def n_columns(self) -> int:
-        return 5 + (3 * self.layout.n_bands if self.layout is not None else 0)
+        """Columns of ``__call__``'s values: :func:`kernel_columns` of the layout."""
+        return len(FRAME_COLUMNS) + (len(BAND_COLUMNS) * self.layout.n_bands
+                                     if self.layout is not None else 0)
 
     def spectral_values(self, Pf: np.ndarray, work: dict | None = None) -> np.ndarray:
-        """Features of floored power frames (:func:`power_frames`), shape (..., k, 4 + 3 n_bands).
+        """Features of floored power frames (:func:`power_frames`), shape
+        (..., k, n_columns - 1): the columns of :func:`spectral_columns`.
 
-        Columns: sfm, sfm_db, tonality and crest over the kernel's bins, then the band SFMs,
-        the band crests and the band levels (:meth:`band_levels`).
+        sfm, sfm_db, tonality and crest over the kernel's bins (:func:`frame_statistics`),
+        then the band SFMs, the band crests and the band levels (:meth:`band_levels`).
         """
         lo, hi = self.bins
         P = Pf[..., lo:hi]
         nb = self.layout.n_bands if self.layout is not None else 0
-        out = np.empty(P.shape[:-1] + (4 + 3 * nb,))
+        out = np.empty(P.shape[:-1] + (self.n_columns - 1,))
         peak = P.max(axis=-1)
         logs = log_sum(P, amin=self.amin, peak=float(peak.max(initial=self.amin)), work=work)
         for i, column in enumerate(frame_statistics(P.sum(axis=-1), peak, logs, hi - lo)):
             out[..., i] = column
         if self.reducer is not None:
             sfm, crest, mean = self.reducer(Pf, work, floor=self.amin, means=True)
-            out[..., 4 : 4 + nb], out[..., 4 + nb : 4 + 2 * nb] = sfm, crest
-            out[..., 4 + 2 * nb :] = self.band_levels(mean)
+            at = _RMS  # the band columns follow the spectral frame columns
+            out[..., at : at + nb], out[..., at + nb : at + 2 * nb] = sfm, crest
+            out[..., at + 2 * nb :] = self.band_levels(mean)
         return out
 
     def band_levels(self, mean: np.ndarray) -> np.ndarray:
@@ -294,10 +352,10 @@ class ChunkKernel:
         k = Pf.shape[-2]
         spectral = self.spectral_values(Pf, work)
         values = np.empty(Pf.shape[:-1] + (self.n_columns,))
-        values[..., :4] = spectral[..., :4]
-        values[..., 5:] = spectral[..., 4:]
+        values[..., :_RMS] = spectral[..., :_RMS]
+        values[..., _RMS + 1 :] = spectral[..., _RMS:]
         mean_square, peak = frame_levels(segment, self.params, k, work)
-        values[..., 4] = 10.0 * np.log10(np.maximum(mean_square, _LEVEL_FLOOR))
+        values[..., _RMS] = 10.0 * np.log10(np.maximum(mean_square, _LEVEL_FLOOR))
         return values, peak
 
 

@@ -45,10 +45,9 @@ import numpy as np
 from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout
-from .flatness import validate_amin
-from .kernel import ChunkKernel, power_frames
-from .stft import FrameStream, StftParams, bin_range, frame_range
-from .validate import positive_int
+from .kernel import ChunkKernel, power_frames, spectral_columns
+from .stft import FrameStream, StftParams, bin_range, frame_range, padded_span
+from .validate import positive_int, validate_amin
 
 __all__ = [
     "Overview",
@@ -369,12 +368,10 @@ def overview(
     pooled = n_cols < count
 
     hop = params.hop_length
-    pad = n_fft // 2 if params.center else 0
-    lo = first * hop - pad
-    hi = (stop - 1) * hop - pad + n_fft
     # the samples of the range, already padded as librosa pads the whole file: frame them
     # without further centring
-    frames = FrameStream(StftParams(n_fft, hop, params.win_length, window, False), 1)
+    lo, hi, uncentred = padded_span(first, stop, params)
+    frames = FrameStream(uncentred, 1)
     window_fft = frames.params.fft_window()
     n_bands = layout.n_bands if layout is not None else 0
     kernel = ChunkKernel(params, amin=amin, bins=(b_lo, b_hi), layout=layout)
@@ -382,7 +379,12 @@ def overview(
     feat_pool = _Pool(n_cols, 3 + n_bands) if pooled else None
     feats = None if pooled else np.empty((count, 3 + n_bands))
     work: dict = {}
-    drawn = np.r_[0:3, 4 : 4 + n_bands]  # columns of kernel.spectral_values the figures use
+    # the columns of kernel.spectral_values the figures draw (crest columns are not drawn)
+    spectral = spectral_columns(layout)
+    drawn = [spectral.index(name) for name in ("sfm", "sfm_db", "tonality")]
+    if layout is not None:
+        drawn += [spectral.index(f"sfm_band_{name}") for name in layout.names]
+    drawn = np.asarray(drawn, dtype=np.intp)
     done = 0
     blocks = _padded_blocks(path, lo, hi, audio.frames, block_frames, channels)
     for segment in frames.segments(blocks):

@@ -26,6 +26,7 @@ __all__ = [
     "n_frames",
     "frame_times",
     "frame_range",
+    "padded_span",
     "bin_range",
     "array_segments",
     "as_channels",
@@ -112,6 +113,23 @@ class StftParams:
         w = get_window(self.window, self.win_length)
         left = (self.n_fft - self.win_length) // 2
         return np.pad(w, (left, self.n_fft - self.win_length - left))
+
+
+def padded_span(first: int, stop: int, params: StftParams) -> tuple[int, int, StftParams]:
+    """The samples frames ``first … stop - 1`` cover, and how to frame them.
+
+    Returns ``lo, hi, uncentred``: samples ``lo … hi - 1`` in the signal's own numbering
+    (``lo < 0`` and ``hi > n_samples`` where centring pads zeros beyond the ends), and the
+    parameters that frame exactly those samples, padded as librosa pads the whole signal,
+    without centring them again. Reading only that span (a seek) gives the frames of the
+    whole signal bit for bit.
+    """
+    pad = params.n_fft // 2 if params.center else 0
+    lo = first * params.hop_length - pad
+    hi = (stop - 1) * params.hop_length - pad + params.n_fft
+    uncentred = StftParams(params.n_fft, params.hop_length, params.win_length, params.window,
+                           False)
+    return lo, hi, uncentred
 
 
 def n_frames(n_samples: int, params: StftParams) -> int:

@@ -22,6 +22,8 @@ __all__ = [
     "positive_float",
     "finite_float",
     "nonnegative_float",
+    "validate_amin",
+    "validate_power",
 ]
 
 
@@ -82,3 +84,13 @@ def nonnegative_float(value: object, name: str) -> float:
     if number is None or number < 0:
         raise ParameterError(f"{name}={value!r} must be a non-negative finite number", param=name)
     return number
+
+
+def validate_amin(amin: object) -> float:
+    """``amin`` as a float > 0 (the floor of the power spectrum)."""
+    return positive_float(amin, "amin")
+
+
+def validate_power(power: object) -> float:
+    """``power`` as a float > 0 (the exponent of the magnitude spectrum)."""
+    return positive_float(power, "power")

@@ -15,7 +15,6 @@ Shapes follow the project's rule: time is the last axis.
 
 from .base import (
     DB_RANGE,
-    ECSQ_GAP_BITS,
     FREQ_SCALES,
     check_choice,
     check_cmap,
@@ -30,7 +29,7 @@ from .spectral import bands, flatness
 
 __all__ = [
     "flatness", "bands", "eigen", "rd", "gain", "lossless", "prediction", "duality", "gains",
-    "save", "output_format", "ECSQ_GAP_BITS",
+    "save", "output_format",
     "fit_text", "stacked", "check_cmap", "check_choice", "value_range", "DB_RANGE",
     "FREQ_SCALES",
 ]

@@ -17,14 +17,12 @@ from matplotlib.figure import Figure, SubFigure
 
 from .._errors import ParameterError
 from .._files import atomic_path
-from ..coding.quantize import ECSQ_GAP_BITS
 from ..flatness import TONALITY_DB
 from ..validate import positive_float, positive_int
 
 __all__ = [
     "DB_RANGE",
     "FREQ_SCALES",
-    "ECSQ_GAP_BITS",
     "stacked",
     "check_cmap",
     "check_choice",
