@@ -51,9 +51,10 @@ __all__ = [
 
 #: The figures :func:`figure` draws.
 KINDS = ("flatness", "bands", "eigen", "rd", "gain", "lossless", "prediction", "duality",
-         "gains")
+         "gains", "frame-gains")
 #: The figures of the coding experiments: they use the whole file, channels mixed.
-CODING_KINDS = ("eigen", "rd", "gain", "lossless", "prediction", "duality", "gains")
+CODING_KINDS = ("eigen", "rd", "gain", "lossless", "prediction", "duality", "gains",
+                "frame-gains")
 #: kinds that take several inputs (files, folders, globs)
 CORPUS_KINDS = ("lossless", "gains")
 #: the operating point (PCM bits per sample) the gains figure draws
@@ -69,6 +70,7 @@ SIZES = {
     "prediction": (11.0, 4.6),
     "duality": (11.0, 4.6),
     "gains": (7.0, 6.5),
+    "frame-gains": (11.0, 5.2),
 }
 #: smallest figure side in pixels
 MIN_PIXELS = 50
@@ -588,6 +590,24 @@ def _fig_gains(inputs, options: PlotOptions, figsize):
     return splot.gains(measured, predicted, title=title, figsize=figsize)
 
 
+def _fig_frame_gains(inputs, options: PlotOptions, figsize):
+    from . import io
+    from . import plot as splot
+    from .coding.gains import DEFAULT_BLOCK, DEFAULT_SECONDS, frame_gains
+
+    path = inputs[0]
+    sr = io.info(path).samplerate
+    stop = min(io.info(path).frames, int(DEFAULT_SECONDS * sr))
+    y = np.concatenate([c[0] for c in io.stream(path, block_frames=1 << 16, stop=stop)])
+    block = _single_block(options, "frame-gains") if options.blocks else DEFAULT_BLOCK
+    f = frame_gains(y, sr=sr, pcm_bits=GAINS_FIGURE_BITS, block=block)
+    title = (f"{Path(path).name}: bits of each {f.block}-sample MDCT frame of the adaptive coder "
+             f"at the {f.pcm_bits}-bit PCM step,\nmeasured against predicted from the "
+             "extractor's Bark band levels of that frame (no coded coefficient used)")
+    return splot.frame_gains(f.measured, f.predicted, f.energy_only, title=title,
+                             figsize=figsize)
+
+
 _FIGURES: dict[str, Callable[..., Figure]] = {
     "flatness": _fig_flatness,
     "bands": _fig_bands,
@@ -598,6 +618,7 @@ _FIGURES: dict[str, Callable[..., Figure]] = {
     "prediction": _fig_prediction,
     "duality": _fig_duality,
     "gains": _fig_gains,
+    "frame-gains": _fig_frame_gains,
 }
 
 

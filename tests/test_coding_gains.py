@@ -86,3 +86,19 @@ def test_bad_inputs():
         gains_signal(np.zeros(SR), sr=SR)
     with pytest.raises(ParameterError, match="finite"):
         gains_signal(np.full(SR, np.nan), sr=SR)
+
+
+def test_frame_gains_follow_the_frames_and_the_flatness_effect():
+    from sfm_audio.agreement import agreement
+    from sfm_audio.coding.gains import frame_gains
+
+    n = SR * 8
+    level = np.repeat(np.tile([1.0, 0.1], n // 8192 + 1), 4096)[:n]
+    f = frame_gains(_ar1(n, 3) * level, sr=SR, pcm_bits=8)
+    assert f.measured.shape == f.predicted.shape == f.energy_only.shape
+    # the per-frame bits, predicted from the extractor's band levels alone, agree on y = x
+    assert agreement(f.measured, f.predicted).r2 > 0.8
+    # the AR(1)'s spectral shape saves bits against a flat spectrum of the same energy
+    assert (f.predicted < f.energy_only).mean() > 0.9
+    with pytest.raises(ParameterError, match="pcm_bits"):
+        frame_gains(np.ones(4096), sr=SR, pcm_bits=1)

@@ -43,3 +43,26 @@ def test_plot_command_reads_a_gains_csv(tmp_path):
                                        str(tmp_path / "b.png")])
     assert result.exit_code != 0 and "code --gains" in result.output
     assert not (tmp_path / "b.png").exists()
+
+
+def test_frame_gains_figure_partial_residual_panel():
+    m = np.array([1.0, 2.0, 3.0, 2.5])
+    p = np.array([1.1, 1.9, 3.0, 2.4])
+    e = np.array([2.0, 3.0, 3.5, 3.0])
+    fig = splot.frame_gains(m, p, e)
+    left, right = fig.axes[:2]
+    x, y = right.get_lines()[1].get_data()
+    np.testing.assert_allclose(x, p - e)
+    np.testing.assert_allclose(y, m - e)
+    assert agreement(m - e, p - e).label("bit") in [t.get_text()
+                                                   for t in right.get_legend().get_texts()]
+    with pytest.raises(ParameterError, match="like measured"):
+        splot.frame_gains(m, p[:2], e)
+
+
+def test_plot_frame_gains_command(tmp_path, speech):
+    out = tmp_path / "fg.png"
+    result = CliRunner().invoke(main, ["plot", str(speech), "--kind", "frame-gains",
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0

@@ -100,6 +100,9 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include
     gains       measured gain over PCM against the gain predicted from the
                 extractor's band levels, one point per file and coder, at 8
                 bit/sample (INPUT: folders, globs or a CSV of code --gains)
+    frame-gains each frame's bits (adaptive MDCT coder, 8-bit PCM step)
+                against the bits predicted from its band levels, and the
+                flatness effect as a partial residual after energy
 
     A long recording is streamed: the spectrogram is pooled to the figure's pixel width, so
     memory stays bounded whatever the length. The spectrogram's colour bar is in dBFS:

@@ -74,6 +74,8 @@ __all__ = [
     "bark_edges_hz",
     "coefficient_edges",
     "gains_signal",
+    "FrameGains",
+    "frame_gains",
     "gains_file",
     "predict_gains",
     "validate_pcm_bits",
@@ -192,6 +194,29 @@ def _fixed_model_rate(u: np.ndarray, theta: float, step: float) -> np.ndarray:
     return np.where(s2 > theta, rate, 0.0)
 
 
+def _adaptive_frame_bits(v: np.ndarray, v_coder: np.ndarray, k: np.ndarray, step: float,
+                         block: int) -> np.ndarray:
+    """Predicted bits per sample of each frame of the adaptive coder: the rate-aware payload
+    of its Bark cells plus their side bits, shape (n_frames,)."""
+    theta = step * step / 12.0
+    w = k / k.sum()
+    active = v_coder > theta
+    payload = w @ (0.5 * np.log2(np.maximum(v_coder, theta) / theta) + ECSQ_GAP_BITS * active)
+    peak = _peak_index(np.sqrt(v), k[:, None], step)
+    gamma = 2 * np.floor(np.log2(peak + 1)) + 1
+    side = (gamma + np.where(peak > 0, 1 + SCALE_BITS, 0)).sum(axis=0) / block
+    return payload + side
+
+
+def _bark_variances(bark_levels_db, bark_bins, bark_coefficients, window):
+    """Band variances (linear, unbiased) and the log-corrected variances the coder's scales
+    see (see :func:`predict_gains`)."""
+    k = np.asarray(bark_coefficients, dtype=np.float64)
+    v = 10.0 ** (np.asarray(bark_levels_db, dtype=np.float64) / 10.0)
+    bias = digamma(k / 2) - np.log(k / 2) - band_log_bias(window, bark_bins)
+    return v, v * np.exp(bias)[:, None]
+
+
 def predict_gains(
     bark_levels_db: np.ndarray, bark_bins: np.ndarray, bark_coefficients: np.ndarray,
     psd_levels_db: np.ndarray, *, window: np.ndarray, step: float, samples: int, block: int,
@@ -236,11 +261,8 @@ def predict_gains(
     pcm_rate += (HEADER_BITS + 1 + MODEL_SIDE_BITS) / samples
     pcm_distortion = float(np.minimum(energy, theta).mean())
     # adaptive: frames x Bark bands, a model per cell; side bits per band and frame
-    payload = np.mean([_cells_rate(v_coder[:, f], w, theta) for f in range(n_frames)])
-    peak = _peak_index(np.sqrt(v), k[:, None], step)
-    gamma = 2 * np.floor(np.log2(peak + 1)) + 1
-    side = (gamma + np.where(peak > 0, 1 + SCALE_BITS, 0)).sum(axis=0).mean() / block
-    adaptive_rate = float(payload + side + _ADAPTIVE_HEADER_BITS / samples
+    per_frame = _adaptive_frame_bits(v, v_coder, k, step, block)
+    adaptive_rate = float(per_frame.mean() + _ADAPTIVE_HEADER_BITS / samples
                           + SEGMENT_LENGTH_BITS / (_SEGMENT_FRAMES * block))
     transform_distortion = float((w @ np.minimum(v, theta)).mean())
     # stationary: one model per coefficient for the whole file. Its long-term variance is
@@ -295,8 +317,10 @@ class Measured:
 
 
 def _code_adaptive(y: np.ndarray, mean: float, block: int, step: float,
-                   edges: np.ndarray) -> tuple[float, float]:
-    """Code the MDCT of ``y`` with the forward-adaptive coder; (bits, squared error)."""
+                   edges: np.ndarray, frame_bits: list | None = None) -> tuple[float, float]:
+    """Code the MDCT of ``y`` with the forward-adaptive coder; (bits, squared error).
+    ``frame_bits`` receives each frame's side bits plus the information content of its
+    indices under the models sent, per sample."""
     coder = AdaptiveBlockCoder(block, step * step / 12.0, edges=edges)
     rows = np.vstack(list(Folder(block).run([y - mean])))
     coefficients = scipy.fft.dct(rows, type=4, norm="ortho", axis=-1)
@@ -305,7 +329,9 @@ def _code_adaptive(y: np.ndarray, mean: float, block: int, step: float,
     for a in range(0, coefficients.shape[0], _SEGMENT_FRAMES):
         c = coefficients[a : a + _SEGMENT_FRAMES]
         encoder = new_encoder()
-        idx, side, _, models = coder.encode(c, encoder)
+        idx, side, payload, models = coder.encode(c, encoder)
+        if frame_bits is not None:
+            frame_bits.append((side + payload) / block)
         words = encoder.get_compressed()
         if not np.array_equal(coder.decode(new_decoder(words), models), idx):
             raise SfmError("range decoding of the adaptive coder did not reproduce the indices")
@@ -451,6 +477,65 @@ def gains_file(
     y = np.concatenate(pieces) if pieces else np.zeros(0)
     return gains_signal(y, sr=float(meta.samplerate), pcm_bits=pcm_bits, block=block,
                         label=str(path))
+
+
+@dataclass(frozen=True)
+class FrameGains:
+    """Per-frame duality at one step (:func:`frame_gains`), bits per sample, shape
+    (n_frames,) each: ``measured`` by the adaptive coder (side bits plus the information
+    content of its indices), ``predicted`` from the extractor's Bark band levels of the same
+    frame, ``energy_only`` the same prediction with the frame's spectrum made flat at its
+    energy (what the frame would cost without its spectral shape)."""
+
+    measured: np.ndarray
+    predicted: np.ndarray
+    energy_only: np.ndarray
+    times: np.ndarray
+    pcm_bits: int
+    block: int
+
+
+def frame_gains(y: np.ndarray, *, sr: float, pcm_bits: int = 8,
+                block: int = DEFAULT_BLOCK) -> FrameGains:
+    """The adaptive coder's bits frame by frame, measured and predicted from the extractor.
+
+    The prediction uses each frame's Bark band levels and the step only (as
+    :func:`predict_gains`); nothing comes from the coded coefficients.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or not np.isfinite(y).all():
+        raise ParameterError("y must be finite with shape (n_samples,)")
+    (b,) = validate_pcm_bits(pcm_bits)
+    block = validate_mdct_block(block)
+    if y.size < 2 * block:
+        raise ParameterError(f"{y.size} samples are fewer than two blocks of {block}",
+                             param="block")
+    if not np.ptp(y) > 0:
+        raise SfmError("the signal is constant; its frames cost nothing to code")
+    step = 2.0 ** (1 - b)
+    edges_hz = bark_edges_hz(sr)
+    spec = "edges:" + ",".join(f"{e:.6g}" for e in edges_hz)
+    bark_db, layout = _extractor_levels(y, sr, block, spec)
+    from ..stft import get_window
+
+    window = get_window("cosine", 2 * block)
+    bins = layout.bin_hi - layout.bin_lo + 1
+    edges = coefficient_edges(edges_hz, sr=sr, block=block)
+    k = np.diff(edges).astype(np.float64)
+    if k.size != bins.size:
+        raise SfmError("the extractor's Bark bands and the coder's differ at this rate")
+    v, v_coder = _bark_variances(bark_db, bins, k, window)
+    predicted = _adaptive_frame_bits(v, v_coder, k, step, block)
+    w = k / k.sum()
+    flat = np.broadcast_to(w @ v, v.shape)
+    flat_coder = flat * (v_coder / np.where(v > 0, v, 1.0))  # the same log correction
+    energy_only = _adaptive_frame_bits(flat, flat_coder, k, step, block)
+    measured: list[np.ndarray] = []
+    _code_adaptive(y, float(y.mean()), block, step, edges, frame_bits=measured)
+    m = np.concatenate(measured)
+    n = min(m.size, predicted.size)
+    return FrameGains(measured=m[:n], predicted=predicted[:n], energy_only=energy_only[:n],
+                      times=np.arange(n) * block / sr, pcm_bits=b, block=block)
 
 
 def write_gains(path: str | os.PathLike, rows: Sequence[GainsRow | dict]) -> Path:

@@ -23,12 +23,13 @@ from .base import (
     stacked,
     value_range,
 )
-from .coding import duality, eigen, gain, gains, lossless, prediction, rd
+from .coding import duality, eigen, frame_gains, gain, gains, lossless, prediction, rd
 from .fit import fit_text
 from .spectral import bands, flatness
 
 __all__ = [
     "flatness", "bands", "eigen", "rd", "gain", "lossless", "prediction", "duality", "gains",
+    "frame_gains",
     "save", "output_format",
     "fit_text", "stacked", "check_cmap", "check_choice", "value_range", "DB_RANGE",
     "FREQ_SCALES",
