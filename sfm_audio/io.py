@@ -65,6 +65,7 @@ __all__ = [
     "flac_size",
     "FlacEncoderError",
     "allowing_truncated",
+    "open_sample_copy",
     "is_audio_file",
     "AUDIO_EXTENSIONS",
 ]
@@ -757,6 +758,18 @@ def write_wav(
     data = y.T if y.ndim == 2 else y
     with atomic_path(path, suffix=".wav") as tmp:
         sf.write(tmp, data, int(round(sr)), subtype=subtype, format="WAV")
+
+
+def open_sample_copy(path: str | os.PathLike, sr: float) -> sf.SoundFile:
+    """A new mono file of float64 samples, open for ``write(samples)`` (shape (n,)).
+
+    :func:`stream` reads it back bit for bit, as often as needed, without decoding the
+    original again: a pass that must read a file several times writes the samples it read
+    once. Sony Wave64, which has no 4 GiB limit; close it (or use it as a context manager)
+    before reading.
+    """
+    return sf.SoundFile(path, "w", samplerate=int(round(sr)), channels=1, subtype="DOUBLE",
+                        format="W64")
 
 
 class FlacEncoderError(SfmError):

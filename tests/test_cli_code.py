@@ -298,3 +298,17 @@ def test_code_errors_csv(corpus, tmp_path):
     assert lines[1] == f"{corpus / 'empty.wav'},empty file (0 bytes)"
     missing = run("code", corpus, "--errors", tmp_path / "nope" / "e.csv")
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_code_one_file_on_several_processes_is_the_same_report(ar1_wav, tmp_path,
+                                                              monkeypatch):
+    from sfm_audio.coding import experiment
+
+    monkeypatch.setattr(experiment, "PARALLEL_MIN_SAMPLES", 0)  # short files too
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    args = ["--block", "8,16", "--rates", "1,2"]
+    r1 = run("code", ar1_wav, *args, "--json", one, "--jobs", "1")
+    r2 = run("code", ar1_wav, *args, "--json", two, "--jobs", "2")
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    assert one.read_bytes() == two.read_bytes()
+    assert r1.output == r2.output

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import scipy.linalg
 import soundfile as sf
 from scipy.signal import lfilter
 
+from sfm_audio._errors import ParameterError
 from sfm_audio.coding import (
     ar1_covariance,
     frame_sfm_mean,
@@ -156,3 +159,41 @@ def test_prefix_curve():
     assert (np.diff(d) <= 0).all()
     for r in rows[:-1]:
         assert r["waterfill_distortion"] >= r["distortion"]
+
+
+def test_parts_on_worker_processes_give_the_same_report(ar1_wav, stereo, monkeypatch):
+    # the independent parts (second pass, each transform, prediction, duality) on a pool of
+    # two processes: the same report, the same decoded signals, as all in this process
+    from sfm_audio.coding import experiment
+
+    monkeypatch.setattr(experiment, "PARALLEL_MIN_SAMPLES", 0)  # short files too
+    options = dict(blocks=[8, 16], rates=[0.5, 2.0], keep_decoded=True)
+    for path in (ar1_wav, stereo):
+        alone = run_experiment(path, jobs=1, **options)
+        pooled = run_experiment(path, jobs=2, **options)
+        assert json.dumps(pooled.report.to_dict()) == json.dumps(alone.report.to_dict())
+        assert alone.decoded.keys() == pooled.decoded.keys()
+        for key, y in alone.decoded.items():
+            np.testing.assert_array_equal(pooled.decoded[key], y)
+
+
+def test_jobs_must_be_positive(ar1_wav):
+    with pytest.raises(ParameterError, match="jobs"):
+        run_experiment(ar1_wav, jobs=0)
+
+
+def test_the_file_is_decoded_once(ar1_wav, monkeypatch):
+    # the first pass reads the file; every later pass reads the copy it wrote
+    from sfm_audio import io
+
+    opened = []
+    original = io.stream
+
+    def counting(path, *args, **kwargs):
+        opened.append(str(path))
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "stream", counting)
+    run_experiment(ar1_wav, blocks=[8], rates=[1.0])
+    assert opened.count(str(ar1_wav)) == 1
+    assert len(opened) > 1

@@ -184,8 +184,11 @@ def _print_heldout(report: CodingReport) -> None:
               help="Write the decoded audio as PREFIX-N{block}-{transform}-{rate}bps.wav "
                    "(PREFIX-<file name>-N... with several inputs).")
 @run_options(
-    jobs="With several inputs: files coded at once, one process each "
-         "(default: the number of cores).",
+    jobs="Processes to use (default: the number of cores). With several inputs, files "
+         "coded at once, one process each; with one file of 2**20 samples or more (24 s "
+         "at 44.1 kHz), its parts "
+         "(each transform, the prediction, the duality) at once. The report is the same "
+         "whatever --jobs.",
     scheduler="With several inputs: code them on a running Dask cluster (e.g. "
               "tcp://127.0.0.1:8786), as extract --scheduler does.",
     resume="With several inputs and --json: keep the files an earlier, interrupted or "
@@ -264,7 +267,8 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
     if len(inputs) == 1 and not Path(single).is_dir() and (
         Path(single).exists() or not set("*?[") & set(single)
     ) and scheduler is None and not resume:
-        report = code_file(single, options, wav_prefix, frames_out=frames_out)
+        report = code_file(single, options, wav_prefix, frames_out=frames_out,
+                           jobs=jobs or default_jobs())
         if gains_out is not None:
             write_gains(gains_out, report.get("gains", []))
         if json_out is not None:

@@ -48,6 +48,7 @@ __all__ = [
     "HEADER_BITS",
     "MAX_RATE",
     "BlockCoder",
+    "BlockGroups",
     "CodingResult",
     "code_signal",
     "group_blocks",
@@ -249,12 +250,58 @@ class BlockCoder:
         return self.side_bits + self.payload_bits
 
 
+class BlockGroups:
+    """Regroup consecutive pieces of a signal into groups of ``chunk_blocks`` blocks, as they
+    are pushed (so one read of a file can feed several consumers).
+
+    The mean is removed; the last block is completed with zeros. :meth:`push` and
+    :meth:`finish` return lists of ``(blocks, n_valid)``: ``blocks`` of shape (m, block) with
+    ``m == chunk_blocks`` except in the last group, ``n_valid`` how many of its ``m * block``
+    samples are signal (the rest is padding).
+    """
+
+    def __init__(self, block: int, *, mean: float, chunk_blocks: int = CHUNK_BLOCKS) -> None:
+        self.block, self.mean, self.chunk_blocks = block, mean, chunk_blocks
+        self._size = chunk_blocks * block
+        self._group = np.empty(self._size)
+        self._fill = 0
+
+    def push(self, piece: np.ndarray) -> list[tuple[np.ndarray, int]]:
+        """The groups the next piece (shape (k,)) completes."""
+        # each group is filled in place with the samples minus the mean: one pass per
+        # sample, however the pieces fall
+        x = np.asarray(piece, dtype=np.float64)
+        size, done, start = self._size, [], 0
+        while start < x.size:
+            n = min(size - self._fill, x.size - start)
+            np.subtract(x[start: start + n], self.mean,
+                        out=self._group[self._fill: self._fill + n])
+            self._fill += n
+            start += n
+            if self._fill == size:
+                done.append((self._group.reshape(self.chunk_blocks, self.block), size))
+                self._group = np.empty(size)
+                self._fill = 0
+        return done
+
+    def finish(self) -> list[tuple[np.ndarray, int]]:
+        """The last, partly filled group (if any)."""
+        fill = self._fill
+        if not fill:
+            return []
+        m = -(-fill // self.block)
+        group = self._group
+        group[fill: m * self.block] = 0.0
+        self._group, self._fill = np.empty(self._size), 0
+        return [(group[: m * self.block].reshape(m, self.block), fill)]
+
+
 def group_blocks(
     pieces: Iterable[np.ndarray], block: int, *, mean: float, chunk_blocks: int = CHUNK_BLOCKS
 ) -> Iterator[tuple[np.ndarray, int]]:
     """Regroup consecutive pieces of a signal into groups of ``chunk_blocks`` blocks.
 
-    The mean is removed; the last block is completed with zeros.
+    The mean is removed; the last block is completed with zeros (:class:`BlockGroups`).
 
     Yields
     ------
@@ -263,27 +310,10 @@ def group_blocks(
     n_valid : int
         How many of the ``m * block`` samples are signal (the rest is padding).
     """
-    size = chunk_blocks * block
-    # each group is filled in place with the samples minus the mean: one pass per sample,
-    # however the pieces fall
-    group = np.empty(size)
-    fill = 0
+    groups = BlockGroups(block, mean=mean, chunk_blocks=chunk_blocks)
     for piece in pieces:
-        x = np.asarray(piece, dtype=np.float64)
-        start = 0
-        while start < x.size:
-            n = min(size - fill, x.size - start)
-            np.subtract(x[start: start + n], mean, out=group[fill: fill + n])
-            fill += n
-            start += n
-            if fill == size:
-                yield group.reshape(chunk_blocks, block), size
-                group = np.empty(size)
-                fill = 0
-    if fill:
-        m = -(-fill // block)
-        group[fill: m * block] = 0.0
-        yield group[: m * block].reshape(m, block), fill
+        yield from groups.push(piece)
+    yield from groups.finish()
 
 
 @dataclass

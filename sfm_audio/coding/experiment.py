@@ -1,18 +1,22 @@
 """The whole transform-coding experiment on one audio file, streamed.
 
 Passes over the file (each reads it block by block, so memory stays bounded by the block size,
-apart from the decoded audio when it is asked for):
+apart from the decoded audio when it is asked for). The file itself is decoded once, by the
+first pass, which writes the mono mix to a temporary float64 copy that every later pass reads:
 
 1. mean, variance check, the lossless estimate, and the integer samples (at the file's own
    width: 8, 16 or 24 bits; anything else quantized to 16) streamed through libFLAC;
 2. block covariance for every block size (of all blocks, and of each half and of the even
-   and odd blocks for the held-out KLT gains) and the Welch PSD; the extractor's per-frame
-   SFM (its own pass);
-3. for every block size, the local DCT spectra of the short-time R(D), then the two passes of
-   the operational coder (statistics; then coding and decoding segment by segment) for every
-   transform and rate at once;
-4. linear prediction (two passes), the held-out predictors (two more: :mod:`.heldout`) and
-   the per-frame duality (:mod:`.duality`).
+   and odd blocks for the held-out KLT gains), the Welch PSD, the extractor's per-frame SFM
+   and the local DCT spectra of the short-time R(D);
+3. for every block size and transform, the two passes of the operational coder (statistics;
+   then coding and decoding segment by segment) at every rate at once; the linear prediction
+   (two passes) with the held-out predictors (two more: :mod:`.heldout`); the per-frame
+   duality (:mod:`.duality`, its own passes).
+
+The parts of 3 and the second pass are independent of one another once the first pass has
+given the mean: with ``jobs > 1`` they run on a pool of processes, and the report is the same
+bytes as with one.
 
 Every measured point carries two Gaussian rates at its measured distortion, properties of the
 source that are the same whatever the transform: ``stationary_rate`` (reverse water-filling on
@@ -31,8 +35,10 @@ protocol (:mod:`.heldout`), warnings.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,11 +48,12 @@ from .. import defaults, io
 from .._errors import AudioFileError, ParameterError, SfmError
 from ..flatness import flatness
 from ..threads import one_blas_thread
+from ..validate import positive_int
 from .coder import (
     CHUNK_BLOCKS,
     BlockCoder,
+    BlockGroups,
     CodingResult,
-    group_blocks,
     validate_rate,
     validate_transform,
 )
@@ -195,11 +202,12 @@ class _FirstPass:
     lossless: Lossless
 
 
-def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
+def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None) -> _FirstPass:
     """Mean and range of the mono mix, its lossless estimate and what libFLAC spends on it.
 
     One streamed read: the integer samples go to the estimate and to the FLAC encoder block
-    by block and are not kept.
+    by block and are not kept. ``copy`` (a writer with ``write(samples)``, or None) receives
+    the mono mix itself, which the later passes read instead of decoding the file again.
     """
     if meta.frames < 2:  # a spectrum needs two samples
         raise AudioFileError(f"{path}: {meta.frames} sample{'s' * (meta.frames != 1)}: "
@@ -212,6 +220,8 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo) -> _FirstPass:
     def pcm_blocks():
         for chunk in io.stream(path, block_frames=_READ, prefetch=True):
             x = chunk[0]
+            if copy is not None:
+                copy.write(x)
             stats["total"] += float(x.sum())
             stats["lo"] = min(stats["lo"], float(x.min()))
             stats["hi"] = max(stats["hi"], float(x.max()))
@@ -362,7 +372,8 @@ def _check_length(path, n_samples: int, options: _Options) -> None:
 
 @dataclass
 class _SecondPass:
-    """Block covariances (all blocks, each half, MDCT frames), the PSD and the frame SFM."""
+    """Block covariances (all blocks, each half, MDCT frames), the PSD, the frame SFM and
+    the local spectra of the short-time R(D) of every block size."""
 
     variance: float
     welch: WelchPSD
@@ -370,6 +381,7 @@ class _SecondPass:
     halves: dict[int, SplitCovariance]
     lapped: dict[int, BlockCovariance]
     frame_sfm_mean: float
+    short: dict[int, ShortTimeRD]
 
 
 def _second_pass(pieces, n_samples: int, mean: float, seg: int,
@@ -385,15 +397,24 @@ def _second_pass(pieces, n_samples: int, mean: float, seg: int,
               if "mdct" in options.transforms}
     sum_sq = 0.0
     frame_sfm = FrameSfmMean()
+    # the local spectra of groups of blocks, for the short-time R(D) (no read of their own)
+    short = {b: ShortTimeRD(b, group=GROUP_BLOCKS) for b in options.blocks}
+    groups = {b: BlockGroups(b, mean=mean, chunk_blocks=CHUNK_BLOCKS) for b in options.blocks}
     for x in pieces():
+        for b, grouper in groups.items():
+            for group, _ in grouper.push(x):
+                short[b].update(group)
         d = x - mean
         sum_sq += float(d @ d)
         welch.update(x)
         frame_sfm.update(x)
         for acc in [*covariance.values(), *lapped.values(), *halves.values()]:
             acc.update(x)
+    for b, grouper in groups.items():
+        for group, _ in grouper.finish():
+            short[b].update(group)
     return _SecondPass(sum_sq / n_samples, welch, covariance, halves, lapped,
-                       frame_sfm.result())
+                       frame_sfm.result(), short)
 
 
 def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> TransformGain:
@@ -411,12 +432,13 @@ def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> Transf
     )
 
 
-def _coders(path, b: int, stats: _SecondPass, n_samples: int, options: _Options
-            ) -> tuple[dict[str, TransformGain], dict[tuple[str, float], BlockCoder]]:
-    """Each transform's gains at block size ``b`` and its coder at every rate."""
+def _coders(path, b: int, stats: _SecondPass, options: _Options
+            ) -> tuple[dict[str, TransformGain], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Each transform's gains at block size ``b``, and its basis and coefficient variances
+    (what its coders are built from)."""
     cov = stats.covariance[b].covariance()
     gains: dict[str, TransformGain] = {}
-    coders: dict[tuple[str, float], BlockCoder] = {}
+    bases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for t in options.transforms:
         if t == "mdct":  # coded as the DCT-IV of the folded signal (see .mdct)
             basis, v = dct4_matrix(b), mdct_variances(stats.lapped[b].covariance())
@@ -426,12 +448,71 @@ def _coders(path, b: int, stats: _SecondPass, n_samples: int, options: _Options
         if not (v > 0).any():
             raise SfmError(f"{path}: every variance is zero, so the coding gain is undefined")
         gains[t] = _transform_gain(t, v, b, stats)
-        quantizer = BasisQuantizer(basis, v) if t == "klt" else None
-        for r in options.rates:
-            coders[t, r] = BlockCoder(basis, v, rate=r, transform=t,
-                                      reconstruction=options.reconstruction,
-                                      samples=n_samples, quantizer=quantizer)
-    return gains, coders
+        bases[t] = basis, v
+    return gains, bases
+
+
+def _reader(source: str | os.PathLike) -> Callable:
+    """A fresh iterator over the mono mix of ``source``, piece by piece, at each call."""
+
+    def pieces():
+        for chunk in io.stream(source, block_frames=_READ, prefetch=True):
+            yield chunk[0]
+
+    return pieces
+
+
+@_single_blas_thread
+def _second_pass_task(source, n_samples: int, mean: float, seg: int,
+                      options: _Options) -> _SecondPass:
+    """The second pass as a task of its own (it may run in a worker process)."""
+    return _second_pass(_reader(source), n_samples, mean, seg, options)
+
+
+@_single_blas_thread
+def _coders_task(source, b: int, t: str, basis: np.ndarray, v: np.ndarray, n_samples: int,
+                 mean: float, options: _Options
+                 ) -> tuple[list[CodingResult], list[np.ndarray] | None]:
+    """Transform ``t`` at block size ``b`` coded at every rate (its own two passes over the
+    file; its coders share one transform of each group of blocks). Returns the results in
+    the order of ``options.rates`` and, when asked, the decoded signals (float32)."""
+    quantizer = BasisQuantizer(basis, v) if t == "klt" else None
+    coders = [BlockCoder(basis, v, rate=r, transform=t, reconstruction=options.reconstruction,
+                         samples=n_samples, quantizer=quantizer) for r in options.rates]
+    chunks: dict[int, list[np.ndarray]] = {k: [] for k in range(len(coders))}
+    on_decoded = None
+    if options.keep_decoded:
+        def on_decoded(k: int, s: np.ndarray) -> None:
+            chunks[k].append(s.astype(np.float32))
+    results = run_transform_coders(_reader(source), b, mean, coders, samples=n_samples,
+                                   chunk_blocks=CHUNK_BLOCKS, on_decoded=on_decoded)
+    decoded = None
+    if options.keep_decoded:
+        decoded = [np.concatenate(chunks.pop(k)) for k in range(len(coders))]
+    return results, decoded
+
+
+@_single_blas_thread
+def _prediction_task(source, mean: float, orders: list[int], seg: int, n_samples: int):
+    """The predictors of every usable order and, for the held-out protocol, theirs fitted on
+    one part of the signal and measured on the other (``None`` without predictors)."""
+    pieces = _reader(source)
+    predictions = prediction_section(pieces, mean=mean, orders=orders, nperseg=seg,
+                                     samples=n_samples)
+    lpc = None
+    if predictions:
+        lpc = heldout_prediction(pieces, mean=mean, orders=[p.order for p in predictions],
+                                 samples=n_samples, unit=defaults.HELDOUT_UNIT)
+    return predictions, lpc
+
+
+@_single_blas_thread
+def _duality_task(source, block: int, rate: float, mean: float
+                  ) -> tuple[FrameDuality | None, list[str]]:
+    """The duality, and why it is null when it is (returned: a worker's list stays there)."""
+    undefined: list[str] = []
+    duality = duality_section(source, block=block, rate=rate, mean=mean, notes=undefined)
+    return duality, undefined
 
 
 def _measured(res: CodingResult, variance: float, eigenvalues: np.ndarray,
@@ -463,34 +544,12 @@ def _rate_point(r: float, eigenvalues: np.ndarray, variance: float,
                      measured=measured)
 
 
-def _short_time(pieces, b: int, mean: float) -> ShortTimeRD:
-    """The local DCT spectra of groups of blocks (one more pass over the file)."""
-    short = ShortTimeRD(b, group=GROUP_BLOCKS)
-    for group, _ in group_blocks(pieces(), b, mean=mean, chunk_blocks=CHUNK_BLOCKS):
-        short.update(group)
-    return short
-
-
-def _block_section(path, pieces, b: int, mean: float, n_samples: int, stats: _SecondPass,
-                   options: _Options, decoded: dict, note) -> BlockSection:
+def _block_section(b: int, n_samples: int, stats: _SecondPass, options: _Options,
+                   gains: dict[str, TransformGain],
+                   results: dict[tuple[str, float], CodingResult]) -> BlockSection:
     """Gains, the short-time R(D), and every transform coded at every rate, at block size b."""
     eigenvalues = klt(stats.covariance[b].covariance())[0]
-    gains, coders = _coders(path, b, stats, n_samples, options)
-    note(f"local spectra with block {b}")
-    short = _short_time(pieces, b, mean)
-    note(f"coding with block {b}")
-    keys = list(coders)
-    chunks: dict[int, list[np.ndarray]] = {}
-    on_decoded = None
-    if options.keep_decoded:
-        def on_decoded(k: int, s: np.ndarray) -> None:
-            chunks.setdefault(k, []).append(s.astype(np.float32))
-    results = dict(zip(keys, run_transform_coders(
-        pieces, b, mean, list(coders.values()), samples=n_samples, chunk_blocks=CHUNK_BLOCKS,
-        on_decoded=on_decoded), strict=True))
-    for k, key in enumerate(keys):
-        if k in chunks:
-            decoded[(b, *key)] = np.concatenate(chunks.pop(k))
+    short = stats.short[b]
     rd = tuple(
         _rate_point(r, eigenvalues, stats.variance, {
             t: _measured(results[t, r], stats.variance, eigenvalues, short, n_samples)
@@ -512,9 +571,8 @@ def _split_value(split) -> SplitValue | None:
                       (_finite(split.first_to_second), _finite(split.second_to_first)))
 
 
-def _heldout_section(pieces, mean: float, n_samples: int, stats: _SecondPass,
-                     sections: Sequence[BlockSection], predictions, duality
-                     ) -> HeldOutSection:
+def _heldout_section(stats: _SecondPass, sections: Sequence[BlockSection], predictions,
+                     lpc, duality) -> HeldOutSection:
     """Every fitted model in-sample and under both splits (:mod:`.heldout`)."""
     rows = []
     for section in sections:
@@ -526,8 +584,6 @@ def _heldout_section(pieces, mean: float, n_samples: int, stats: _SecondPass,
                                section.transforms["klt"].coding_gain_db,
                                _split_value(held["halves"]), _split_value(held["odd_even"])))
     if predictions:
-        lpc = heldout_prediction(pieces, mean=mean, orders=[p.order for p in predictions],
-                                 samples=n_samples, unit=defaults.HELDOUT_UNIT)
         rows += [HeldOutRow("lpc", p.order, "prediction_gain_db", _finite(p.gain_db),
                             _split_value(lpc[p.order]["halves"]),
                             _split_value(lpc[p.order]["odd_even"]))
@@ -538,6 +594,58 @@ def _heldout_section(pieces, mean: float, n_samples: int, stats: _SecondPass,
                                _finite(duality.fit.r2), _split_value(held["halves"]),
                                _split_value(held["odd_even"])))
     return HeldOutSection(lpc_unit=defaults.HELDOUT_UNIT, rows=tuple(rows))
+
+
+#: files shorter than this run in the calling process whatever ``jobs`` (about 24 s at
+#: 44.1 kHz: below it, starting the workers costs about as much as they save)
+PARALLEL_MIN_SAMPLES = 1 << 20
+
+
+@contextlib.contextmanager
+def _pool(jobs: int):
+    """A pool of ``jobs`` one-thread worker processes, set up as corpus runs set them up; on
+    an error, the parts not started are dropped."""
+    from ..corpus.executors import process_pool
+
+    pool = process_pool(jobs, preload=(__name__,))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+class _Later:
+    """A computation run in this process when its result is first asked for (the interface
+    of a future, for jobs=1: the parts then run in the order the report needs them)."""
+
+    def __init__(self, fn, *args) -> None:
+        self._call = (fn, args)
+        self._value = None
+
+    def result(self):
+        if self._call is not None:
+            fn, args = self._call
+            self._value, self._call = fn(*args), None
+        return self._value
+
+
+class _Inline:
+    """Parts run in this process, each when its result is needed."""
+
+    def submit(self, fn, *args) -> _Later:
+        return _Later(fn, *args)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _warm_up() -> None:
+    """A no-op task: starts a pool's workers while this process reads the file."""
 
 
 def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: _SecondPass,
@@ -577,6 +685,7 @@ def run_experiment(
     duality_block: int = defaults.DUALITY_BLOCK,
     duality_rate: float = defaults.DUALITY_RATE,
     progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> Experiment:
     """Transform-coding experiment on the mono mix of an audio file.
 
@@ -600,8 +709,19 @@ def run_experiment(
         Block size and target rate of the per-frame duality (``duality``).
     progress : callable or None
         Called with a short message before each stage.
+    jobs : int >= 1
+        Processes the independent parts run on: the second pass, each transform at each
+        block size (all its rates), the prediction and the duality. The report is the same
+        bytes whatever ``jobs`` (each part computes the same sums in the same order, BLAS on
+        one thread); files shorter than ``PARALLEL_MIN_SAMPLES`` run in this process, where
+        starting workers would cost more than it saves.
 
     Defaults are those of :mod:`sfm_audio.defaults`.
+
+    Notes
+    -----
+    The file is decoded once: the first pass writes the mono mix to a temporary float64
+    file beside its other work, and every later pass reads that copy.
 
     Returns
     -------
@@ -623,37 +743,58 @@ def run_experiment(
     options = _Options(blocks, rates, transforms, reconstruction, nperseg,
                        validate_orders(orders), duality_block, duality_rate, keep_decoded)
     note = progress or (lambda message: None)
+    jobs = positive_int(jobs, "jobs")
     meta = io.info(path)
     n_samples = meta.frames
     _check_length(path, n_samples, options)
-
-    def pieces():
-        for chunk in io.stream(path, block_frames=_READ, prefetch=True):
-            yield chunk[0]
-
-    note("mean and lossless estimate")
-    first = _first_pass(path, meta)
-    if first.lo == first.hi:
-        raise SfmError(
-            f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
-            "is zero, so the coding gain is undefined"
-        )
-    note("covariance and PSD")
-    seg = max(int(min(nperseg, 1 << int(np.log2(n_samples)))), 2)
-    stats = _second_pass(pieces, n_samples, first.mean, seg, options)
-    psd_sfm = float(flatness(stats.welch.psd()))
-    decoded: dict = {}
-    sections = tuple(_block_section(path, pieces, b, first.mean, n_samples, stats, options,
-                                    decoded, note) for b in blocks)
-    note("linear prediction and the per-frame duality")
-    predictions = prediction_section(pieces, mean=first.mean, orders=options.orders,
-                                     nperseg=seg, samples=n_samples)
-    undefined: list[str] = []  # why the duality is null, when it is
-    duality = duality_section(path, block=duality_block, rate=duality_rate, mean=first.mean,
-                              notes=undefined)
-    note("the held-out protocol")
-    heldout = _heldout_section(pieces, first.mean, n_samples, stats, sections, predictions,
-                               duality)
+    parallel = jobs > 1 and n_samples >= PARALLEL_MIN_SAMPLES
+    with tempfile.TemporaryDirectory(prefix="sfm-audio-code-") as tmp, (
+            _pool(jobs) if parallel else _Inline()) as pool:
+        if parallel:
+            pool.submit(_warm_up)
+        source = os.path.join(tmp, "mono.w64")
+        note("mean and lossless estimate")
+        with io.open_sample_copy(source, meta.samplerate) as copy:
+            first = _first_pass(path, meta, copy)
+        if first.lo == first.hi:
+            raise SfmError(
+                f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
+                "is zero, so the coding gain is undefined"
+            )
+        note("covariance, PSD and local spectra")
+        seg = max(int(min(nperseg, 1 << int(np.log2(n_samples)))), 2)
+        second = pool.submit(_second_pass_task, source, n_samples, first.mean, seg, options)
+        # the longest parts first, so that the last ones to finish are short
+        duality_part = pool.submit(_duality_task, source, duality_block, duality_rate,
+                                   first.mean)
+        prediction_part = pool.submit(_prediction_task, source, first.mean, options.orders,
+                                      seg, n_samples)
+        stats = second.result()
+        psd_sfm = float(flatness(stats.welch.psd()))
+        parts, gains = {}, {}
+        for b in blocks:
+            gains[b], bases = _coders(path, b, stats, options)
+            for t, (basis, v) in bases.items():
+                parts[b, t] = pool.submit(_coders_task, source, b, t, basis, v, n_samples,
+                                          first.mean, options)
+        decoded: dict = {}
+        sections = []
+        for b in blocks:
+            note(f"coding with block {b}")
+            results = {}
+            for t in options.transforms:
+                found, signals = parts[b, t].result()
+                for k, r in enumerate(options.rates):
+                    results[t, r] = found[k]
+                    if signals is not None:
+                        decoded[(b, t, r)] = signals[k]
+            sections.append(_block_section(b, n_samples, stats, options, gains[b], results))
+        sections = tuple(sections)
+        note("linear prediction and the per-frame duality")
+        predictions, lpc = prediction_part.result()
+        duality, undefined = duality_part.result()
+        note("the held-out protocol")
+        heldout = _heldout_section(stats, sections, predictions, lpc, duality)
     report = CodingReport(
         file=str(path), sr=meta.samplerate, samples=n_samples, mean=first.mean,
         variance=stats.variance, psd_sfm=psd_sfm,

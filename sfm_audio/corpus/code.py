@@ -69,11 +69,14 @@ def wav_name(prefix: str, block: int, transform: str, rate: float) -> Path:
 
 
 def code_file(path: str, options: CodeOptions, wav_prefix: str | None = None, *,
-              label: str | None = None, frames_out: str | os.PathLike | None = None) -> dict:
+              label: str | None = None, frames_out: str | os.PathLike | None = None,
+              jobs: int = 1) -> dict:
     """The experiment on one file, its decoded WAVs written all or none; the JSON report.
 
     ``label`` is the report's ``file`` (default: ``path``). ``frames_out``: also write the
     per-frame duality table there as CSV (:func:`sfm_audio.coding.duality.write_frames`).
+    ``jobs``: processes the file's independent parts run on (the same report whatever it
+    is, see :func:`sfm_audio.coding.run_experiment`).
     """
     from .. import io
     from ..coding import run_experiment
@@ -81,7 +84,8 @@ def code_file(path: str, options: CodeOptions, wav_prefix: str | None = None, *,
     settings = asdict(options)
     pcm_bits, seconds = settings.pop("pcm_bits"), settings.pop("gains_seconds")
     with io.allowing_truncated(settings.pop("allow_truncated")):
-        experiment = run_experiment(path, keep_decoded=wav_prefix is not None, **settings)
+        experiment = run_experiment(path, keep_decoded=wav_prefix is not None, jobs=jobs,
+                                    **settings)
         record = experiment.report
         if pcm_bits is not None:
             from ..coding.gains import gains_file
