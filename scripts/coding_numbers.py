@@ -24,7 +24,6 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import lfilter
 
-from sfm_audio import io
 from sfm_audio.coding import (
     LosslessEstimate,
     lossless_estimate,
@@ -32,6 +31,7 @@ from sfm_audio.coding import (
     run_experiment,
     to_pcm,
 )
+from sfm_audio.coding.flac import flac_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT / "sfm_audio" / "data" / "arctic_a0007.wav"
@@ -49,7 +49,7 @@ def calibration() -> None:
         q = np.rint(lfilter([1.0], [1.0, -rho], w)[2000:]).astype(np.int64)
         truth = 0.5 * np.log2(2 * np.pi * np.e * sw**2)
         est = lossless_estimate(q).estimate_bits_per_sample
-        flac = 8 * io.flac_bytes(q, 16000, bits=bits) / q.size
+        flac = 8 * flac_bytes(q, 16000, bits=bits) / q.size
         print(f"{name:<28} {truth:8.4f} {est:9.4f} {est - truth:+7.4f} {flac:8.4f} "
               f"{flac - truth:+10.4f}")
     print("\n## White Gaussian integers of sigma steps: exact entropy (the sum over the pmf)")
@@ -60,7 +60,7 @@ def calibration() -> None:
             q = np.rint(np.random.default_rng(5).normal(0.0, sigma, 1 << 17)).astype(np.int64)
             exact = rounded_gaussian_entropy(sigma)
             est = lossless_estimate(q).estimate_bits_per_sample
-            flac = 8 * io.flac_bytes(q, 16000, bits=bits) / q.size
+            flac = 8 * flac_bytes(q, 16000, bits=bits) / q.size
             print(f"{f'white, {bits}-bit, sigma {sigma:g} step':<28} {exact:8.4f} {est:9.4f} "
                   f"{est - exact:+7.4f} {flac:8.4f} {flac - exact:+10.4f}")
 

@@ -27,8 +27,8 @@ import numpy as np
 import soundfile as sf
 from scipy.stats import norm
 
-from sfm_audio import io
 from sfm_audio.coding import lossless_estimate, to_pcm
+from sfm_audio.coding.flac import flac_bytes
 from sfm_audio.examples import data_dir
 
 BLOCK = 4096
@@ -70,7 +70,7 @@ def main() -> None:
         q = np.rint(np.random.default_rng(5).normal(0.0, sigma, 1 << 17)).astype(np.int64)
         exact = rounded_gaussian_entropy(sigma)
         est = lossless_estimate(q).estimate_bits_per_sample
-        flac = 8 * io.flac_bytes(q, 16000, bits=16) / q.size
+        flac = 8 * flac_bytes(q, 16000, bits=16) / q.size
         print(f"{sigma:6g} {exact:8.4f} {est:9.4f} {flac:8.4f} {flac - exact:+11.4f}")
 
     print("\n## Recordings (16-bit mono mix) and their Gaussian surrogates (bit/sample)")
@@ -80,10 +80,10 @@ def main() -> None:
         y, sr = sf.read(f, dtype="float64", always_2d=True)
         q = to_pcm(y.mean(axis=1), 16).astype(np.int64)
         est = lossless_estimate(q).estimate_bits_per_sample
-        flac = 8 * io.flac_bytes(q, sr, bits=16) / q.size
+        flac = 8 * flac_bytes(q, sr, bits=16) / q.size
         s = surrogate(q)
         s_est = lossless_estimate(s).estimate_bits_per_sample
-        s_flac = 8 * io.flac_bytes(s, sr, bits=16) / s.size
+        s_flac = 8 * flac_bytes(s, sr, bits=16) / s.size
         print(f"{f.name:<24} {est:9.3f} {flac:7.3f} {flac - est:+9.3f} | {s_est:9.3f} "
               f"{s_flac:10.3f} {s_flac - s_est:+9.3f} | {flac - s_flac:+9.3f}")
     print("\noverhead = FLAC - estimate on the surrogate (FLAC's cost on Gaussian audio of this "

@@ -1,4 +1,5 @@
-"""Reading audio: the only module that imports soundfile.
+"""Reading audio (and writing it, for WAV output and encoded sizes): the only module that
+imports soundfile.
 
 Files are read in blocks so that memory stays bounded whatever the file length. Channels are
 mixed by averaging (librosa's ``mono=True``), kept apart, or one is selected; resampling with
@@ -18,6 +19,11 @@ Everything libsndfile raises, when opening or at any point of the read, becomes 
 header declares is refused rather than read short, unless ``allow_truncated=True`` (a recorder
 that lost power): then the samples that are there are read, with a warning saying how many are
 missing.
+
+Also here, because they are libsndfile's: the table of sample widths (:func:`integer_bits`,
+:func:`sample_bits`), the clipping level (:func:`full_scale`), whole-file levels
+(:func:`levels`), WAV writing (:func:`write_wav`) and the size of an encoded stream
+(:func:`encoded_size`, which :mod:`sfm_audio.coding.flac` uses for FLAC).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ __all__ = [
     "levels",
     "full_scale",
     "integer_bits",
+    "sample_bits",
     "stream",
     "load",
     "stream_stdin",
@@ -61,9 +68,8 @@ __all__ = [
     "validate_channels",
     "validate_sr",
     "write_wav",
-    "flac_bytes",
-    "flac_size",
-    "FlacEncoderError",
+    "encoded_size",
+    "EncoderError",
     "allowing_truncated",
     "open_sample_copy",
     "is_audio_file",
@@ -683,6 +689,21 @@ def integer_bits(subtype: str) -> int | None:
     return _SUBTYPE_BITS.get(subtype)
 
 
+#: bits of the other uncompressed subtypes and of the numpy dtypes an array arrives in
+_OTHER_BITS = {"FLOAT": 32, "DOUBLE": 64, "ULAW": 8, "ALAW": 8,
+               **{f"{kind}{bits}": bits for kind in ("float", "int", "uint")
+                  for bits in (8, 16, 32, 64) if (kind, bits) != ("float", 8)}}
+
+
+def sample_bits(subtype: str) -> int:
+    """Sample width in bits of a libsndfile subtype (``"PCM_24"`` -> 24, ``"ALAC_24"`` -> 24,
+    ``"FLOAT"`` -> 32) or of an array's numpy dtype name (``"float32"`` -> 32); 0 where there
+    is none (MP3, Vorbis, Opus, ...). The one table of widths: :func:`integer_bits` is the
+    integer part of it."""
+    bits = integer_bits(subtype)
+    return bits if bits is not None else _OTHER_BITS.get(subtype, 0)
+
+
 def full_scale(subtype: str) -> float:
     """The magnitude from which a sample counts as clipped, in libsndfile's float scale.
 
@@ -772,15 +793,14 @@ def open_sample_copy(path: str | os.PathLike, sr: float) -> sf.SoundFile:
                         format="W64")
 
 
-class FlacEncoderError(SfmError):
-    """libFLAC refused to encode, e.g. at a sample rate its streamable subset cannot state
-    (above 65535 Hz and not a multiple of 10 Hz)."""
+class EncoderError(SfmError):
+    """libsndfile (or the codec library behind it) refused to encode."""
 
 
 class _CountingSink:
     """A write-only file that keeps no data, only the size of what would have been written.
 
-    libsndfile seeks back to finish the FLAC header, so the size is the furthest byte
+    libsndfile seeks back to finish some headers (FLAC's), so the size is the furthest byte
     written, not the sum of the writes.
     """
 
@@ -809,73 +829,43 @@ class _CountingSink:
         pass
 
 
-#: FLAC subtype and the left shift that puts a ``bits``-wide integer where libsndfile reads it
-_FLAC_WIDTHS = {8: ("PCM_S8", np.int16, 8), 16: ("PCM_16", np.int16, 0),
-                24: ("PCM_24", np.int32, 8)}
-
-
-def flac_size(
-    blocks: Iterable[np.ndarray], sr: float, *, channels: int = 1, bits: int = 16
+def encoded_size(
+    blocks: Iterable[np.ndarray], sr: float, *, channels: int, format: str, subtype: str
 ) -> int:
-    """Size in bytes of the FLAC stream libFLAC writes for integer ``blocks``, streamed.
-
-    The whole stream is counted (header, seek table and frames, everything a decoder needs),
-    and nothing is kept in memory: blocks are encoded as they come.
+    """Size in bytes of the file libsndfile writes for ``blocks``, streamed, kept nowhere.
 
     Parameters
     ----------
-    blocks : iterable of np.ndarray [shape=(n,) or (n, channels), integer dtype]
-        Samples as integers of ``bits`` bits (in ``[-2**(bits-1), 2**(bits-1))``).
+    blocks : iterable of np.ndarray [shape=(n,) or (channels, n)]
+        Samples in the dtype libsndfile is to read them in (int16, int32 or float); errors
+        raised by the iterable itself pass through unchanged.
     sr : float
     channels : int
-    bits : {8, 16, 24}
-        Sample width of the FLAC stream.
+    format, subtype : str
+        libsndfile's names (``"FLAC"``, ``"PCM_16"``).
+
+    Raises
+    ------
+    EncoderError
+        The encoder refused the rate, the width or a block (its words, without soundfile's).
     """
-    if bits not in _FLAC_WIDTHS:
-        raise ParameterError(f"{bits=} must be 8, 16 or 24", param="bits")
-    subtype, dtype, shift = _FLAC_WIDTHS[bits]
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     sink = _CountingSink()
-
-    def refused(exc: BaseException) -> FlacEncoderError:
-        return FlacEncoderError(f"libFLAC cannot encode {bits}-bit audio at {sr:g} Hz "
-                                f"({_reason(exc)})")
-
     try:
         out = sf.SoundFile(sink, "w", samplerate=int(round(sr)), channels=channels,
-                           format="FLAC", subtype=subtype)
+                           format=format, subtype=subtype)
     except _DECODE_ERRORS as exc:
-        raise refused(exc) from None
+        raise EncoderError(_reason(exc)) from None
     try:
-        for block in blocks:  # errors of the source itself pass through unchanged
-            block = np.asarray(block)
-            if not np.issubdtype(block.dtype, np.integer):
-                raise ParameterError(
-                    f"samples must be integers (int8, int16, int32), not {block.dtype}")
-            if block.size and (block.min() < lo or block.max() > hi):
-                raise ParameterError(f"samples do not fit in {bits} bits")
+        for block in blocks:
             try:
-                # libsndfile reads int16 / int32 as full scale: put the bits at the top
-                out.write(block.astype(dtype) << dtype(shift))
+                out.write(block.T if block.ndim == 2 else block)  # soundfile: (n, channels)
             except _DECODE_ERRORS as exc:
-                raise refused(exc) from None
+                raise EncoderError(_reason(exc)) from None
         try:
             out.close()
         except _DECODE_ERRORS as exc:
-            raise refused(exc) from None
+            raise EncoderError(_reason(exc)) from None
     finally:
         with contextlib.suppress(*_DECODE_ERRORS):
             out.close()
     return sink.size
-
-
-def flac_bytes(samples: np.ndarray, sr: float, *, bits: int = 16) -> int:
-    """Size in bytes of ``samples`` (integers of ``bits`` bits, shape (n,) or (n, channels))
-    encoded by libFLAC.
-
-    The whole FLAC stream is counted: header, seek table and frames, everything a decoder
-    needs. See :func:`flac_size` to encode block by block.
-    """
-    samples = np.asarray(samples)
-    channels = 1 if samples.ndim == 1 else samples.shape[1]
-    return flac_size([samples], sr, channels=channels, bits=bits)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from . import io
 from .columns import Column, frame_schema
 from .features import FileMeta, FrameChunk
 from .kernel import LEVEL_FLOOR_DBFS
@@ -114,13 +114,9 @@ def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
 
 
 def bits_of(subtype: str) -> int:
-    """Sample width in bits of a libsndfile subtype (``"PCM_24"`` -> 24) or a numpy dtype name
-    (``"float32"`` -> 32); 0 where there is none (MP3, Vorbis, Opus...)."""
-    widths = {"FLOAT": 32, "DOUBLE": 64, "ULAW": 8, "ALAW": 8, "PCM_U8": 8, "PCM_S8": 8}
-    if subtype in widths:
-        return widths[subtype]
-    match = re.fullmatch(r"PCM_(\d+)|(?:float|int|uint)(\d+)", subtype)
-    return int(match.group(1) or match.group(2)) if match else 0
+    """Sample width in bits of a libsndfile subtype or a numpy dtype name, 0 where there is
+    none: :func:`sfm_audio.io.sample_bits`, the one table of widths."""
+    return io.sample_bits(subtype)
 
 
 def _stats(v: np.ndarray) -> list[float]:

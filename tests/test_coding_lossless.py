@@ -9,7 +9,6 @@ from scipy.integrate import quad
 from scipy.signal import lfilter
 from scipy.stats import norm
 
-from sfm_audio import io
 from sfm_audio._errors import ParameterError
 from sfm_audio.coding import (
     LosslessEstimate,
@@ -20,6 +19,7 @@ from sfm_audio.coding import (
     spectral_rate,
     to_pcm,
 )
+from sfm_audio.coding.flac import flac_bytes
 
 N = 1 << 17
 
@@ -47,7 +47,7 @@ def test_calibrated_on_known_entropy_rate(bits, rho, sigma_w, tolerance):
     assert np.abs(q).max() < 2 ** (bits - 1)  # the source fits the width
     truth = entropy_rate(sigma_w)
     assert lossless_estimate(q).estimate_bits_per_sample == pytest.approx(truth, abs=tolerance)
-    flac = 8 * io.flac_bytes(q, 16000, bits=bits) / q.size
+    flac = 8 * flac_bytes(q, 16000, bits=bits) / q.size
     assert 0.05 <= flac - truth <= 0.25
 
 
@@ -195,8 +195,8 @@ def test_to_pcm_reads_back_the_integers(tmp_path, bits):
     (lambda: LosslessEstimate(frame=1), "frame=1 must be an integer >= 2"),
     (lambda: LosslessEstimate(hop=0), "hop=0 must be a positive integer"),
     (lambda: to_pcm(np.zeros(3), 12), "bits=12 must be 8, 16 or 24"),
-    (lambda: io.flac_bytes(np.zeros(3, dtype=np.int32), 8000, bits=12), "bits=12 must be"),
-    (lambda: io.flac_bytes(np.array([300]), 8000, bits=8), "do not fit in 8 bits"),
+    (lambda: flac_bytes(np.zeros(3, dtype=np.int32), 8000, bits=12), "bits=12 must be"),
+    (lambda: flac_bytes(np.array([300]), 8000, bits=8), "do not fit in 8 bits"),
 ])
 def test_bad_inputs(call, message):
     with pytest.raises(ParameterError, match=message):

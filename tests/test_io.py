@@ -147,14 +147,6 @@ def test_channel_out_of_range(speech):
         list(io.stream(speech, channels=3))
 
 
-def test_flac_bytes_counts_the_whole_stream(speech):
-    y = (np.concatenate(list(io.stream(speech)), axis=-1)[0] * 32768).astype(np.int16)
-    n = io.flac_bytes(y, 16000)
-    assert 0 < n < y.nbytes
-    with pytest.raises(ParameterError, match="int16"):
-        io.flac_bytes(y.astype(np.float32), 16000)
-
-
 def test_write_wav_round_trip(tmp_path):
     y = np.sin(np.arange(1000) / 10) * 0.5
     io.write_wav(tmp_path / "out.wav", y, 8000)
@@ -167,16 +159,6 @@ def test_write_wav_round_trip(tmp_path):
 def test_folder_search_extensions():
     assert io.is_audio_file("a.WAV") and io.is_audio_file("b.flac") and io.is_audio_file("c.mp3")
     assert not io.is_audio_file("notes.txt")
-
-
-def test_flac_size_streams_to_the_same_count(speech):
-    import io as stdio
-
-    y = (np.concatenate(list(io.stream(speech)), axis=-1)[0] * 32768).astype(np.int16)
-    buffer = stdio.BytesIO()
-    sf.write(buffer, y, 16000, format="FLAC", subtype="PCM_16")
-    blocks = [y[i : i + 5000] for i in range(0, y.size, 5000)]
-    assert io.flac_size(blocks, 16000) == io.flac_bytes(y, 16000) == buffer.getbuffer().nbytes
 
 
 def _reader_threads() -> list:
@@ -313,3 +295,17 @@ def test_many_channels_are_read_in_bounded_blocks(tmp_path, monkeypatch):
     blocks = list(io.stream(tmp_path / "wide.wav", channels="each", block_frames=1 << 16))
     assert len(blocks) == 150 and max(b.size for b in blocks) == 4000
     np.testing.assert_array_equal(np.concatenate(blocks, axis=-1), data.T.astype(np.float64))
+
+
+def test_one_table_of_sample_widths():
+    """summaries.bits_of (the summary's ``bits`` column) reads io's table: a 24-bit ALAC file
+    says 24, not 0 (issue 22)."""
+    from sfm_audio.summaries import bits_of
+
+    for subtype, bits in io._SUBTYPE_BITS.items():
+        assert io.integer_bits(subtype) == io.sample_bits(subtype) == bits_of(subtype) == bits
+    assert [bits_of(s) for s in ("ALAC_24", "DPCM_16", "DWVW_16")] == [24, 16, 16]
+    assert [io.sample_bits(s) for s in ("FLOAT", "DOUBLE", "ULAW", "float32", "float64",
+                                        "int16")] == [32, 64, 8, 32, 64, 16]
+    assert io.sample_bits("VORBIS") == io.sample_bits("MPEG_LAYER_III") == 0
+    assert io.integer_bits("FLOAT") is None

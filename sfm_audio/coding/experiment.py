@@ -58,6 +58,7 @@ from .coder import (
     validate_transform,
 )
 from .duality import FrameDuality, duality_section, validate_duality_options
+from .flac import FlacEncoderError, flac_size
 from .givens import BasisQuantizer
 from .heldout import SplitCovariance, heldout_fit, heldout_klt, heldout_prediction
 from .lossless import LosslessEstimate, pcm_width, to_pcm
@@ -233,8 +234,8 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None) -> _Firs
             yield q
 
     try:
-        flac_bits = 8.0 * io.flac_size(pcm_blocks(), meta.samplerate, bits=bits)
-    except io.FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
+        flac_bits = 8.0 * flac_size(pcm_blocks(), meta.sr, bits=bits)
+    except FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
         raise AudioFileError(f"{path}: {exc}") from None
     lossless = Lossless(
         pcm_bits=bits,
