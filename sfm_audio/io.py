@@ -24,6 +24,10 @@ Also here, because they are libsndfile's: the table of sample widths (:func:`int
 :func:`sample_bits`), the clipping level (:func:`full_scale`), whole-file levels
 (:func:`levels`), WAV writing (:func:`write_wav`) and the size of an encoded stream
 (:func:`encoded_size`, which :mod:`sfm_audio.coding.flac` uses for FLAC).
+
+It is one module over 600 lines on purpose: every libsndfile call, and the translation of
+everything libsndfile raises into one :class:`~sfm_audio.AudioFileError` line, stays in one
+place, so no other module needs to know soundfile's behaviour.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Thread budgets: keep BLAS/OpenMP pools from fighting the threads and processes we start."""
+"""Thread budgets: how many threads one file gets by default, and keeping BLAS/OpenMP pools
+from fighting the threads and processes we start."""
 
 from __future__ import annotations
 
