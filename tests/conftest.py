@@ -61,7 +61,7 @@ def signals(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def stereo(tmp_path_factory) -> Path:
+def noise_tone_stereo_22k(tmp_path_factory) -> Path:
     """3 s of stereo at 22.05 kHz: speech-like noise left, a decaying tone right."""
     rng = np.random.default_rng(7)
     sr = 22050

@@ -1,4 +1,4 @@
-"""In-memory audio: extract(y, sr=...), spectral_flatness(y=...), to_pandas, the kernel."""
+"""In-memory audio: extract(y, sr=...), spectral_flatness(y=...), to_pandas."""
 
 import csv
 import warnings
@@ -14,8 +14,7 @@ from sfm_audio import ParameterError
 from sfm_audio.cli import main
 from sfm_audio.features import ExtractOptions, extract, open_features
 from sfm_audio.flatness import spectral_flatness
-from sfm_audio.kernel import frame_levels, log_sum, power_frames
-from sfm_audio.stft import StftParams, get_window, stft
+from sfm_audio.stft import get_window, stft
 
 SR = 22050
 
@@ -132,41 +131,6 @@ def test_a_one_sample_window_is_scipys():
     assert np.abs(ours).max() > 0  # not silently zero
 
 
-@pytest.mark.parametrize(("amin", "scale"), [(1e-10, 1.0), (1e-10, 1e30), (1e-300, 1.0),
-                                           (1e-10, 1e200)])
-@pytest.mark.parametrize("known_peak", [True, False])
-@pytest.mark.parametrize("n", [3, 31, 64, 1025])  # runs of 16 with 0, 1 or 15 values left over
-def test_log_sum_of_products_equals_the_sum_of_logs(amin, scale, known_peak, n):
-    rng = np.random.default_rng(1)
-    P = np.maximum(amin, scale * rng.exponential(size=(3, 7, n)) ** 4)
-    P[0, 0] = amin  # a silent frame
-    expected = np.log(P).sum(axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        got = log_sum(P, amin=amin, peak=float(P.max()) if known_peak else None, work={})
-    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-9)
-
-
-@pytest.mark.parametrize("channels", [1, 2])
-@pytest.mark.parametrize("quiet", [False, True])  # True: a silent frame, floored
-@pytest.mark.parametrize("power", [1.0, 2.0])
-@pytest.mark.parametrize(("n_fft", "hop", "k"), [(64, 16, 150), (4096, 1024, 40)])  # 1; 2-3 batches
-def test_power_frames_is_the_floored_power_of_the_windowed_fft(channels, quiet, power, n_fft,
-                                                                hop, k):
-    rng = np.random.default_rng(2)
-    segment = rng.standard_normal((channels, (k - 1) * hop + n_fft))
-    if quiet:
-        segment[:, 5 * hop : 5 * hop + n_fft] = 0.0
-    params = StftParams(n_fft, hop, n_fft, "hann", False)
-    frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft, axis=-1)[:, ::hop]
-    spectrum = np.fft.rfft(frames * params.fft_window(), axis=-1)
-    expected = np.maximum(np.abs(spectrum) ** power, 1e-10)
-    assert (expected == 1e-10).any() == quiet
-    Pf = power_frames(segment, params, params.fft_window(), power=power, amin=1e-10, work={})
-    assert Pf.shape == (channels, k, n_fft // 2 + 2) and (Pf[..., -1] == 0).all()
-    np.testing.assert_allclose(Pf[..., :-1], expected, rtol=1e-12, atol=0)
-
-
 @pytest.mark.parametrize(("n_fft", "hop", "center"), [(2048, 512, True), (1000, 300, False)])
 def test_rms_dbfs_is_librosas_rms(stereo_y, n_fft, hop, center):
     y = stereo_y[0]
@@ -174,19 +138,6 @@ def test_rms_dbfs_is_librosas_rms(stereo_y, n_fft, hop, center):
     rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop, center=center)[0]
     # librosa returns float32 RMS values: 1e-5 dB is float32 precision
     np.testing.assert_allclose(f.values["rms_dbfs"][0], 20 * np.log10(rms), atol=1e-5)
-
-
-@pytest.mark.parametrize(("n_fft", "hop"), [(2048, 512), (64, 64), (1000, 300), (16, 5)])
-def test_frame_levels_are_the_mean_square_and_peak_of_each_frame(n_fft, hop):
-    rng = np.random.default_rng(3)
-    k = 7
-    segment = rng.standard_normal((2, (k - 1) * hop + n_fft)).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(segment.astype(np.float64), n_fft,
-                                                      axis=-1)[:, ::hop]
-    mean_square, peak = frame_levels(segment, StftParams(n_fft, hop, n_fft, "hann", False), k,
-                                     work={})
-    np.testing.assert_allclose(mean_square, (frames**2).mean(axis=-1), rtol=1e-12)
-    np.testing.assert_array_equal(peak, np.abs(frames).max(axis=-1))
 
 
 def test_silence_has_the_floor_level_and_sfm_one():

@@ -100,9 +100,10 @@ def test_summary(tmp_path, speech, signals):
     assert float(noise["duration_s"]) == 2.0
 
 
-def test_each_channel_rows(tmp_path, stereo):
+def test_each_channel_rows(tmp_path, noise_tone_stereo_22k):
     out = tmp_path / "each.csv"
-    assert run(stereo, "-o", out, "--channels", "each", "--bands", "none").exit_code == 0
+    result = run(noise_tone_stereo_22k, "-o", out, "--channels", "each", "--bands", "none")
+    assert result.exit_code == 0
     rows = read_csv(out)
     assert [r["channel"] for r in rows[:4]] == ["0", "1", "0", "1"]
     assert [r["frame"] for r in rows[:4]] == ["0", "0", "1", "1"]

@@ -293,7 +293,7 @@ def test_lossless_accepts_a_folder(tmp_path, audio, audio2):
 
 
 @pytest.fixture(scope="module")
-def stereo(tmp_path_factory) -> Path:
+def tone_noise_stereo_8k(tmp_path_factory) -> Path:
     """1 s at 8 kHz, 16-bit stereo: a tone left, noise right (seeded)."""
     rng = np.random.default_rng(7)
     t = np.arange(SR) / SR
@@ -321,23 +321,23 @@ def stereo(tmp_path_factory) -> Path:
         (["--cmap", "gray", "--kind", "lossless"], "--cmap gray selects what the flatness"),
     ],
 )
-def test_bad_plot_controls(tmp_path, stereo, args, match):
-    result = plot(stereo, "-o", tmp_path / "fig.png", "--dpi", 30, *args)
+def test_bad_plot_controls(tmp_path, tone_noise_stereo_8k, args, match):
+    result = plot(tone_noise_stereo_8k, "-o", tmp_path / "fig.png", "--dpi", 30, *args)
     _one_error_line(result, 2, match)
     assert _files(tmp_path) == []
 
 
-def test_plot_controls_together(tmp_path, stereo):
+def test_plot_controls_together(tmp_path, tone_noise_stereo_8k):
     out = tmp_path / "fig.png"
-    result = plot(stereo, "-o", out, "--channels", "each", "--freq-scale", "linear",
+    result = plot(tone_noise_stereo_8k, "-o", out, "--channels", "each", "--freq-scale", "linear",
                   "--fmin", "100", "--fmax", "3000", "--cmap", "gray_r", "--db-range", "auto",
                   "--n-fft", "512", "--hop-length", "128", "--dpi", 50, "--width", 500,
                   "--height", 400)
     assert result.exit_code == 0, result.output
     assert _png_size(out) == (500, 400)
     out = tmp_path / "bands.png"
-    result = plot(stereo, "-o", out, "--kind", "bands", "--channels", "1", "--bands", "octave",
-                  "--fmin", "200", "--cmap", "cividis", "--dpi", 50)
+    result = plot(tone_noise_stereo_8k, "-o", out, "--kind", "bands", "--channels", "1",
+                  "--bands", "octave", "--fmin", "200", "--cmap", "cividis", "--dpi", 50)
     assert result.exit_code == 0, result.output
     assert _files(tmp_path) == ["bands.png", "fig.png"]
 

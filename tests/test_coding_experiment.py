@@ -161,14 +161,15 @@ def test_prefix_curve():
         assert r["waterfill_distortion"] >= r["distortion"]
 
 
-def test_parts_on_worker_processes_give_the_same_report(ar1_wav, stereo, monkeypatch):
+def test_parts_on_worker_processes_give_the_same_report(ar1_wav, noise_tone_stereo_22k,
+                                                        monkeypatch):
     # the independent parts (second pass, each transform, prediction, duality) on a pool of
     # two processes: the same report, the same decoded signals, as all in this process
     from sfm_audio.coding import experiment
 
     monkeypatch.setattr(experiment, "PARALLEL_MIN_SAMPLES", 0)  # short files too
     options = dict(blocks=[8, 16], rates=[0.5, 2.0], keep_decoded=True)
-    for path in (ar1_wav, stereo):
+    for path in (ar1_wav, noise_tone_stereo_22k):
         alone = run_experiment(path, jobs=1, **options)
         pooled = run_experiment(path, jobs=2, **options)
         assert json.dumps(pooled.report.to_dict()) == json.dumps(alone.report.to_dict())

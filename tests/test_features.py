@@ -30,9 +30,9 @@ def test_sfm_matches_librosa_on_the_recording(speech, speech_y, n_fft, div, cent
     np.testing.assert_allclose(f.values["sfm"][0], ref, rtol=0, atol=1e-5)
 
 
-def test_stereo_mix_matches_librosa_mono(stereo):
-    y, _ = librosa.load(stereo, sr=None, mono=True)
-    f = extract(stereo, bands=None)
+def test_stereo_mix_matches_librosa_mono(noise_tone_stereo_22k):
+    y, _ = librosa.load(noise_tone_stereo_22k, sr=None, mono=True)
+    f = extract(noise_tone_stereo_22k, bands=None)
     ref = librosa.feature.spectral_flatness(y=y)[0]
     np.testing.assert_allclose(f.values["sfm"][0], ref, atol=1e-5)
 
@@ -44,19 +44,20 @@ def test_resampled_matches_librosa(speech):
     np.testing.assert_allclose(f.values["sfm"][0], ref, atol=1e-4)
 
 
-def test_each_channel_separately(stereo):
-    f = extract(stereo, channels="each", bands="octave")
+def test_each_channel_separately(noise_tone_stereo_22k):
+    f = extract(noise_tone_stereo_22k, channels="each", bands="octave")
     for c in range(2):
-        y, _ = librosa.load(stereo, sr=None, mono=False)
+        y, _ = librosa.load(noise_tone_stereo_22k, sr=None, mono=False)
         ref = librosa.feature.spectral_flatness(y=y[c])[0]
         np.testing.assert_allclose(f.values["sfm"][c], ref, atol=1e-5)
     assert f.band_sfm.shape == (2, f.meta.layout.n_bands, ref.size)
 
 
-def test_threads_do_not_change_numbers(stereo):
+def test_threads_do_not_change_numbers(noise_tone_stereo_22k):
     opts = ExtractOptions(channels="each")
-    a = np.concatenate([c.values for c in open_features(stereo, opts, threads=1)[1]], axis=1)
-    b = np.concatenate([c.values for c in open_features(stereo, opts, threads=2)[1]], axis=1)
+    path = noise_tone_stereo_22k
+    a = np.concatenate([c.values for c in open_features(path, opts, threads=1)[1]], axis=1)
+    b = np.concatenate([c.values for c in open_features(path, opts, threads=2)[1]], axis=1)
     np.testing.assert_array_equal(a, b)
 
 

@@ -14,21 +14,21 @@ def test_info(speech):
     assert a.samplerate == a.sr  # the deprecated alias
 
 
-def test_load_is_librosa_shaped(speech, stereo):
+def test_load_is_librosa_shaped(speech, noise_tone_stereo_22k):
     """One channel (a mono file, a mix, a picked channel) is 1-D as librosa.load returns it;
     every channel of a stereo file is (2, n)."""
     y, sr = io.load(speech)
     ref, ref_sr = librosa.load(speech, sr=None)
     assert y.shape == ref.shape and sr == ref_sr
     np.testing.assert_array_equal(y.astype(np.float32), ref)
-    mix, _ = io.load(stereo)
-    ref, _ = librosa.load(stereo, sr=None, mono=True)
+    mix, _ = io.load(noise_tone_stereo_22k)
+    ref, _ = librosa.load(noise_tone_stereo_22k, sr=None, mono=True)
     assert mix.shape == ref.shape
     np.testing.assert_allclose(mix, ref, atol=1e-7)
-    each, _ = io.load(stereo, channels="each")
-    ref, _ = librosa.load(stereo, sr=None, mono=False)
+    each, _ = io.load(noise_tone_stereo_22k, channels="each")
+    ref, _ = librosa.load(noise_tone_stereo_22k, sr=None, mono=False)
     assert each.shape == ref.shape == (2, mix.size)
-    assert io.load(stereo, channels=1)[0].shape == mix.shape
+    assert io.load(noise_tone_stereo_22k, channels=1)[0].shape == mix.shape
     assert io.load(speech, channels="each")[0].ndim == 1  # a mono file stays 1-D
 
 
@@ -40,15 +40,16 @@ def test_stream_concatenates_to_librosa_load(speech, block):
     np.testing.assert_array_equal(y[0].astype(np.float32), ref)
 
 
-def test_mix_each_and_select(stereo):
-    raw, _ = sf.read(stereo, dtype="float64", always_2d=True)
-    mix = np.concatenate(list(io.stream(stereo, channels="mix", block_frames=5000)), axis=-1)
-    each = np.concatenate(list(io.stream(stereo, channels="each", block_frames=5000)), axis=-1)
-    one = np.concatenate(list(io.stream(stereo, channels=1, block_frames=5000)), axis=-1)
+def test_mix_each_and_select(noise_tone_stereo_22k):
+    path = noise_tone_stereo_22k
+    raw, _ = sf.read(path, dtype="float64", always_2d=True)
+    mix = np.concatenate(list(io.stream(path, channels="mix", block_frames=5000)), axis=-1)
+    each = np.concatenate(list(io.stream(path, channels="each", block_frames=5000)), axis=-1)
+    one = np.concatenate(list(io.stream(path, channels=1, block_frames=5000)), axis=-1)
     np.testing.assert_allclose(mix[0], raw.mean(axis=1), rtol=0, atol=1e-15)
     np.testing.assert_array_equal(each, raw.T)
     np.testing.assert_array_equal(one[0], raw[:, 1])
-    ref, _ = librosa.load(stereo, sr=None, mono=True)
+    ref, _ = librosa.load(noise_tone_stereo_22k, sr=None, mono=True)
     np.testing.assert_allclose(mix[0], ref, atol=1e-7)
     assert io.output_channels("each", 2) == ["0", "1"]
     assert io.output_channels("mix", 2) == ["mix"]

@@ -38,7 +38,8 @@ def chirp(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stereo(tmp_path_factory) -> Path:
+def quiet_loud_noise_stereo(tmp_path_factory) -> Path:
+    """1 s of float64 stereo: white noise at 0.1 left, at 0.4 right (seeded)."""
     rng = np.random.default_rng(2)
     y = rng.standard_normal((SR, 2)) * [0.1, 0.4]
     path = tmp_path_factory.mktemp("ov") / "stereo.wav"
@@ -167,9 +168,9 @@ def test_tiny_blocks_give_identical_results(chirp):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
 
-def test_stereo_is_mixed(stereo):
-    P = _power(stereo, n_fft=256, hop_length=64)  # io.load mixes to mono
-    ov = overview(stereo, n_fft=256, hop_length=64, width=10_000, bands=None)
+def test_stereo_is_mixed(quiet_loud_noise_stereo):
+    P = _power(quiet_loud_noise_stereo, n_fft=256, hop_length=64)  # io.load mixes to mono
+    ov = overview(quiet_loud_noise_stereo, n_fft=256, hop_length=64, width=10_000, bands=None)
     np.testing.assert_allclose(ov.spec_db, 10 * np.log10(P), atol=1e-9)
 
 
@@ -223,17 +224,17 @@ def test_bad_files(tmp_path):
         overview(text)
 
 
-def test_one_channel_equals_that_channel_as_a_mono_file(stereo, tmp_path):
-    y, _ = sf.read(stereo, always_2d=True)
+def test_one_channel_equals_that_channel_as_a_mono_file(quiet_loud_noise_stereo, tmp_path):
+    y, _ = sf.read(quiet_loud_noise_stereo, always_2d=True)
     mono = tmp_path / "right.wav"
     sf.write(mono, y[:, 1], SR, subtype="DOUBLE")
     kw = {"n_fft": 256, "hop_length": 64, "width": 40, "height": 50, "bands": "octave"}
-    a = overview(stereo, channels=1, **kw)
+    a = overview(quiet_loud_noise_stereo, channels=1, **kw)
     b = overview(mono, **kw)
     for name in ("spec_db", "sfm", "sfm_db", "tonality", "band_sfm"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-12)
     assert (a.channels, a.n_channels, b.channels, b.n_channels) == (1, 2, "mix", 1)
-    mixed = overview(stereo, **kw)
+    mixed = overview(quiet_loud_noise_stereo, **kw)
     assert not np.allclose(mixed.sfm, a.sfm)
 
 

@@ -7,7 +7,7 @@ import pytest
 import scipy.signal
 
 from sfm_audio import ParameterError
-from sfm_audio.stft import FrameStream, StftParams, get_window, n_frames, stft
+from sfm_audio.stft import FrameStream, StftParams, get_window, n_frames, padded_span, stft
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,21 @@ def test_grid_is_exhaustive_over_librosa_defaults():
     for n_fft, center in itertools.product([256, 2048], [True, False]):
         assert StftParams(n_fft, center=center).n_freq == n_fft // 2 + 1
     assert math.isclose(StftParams().fft_window().sum(), 1024.0)
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize(("first", "stop"), [(0, 3), (2, 9), (5, 13)])
+def test_a_ranges_padded_span_frames_as_the_whole_signal(center, first, stop):
+    """Frames first … stop - 1 of the samples padded_span names (zeros beyond the ends),
+    framed without centring, are those frames of the whole signal's STFT."""
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal(3000)
+    params = StftParams(512, 200, None, "hann", center)
+    whole = stft(y, n_fft=512, hop_length=200, center=center)
+    stop = min(stop, whole.shape[-1])
+    lo, hi, uncentred = padded_span(first, stop, params)
+    span = np.concatenate([np.zeros(max(-lo, 0)), y[max(lo, 0) : min(hi, y.size)],
+                           np.zeros(max(hi - y.size, 0))])
+    assert span.size == hi - lo and not uncentred.center
+    part = stft(span, n_fft=512, hop_length=200, center=False)
+    np.testing.assert_allclose(part, whole[:, first:stop], atol=1e-12)
