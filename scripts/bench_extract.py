@@ -31,11 +31,19 @@ commands, ``--repeat`` rounds):
 The commands run after a warm-up command, with bytecode written (as an installed package has
 it) and the file in the page cache, in both the command and its floor.
 
-**Timing on a shared machine.** Each of ``--repeat`` rounds runs every timed call once, in
-turn, so a slow spell of the machine hits a round's calls alike. Two numbers are printed per
-ratio: the ratio of the best times, and the median (with the range) of the ratios within a
-round. On a quiet machine they agree; when they do not, the machine was busy and the
-per-round median is the fairer one.
+**Peers** (extra ``bench``; a peer that does not import is skipped with a printed line):
+librosa; Essentia's documented loop ``FrameGenerator`` -> ``Windowing`` -> ``Spectrum`` ->
+``Flatness`` (magnitude flatness, one frame per call); audioFlux's ``BFT`` (linear, power)
+and ``Spectral.flatness``; all on the same array in the same run.
+
+**Timing on a shared machine.** Every call runs once, untimed, on the full array first
+(first calls pay imports, lazy compilation and first-touch page faults: librosa's first
+full-size call took 1.6-2.5x its later ones here, even after a call on a short slice). Then
+each of ``--repeat`` rounds runs every timed call once, the order rotating from round to
+round, so a slow spell of the machine hits a round's calls alike. Each call is printed as
+the median and range of its rounds; each ratio as the median and range of the per-round
+ratios, with the ratio of the best times beside it. On a quiet machine they agree; when they
+do not, the machine was busy and the per-round median is the fairer one.
 
 Prints every number and the ratios beside the goals of issue 10. ``--quick`` runs 2 minutes,
 one repetition and a 6-minute "long" file: a check that the script works, not a measurement.
@@ -159,24 +167,78 @@ def make_file(path: Path, minutes: float, seed: int = 0) -> Path:
 
 
 def rounds(calls: dict, repeat: int) -> dict[str, list[float]]:
-    """Wall times of every call, ``repeat`` rounds, each round running every call once."""
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeat):
-        for name, func in calls.items():
+    """Wall times of every call, ``repeat`` rounds, each round running every call once.
+
+    The order rotates from round to round, so that no call always runs first (after the
+    collector) or always follows the same neighbour.
+    """
+    names = list(calls)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeat):
+        for name in names[r % len(names):] + names[:r % len(names)]:
             gc.collect()
             t = time.perf_counter()
-            func()
+            calls[name]()
             times[name].append(time.perf_counter() - t)
     return times
 
 
+def spread(values: list[float]) -> str:
+    """Median and range of times."""
+    v = sorted(values)
+    return f"{v[len(v) // 2]:7.3f} s ({v[0]:.3f}-{v[-1]:.3f})"
+
+
 def ratio(times: dict[str, list[float]], a: str, b: str, goal: str = "") -> str:
-    """``a / b``: ratio of the best times, then the per-round median and range."""
+    """``a / b``: the median of the per-round ratios with their range, then the ratio of the
+    best times."""
     per_round = sorted(x / y for x, y in zip(times[a], times[b]))
     median = per_round[len(per_round) // 2]
-    text = (f"{min(times[a]) / min(times[b]):5.2f}  (per round: median {median:.2f}, "
-            f"{per_round[0]:.2f}-{per_round[-1]:.2f})")
+    text = (f"{median:5.2f}  (rounds {per_round[0]:.2f}-{per_round[-1]:.2f}; "
+            f"best/best {min(times[a]) / min(times[b]):.2f})")
     return f"{text}  {goal}" if goal else text
+
+
+def essentia_flatness(y: np.ndarray) -> np.ndarray:
+    """Essentia's documented frame loop: FrameGenerator -> Windowing -> Spectrum -> Flatness
+    (the flatness of the magnitude spectrum, librosa's ``power=1``), centred frames."""
+    import essentia.standard as es
+
+    window = es.Windowing(type="hann", size=N_FFT, zeroPadding=0)
+    spectrum = es.Spectrum(size=N_FFT)
+    flatness = es.Flatness()
+    return np.array([flatness(spectrum(window(frame))) for frame in
+                     es.FrameGenerator(y, frameSize=N_FFT, hopSize=HOP, startFromZero=False)])
+
+
+def audioflux_flatness(y: np.ndarray) -> np.ndarray:
+    """audioFlux's documented way: a linear ``BFT`` power spectrogram, then
+    ``Spectral.flatness`` (frames not centred)."""
+    import audioflux as af
+    from audioflux.type import SpectralDataType, SpectralFilterBankScaleType
+
+    bft = af.BFT(num=N_FFT // 2 + 1, radix2_exp=int(np.log2(N_FFT)), samplate=SR,
+                 slide_length=HOP, scale_type=SpectralFilterBankScaleType.LINEAR,
+                 data_type=SpectralDataType.POWER)
+    spec = np.abs(bft.bft(y))
+    spectral = af.Spectral(num=bft.num, fre_band_arr=bft.get_fre_band_arr())
+    spectral.set_time_length(spec.shape[-1])
+    return spectral.flatness(spec)
+
+
+def peers() -> dict:
+    """The installed peers besides librosa (extra ``bench``); a line for each one missing."""
+    found = {}
+    for name, module, func in (("essentia", "essentia.standard", essentia_flatness),
+                               ("audioflux", "audioflux", audioflux_flatness)):
+        try:
+            __import__(module)
+        except Exception as exc:  # ImportError, or a wheel that does not load here
+            print(f"{name}: not available ({type(exc).__name__}: {exc}); skipped "
+                  "(pip install 'sfm-audio[bench]')")
+            continue
+        found[name] = func
+    return found
 
 
 def peak_extra_mb(func) -> float:
@@ -229,34 +291,50 @@ def in_process(minutes: float, repeat: int) -> None:
 
     y = make_array(minutes)
     print(f"array: {minutes:g} min, 44.1 kHz mono float32 ({y.nbytes / 2**20:.0f} MB)")
-    warm = y[: SR * 5]  # first calls out of the timing
-    librosa.feature.spectral_flatness(y=warm)
-    spectral_flatness(y=warm)
-    extract(warm, sr=SR, bands="mpeg7")
-    fft_floor(warm)
-
-    ref = librosa.feature.spectral_flatness(y=y)
-    ours = spectral_flatness(y=y)
-    print(f"max |ours - librosa| per-frame SFM: {np.abs(ours - ref).max():.2e} (goal <= 1e-5)")
-    del ref, ours
-
-    t = rounds({
+    others = peers()
+    calls = {
         "librosa": lambda: librosa.feature.spectral_flatness(y=y),
         "sfm2": lambda: spectral_flatness(y=y, threads=2),
         "sfm1": lambda: spectral_flatness(y=y, threads=1),
         "extract2": lambda: extract(y, sr=SR, bands="mpeg7"),
         "extract1": lambda: extract(y, sr=SR, bands="mpeg7", threads=1),
         "floor": lambda: fft_floor(y),
-    }, repeat)
-    best = {name: min(v) for name, v in t.items()}
-    print(f"librosa spectral_flatness(y=y):              {best['librosa']:7.3f} s")
-    print(f"sfm_audio spectral_flatness(y=y), 2 threads: {best['sfm2']:7.3f} s")
-    print(f"sfm_audio spectral_flatness(y=y), 1 thread:  {best['sfm1']:7.3f} s")
-    print(f"sfm_audio extract(y, sr, bands='mpeg7'):     {best['extract2']:7.3f} s")
-    print(f"  the same, 1 thread:                        {best['extract1']:7.3f} s")
-    print(f"floor: window + float64 rfft, 2 threads:     {best['floor']:7.3f} s")
+    }
+    calls.update({name: (lambda f=f: f(y)) for name, f in others.items()})
+    # Warm-up: every call once on the full array, untimed. A short array is not enough: in
+    # one process librosa's first call at full size took 1.6-2.5x its later calls (seen here
+    # on 2026-12-04), inside round 1 when the warm-up was a 5-second slice.
+    first = {}
+    for name, func in calls.items():
+        t = time.perf_counter()
+        func()
+        first[name] = time.perf_counter() - t
+    print("first calls (untimed warm-up): " +
+          ", ".join(f"{name} {v:.2f} s" for name, v in first.items()))
+
+    ref = librosa.feature.spectral_flatness(y=y)
+    ours = spectral_flatness(y=y)
+    print(f"max |ours - librosa| per-frame SFM: {np.abs(ours - ref).max():.2e} (goal <= 1e-5)")
+    del ref, ours
+
+    t = rounds(calls, repeat)
+    print(f"{repeat} rounds, rotating order; median (range) of each call:")
+    print(f"librosa spectral_flatness(y=y):              {spread(t['librosa'])}")
+    labels = {"essentia": "essentia FrameGenerator..Flatness loop:",
+              "audioflux": "audioflux BFT + Spectral.flatness:"}
+    for name in others:
+        print(f"{labels[name]:44} {spread(t[name])}")
+    print(f"sfm_audio spectral_flatness(y=y), 2 threads: {spread(t['sfm2'])}")
+    print(f"sfm_audio spectral_flatness(y=y), 1 thread:  {spread(t['sfm1'])}")
+    print(f"sfm_audio extract(y, sr, bands='mpeg7'):     {spread(t['extract2'])}")
+    print(f"  the same, 1 thread:                        {spread(t['extract1'])}")
+    print(f"floor: window + float64 rfft, 2 threads:     {spread(t['floor'])}")
+    print("ratios: median of the per-round ratios (range; ratio of best times)")
     print(f"speed vs librosa, 2 threads:  {ratio(t, 'librosa', 'sfm2', '(goal >= 1.6)')}")
     print(f"speed vs librosa, 1 thread:   {ratio(t, 'librosa', 'sfm1', '(goal >= 1.0)')}")
+    for name in others:
+        print(f"speed vs {name + ',':10} 2 threads: {ratio(t, name, 'sfm2')}")
+        print(f"speed vs {name + ',':10} 1 thread:  {ratio(t, name, 'sfm1')}")
     print(f"2 threads / floor:            {ratio(t, 'sfm2', 'floor', '(goal <= 1.3)')}")
     print(f"extract+bands vs librosa:     {ratio(t, 'librosa', 'extract2', '(goal >= 1.3)')}")
     print(f"extract+bands / floor:        {ratio(t, 'extract2', 'floor')}")
