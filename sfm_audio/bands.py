@@ -362,6 +362,10 @@ def parse_band_spec(spec: str) -> tuple[str, object]:
     )
 
 
+#: rows (frames times channels) a band reduction takes at least; see BandReducer.__call__
+_MIN_ROWS = 8
+
+
 class BandReducer:
     """Band flatness and crest of floored power frames with frequency on the last axis.
 
@@ -409,6 +413,13 @@ class BandReducer:
         """
         lead = Pf.shape[:-1]
         rows = Pf.reshape(-1, Pf.shape[-1])
+        n_rows = rows.shape[0]
+        if n_rows < _MIN_ROWS:
+            # numpy reduces an array of one to three columns in another order (pairwise along
+            # the reduced axis): without these copies of the last row a frame's band values
+            # would change, by an ulp, with the number of frames sharing its chunk (a live
+            # input's small chunks, a file's last one)
+            rows = np.concatenate([rows, np.repeat(rows[-1:], _MIN_ROWS - n_rows, axis=0)])
         m, nb = rows.shape[0], self.layout.n_bands
         bins_t = scratch(work, "band_bins_t", (self._hi - self._lo, m))
         np.copyto(bins_t, rows[:, self._lo : self._hi].T)
@@ -436,9 +447,9 @@ class BandReducer:
             logs = prod
             for b in range(nb):
                 logs[b] = np.log(self._units(bins_t, b)).sum(axis=0)
-        amean = total / self._n
-        sfm = np.exp(logs / self._n) / amean
-        crest = peak / amean
+        amean = total[:, :n_rows] / self._n
+        sfm = np.exp(logs[:, :n_rows] / self._n) / amean
+        crest = peak[:, :n_rows] / amean
         out = (sfm.T.reshape(lead + (nb,)), crest.T.reshape(lead + (nb,)))
         if means:
             per_bin = amean / self._group

@@ -309,6 +309,21 @@ def test_raw_pcm_from_a_test_runner_matches_the_file(tmp_path):
 # ------------------------------------------------------------------ the library, on a file
 
 
+@pytest.mark.parametrize("options", [ExtractOptions(), ExtractOptions(
+    channels="each", bands="third-octave", start=0.31, end=1.7, fmin=100, features="sfm,sfm_band")])
+def test_live_frames_equal_the_file_frames_to_the_bit(tmp_path, options):
+    """Chunks of 1, 3 or 23 frames as they arrive: every value equals the file path's."""
+    path = str(_recorded(tmp_path, 2, "--channels", "2"))
+    meta, chunks = open_features(path, options)
+    expected = np.concatenate([c.values for c in chunks], axis=1)
+    for k in (1, 3, 23):
+        live = open_live(path, options, frames_per_chunk=k)
+        got = list(live)
+        assert got[0].frame0 == meta.frame0 and live.meta.columns == meta.columns
+        values = np.concatenate([c.values for c in got], axis=1)
+        np.testing.assert_array_equal(values, expected)
+
+
 @pytest.mark.parametrize("segment, start, end", [(1.0, None, None), (0.3, 0.4, None),
                                                   (0.5, None, 2.2), (0.005, 1.0, 1.1)])
 def test_segment_summaries_as_they_close_equal_the_file_summary(tmp_path, segment, start, end):

@@ -187,7 +187,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     ends the run with whole rows only; a file OUTPUT is removed unless --keep-partial.
 
     \b
-      arecord -f S16_LE -r 48000 -c 1 -t wav | sfm-audio extract - -o - --segment 1
+      arecord -f S16_LE -r 48000 -t wav | sfm-audio extract - -o - --segment 1
     """
     options = ExtractOptions(
         n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
