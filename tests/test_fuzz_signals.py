@@ -47,8 +47,8 @@ def corpus(rng: np.random.Generator) -> dict[str, tuple[np.ndarray, int, str]]:
     square = np.where(np.sin(2 * np.pi * 250 * t) >= 0, 0.5, -0.5)
     impulses = np.zeros(n)
     impulses[::400] = 0.9
-    click = np.zeros(SR)
-    click[SR // 2] = 0.8
+    click = np.zeros(2 * SR)  # the two seconds: 31 empty duality blocks to one
+    click[SR] = 0.8
     fs_square = np.where(np.arange(n) // 16 % 2 == 0, 1.0, -1.0)
     t192 = np.arange(int(0.1 * 192000)) / 192000
     return {
