@@ -1,23 +1,33 @@
 #!/usr/bin/env python
-"""Corpus benchmark: ``sfm-audio extract DIR`` with --jobs 1, --jobs 2 and a Dask cluster.
+"""Corpus benchmark: how ``sfm-audio extract DIR`` scales with ``--jobs``, against its floor.
 
-Writes a seeded corpus (default 64 files of 20 s, 44.1 kHz stereo 16-bit WAV, five kinds of
-signal from ``scripts/make_test_signals.py``) into a temporary folder, then times the
-command line as a user runs it (a fresh ``sfm-audio`` process each time, best of
-``--repeat``):
+Writes a seeded corpus (default 96 files of 10 s, 44.1 kHz stereo 16-bit WAV, five kinds of
+signal from ``scripts/make_test_signals.py``) into a temporary folder, then runs, as a user
+runs them (a fresh process each time), in ``--repeat`` rounds whose order rotates:
 
-1. ``sfm-audio extract DIR -o out.csv --jobs 1``
-2. ``sfm-audio extract DIR -o out.csv --jobs 2``
-3. ``sfm-audio extract DIR -o out.csv --scheduler ADDRESS`` against a local Dask cluster of
-   two single-threaded worker processes (started before the clock runs, as a user's cluster
-   would already be running).
+* ``sfm-audio extract DIR -q -o out.FMT --jobs N`` for every format of ``--formats`` and
+  every N of ``--jobs`` (default: 1 and every power of two up to the cores);
+* the floor at N workers: a plain ``ProcessPoolExecutor(N)`` mapping
+  ``sfm_audio.features.extract(path, threads=1)`` over the same files and writing nothing,
+  also a fresh process (interpreter start-up and imports are in both);
+* ``--scheduler`` against a local Dask cluster of N one-thread workers, N the largest
+  ``--jobs`` (started before the clock runs, as a user's cluster would already be running);
+* the same commands on the corpus's first 24 files.
 
-It checks that all three outputs are byte for byte identical and prints times and ratios.
-Targets (issue 5, on two cores): --jobs 2 at least 1.6x faster than --jobs 1; Dask within
-1.25x of the --jobs 2 time.
+Each command runs the CLI in a small wrapper that also reports the CPU time of the command's
+own process (``resource.getrusage(RUSAGE_SELF)``: every thread of the parent, none of its
+workers). Its cost per file beyond start-up is the difference between the 96-file and the
+24-file runs divided by 72.
 
-    python scripts/bench_batch.py [--files 64] [--seconds 20] [--sr 44100] [--channels 2]
-                                  [--format csv] [--repeat 3] [--keep DIR]
+It prints each run's median time (and range), its speed-up over ``--jobs 1``, its ratio to
+the floor at the same number of workers, the parent's CPU per file, and checks that every
+output of a format is byte for byte the same whatever ``--jobs`` or scheduler. Goals (issue
+21, 2-core machine): at ``--jobs 2`` the command within 1.15x of the floor, the parent's CPU
+at most 2 ms per file, Dask within 1.2x of the pool at equal workers.
+
+    python scripts/bench_batch.py [--files 96] [--small 24] [--seconds 10] [--sr 44100]
+        [--channels 2] [--formats npz,csv,parquet] [--jobs 1,2] [--repeat 3] [--no-dask]
+        [--keep DIR]
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import importlib.util
-import multiprocessing
+import json
 import os
 import shutil
 import subprocess
@@ -38,6 +48,34 @@ import numpy as np
 import soundfile as sf
 
 HERE = Path(__file__).resolve().parent
+
+# the command as the CLI runs it, plus the CPU time of this (the parent) process
+COMMAND = """
+import json, resource, sys
+from sfm_audio.cli import main
+try:
+    main(sys.argv[1:], prog_name="sfm-audio")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"cpu": r.ru_utime + r.ru_stime, "rc": code}), file=sys.stderr)
+sys.exit(code)
+"""
+
+# the floor: the library call on every file in a plain process pool, nothing written
+FLOOR = """
+import glob, sys
+from concurrent.futures import ProcessPoolExecutor
+def one(path):
+    from sfm_audio import features
+    features.extract(path, threads=1)
+if __name__ == "__main__":
+    files = sorted(glob.glob(sys.argv[1] + "/*.wav"))
+    with ProcessPoolExecutor(int(sys.argv[2])) as pool:
+        list(pool.map(one, files))
+"""
 
 
 def _signals_module():
@@ -62,101 +100,145 @@ def make_corpus(folder: Path, *, files: int, seconds: float, sr: int, channels: 
         sf.write(folder / f"{k:03d}_{name}.wav", np.clip(block, -1, 1), sr, subtype="PCM_16")
 
 
-def time_command(args: list[str], repeat: int) -> float:
-    """Best wall time of ``repeat`` runs of a command."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def default_jobs() -> list[int]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+    jobs, n = [1], 2
+    while n <= cores:
+        jobs.append(n)
+        n *= 2
+    return jobs
 
 
-def _spin(n: int) -> int:
-    total = 0
-    for i in range(n):
-        total += i
-    return total
+def run(cmd: list[str]) -> tuple[float, float | None]:
+    """Wall time of a command and, for the CLI wrapper, its parent process's CPU time."""
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    cpu = None
+    for line in done.stderr.splitlines()[::-1]:
+        if line.startswith("{"):
+            cpu = json.loads(line)["cpu"]
+            break
+    if done.returncode:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr}")
+    return wall, cpu
 
 
-def _pid_after(seconds: float) -> int:
-    time.sleep(seconds)
-    return os.getpid()
+def median(values: list[float]) -> float:
+    return float(np.median(values))
 
 
-def parallel_capacity(n: int = 5_000_000, repeat: int = 3) -> float:
-    """How many cores two busy processes really get (2.0 on an idle two-core machine).
-
-    Two equal spins one after the other in one worker, then at the same time in two
-    workers; the ratio of the best times of ``repeat`` tries.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    serial = parallel = float("inf")
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        while len(set(pool.map(_pid_after, [0.2, 0.2]))) < 2:  # both workers up
-            pass
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            pool.submit(_spin, 2 * n).result()
-            serial = min(serial, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            list(pool.map(_spin, [n, n]))
-            parallel = min(parallel, time.perf_counter() - t0)
-    return serial / parallel
+def spread(values: list[float]) -> str:
+    return f"{median(values):6.2f} s ({min(values):.2f}-{max(values):.2f})"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--files", type=int, default=96)
+    parser.add_argument("--small", type=int, default=24,
+                        help="files of the second corpus, for the parent's CPU per file")
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sr", type=int, default=44100)
     parser.add_argument("--channels", type=int, default=2)
-    parser.add_argument("--format", default="csv", choices=["csv", "npz", "jsonl", "parquet"])
+    parser.add_argument("--formats", default="npz,csv,parquet")
+    parser.add_argument("--jobs", default=None,
+                        help="comma-separated (default: 1 and every power of two up to the "
+                             "cores)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--keep", type=Path, default=None,
                         help="Write the corpus and outputs here and keep them.")
     opts = parser.parse_args()
+    formats = opts.formats.split(",")
+    jobs = [int(j) for j in opts.jobs.split(",")] if opts.jobs else default_jobs()
+    top = max(jobs)
 
     work = opts.keep or Path(tempfile.mkdtemp(prefix="sfm-audio-bench-"))
     try:
-        corpus = work / "corpus"
+        corpus, small = work / "corpus", work / "small"
         if not corpus.is_dir() or len(list(corpus.glob("*.wav"))) != opts.files:
             shutil.rmtree(corpus, ignore_errors=True)
-            t0 = time.perf_counter()
             make_corpus(corpus, files=opts.files, seconds=opts.seconds, sr=opts.sr,
                         channels=opts.channels)
-            print(f"corpus: {opts.files} files x {opts.seconds:g} s, {opts.sr} Hz, "
-                  f"{opts.channels} ch ({time.perf_counter() - t0:.1f} s to write) in {corpus}")
-        exe = [sys.executable, "-m", "sfm_audio", "extract", str(corpus), "-q"]
-        out = {key: work / f"{key}.{opts.format}" for key in ("jobs1", "jobs2", "dask")}
-        capacity = parallel_capacity()
-        print(f"cores available: {len(os.sched_getaffinity(0))}; two busy processes get "
-              f"{capacity:.2f} of them now (2.00 when nothing else runs); best of "
-              f"{opts.repeat} runs")
+        shutil.rmtree(small, ignore_errors=True)
+        small.mkdir()
+        for path in sorted(corpus.glob("*.wav"))[:opts.small]:
+            os.link(path, small / path.name)
+        print(f"corpus: {opts.files} files x {opts.seconds:g} s, {opts.sr} Hz, "
+              f"{opts.channels} ch; cores: {len(os.sched_getaffinity(0))}; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {opts.repeat} rounds")
+        # an installed package has its bytecode compiled: write it once, outside the clock
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        cli = [sys.executable, "-c", COMMAND, "extract", "-q"]
+        run(cli + [str(small / next(iter(sorted(os.listdir(small))))), "-o",
+                   str(work / "warm.npz")])
 
-        t1 = time_command(exe + ["-o", str(out["jobs1"]), "--jobs", "1"], opts.repeat)
-        print(f"--jobs 1            {t1:7.2f} s")
-        t2 = time_command(exe + ["-o", str(out["jobs2"]), "--jobs", "2"], opts.repeat)
-        print(f"--jobs 2            {t2:7.2f} s   {t1 / t2:.2f}x faster than --jobs 1 "
-              "(target >= 1.6x)")
+        runs: dict[tuple, list[str]] = {}
+        for fmt in formats:
+            for n in jobs:
+                runs[("cmd", fmt, n)] = cli + [str(corpus), "-o", str(work / f"j{n}.{fmt}"),
+                                              "--jobs", str(n)]
+            runs[("small", fmt, top)] = cli + [str(small), "-o", str(work / f"s.{fmt}"),
+                                               "--jobs", str(top)]
+        for n in jobs:
+            runs[("floor", "", n)] = [sys.executable, "-c", FLOOR, str(corpus), str(n)]
 
-        from distributed import LocalCluster
+        cluster = None
+        if not opts.no_dask:
+            from distributed import LocalCluster
 
-        with LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                          host="127.0.0.1", dashboard_address=None) as cluster:
-            td = time_command(exe + ["-o", str(out["dask"]), "--scheduler",
-                                     cluster.scheduler_address], opts.repeat)
-        print(f"--scheduler (Dask)  {td:7.2f} s   {td / t2:.2f}x the --jobs 2 time "
-              "(target <= 1.25x)")
+            cluster = LocalCluster(processes=True, n_workers=top, threads_per_worker=1,
+                                   host="127.0.0.1", dashboard_address=None)
+            for fmt in formats:
+                runs[("dask", fmt, top)] = cli + [str(corpus), "-o",
+                                                  str(work / f"dask.{fmt}"), "--scheduler",
+                                                  cluster.scheduler_address]
+        walls = {key: [] for key in runs}
+        cpus = {key: [] for key in runs}
+        try:
+            keys = list(runs)
+            for r in range(opts.repeat):
+                shift = r * len(keys) // max(1, opts.repeat)
+                for key in keys[shift:] + keys[:shift]:
+                    wall, cpu = run(runs[key])
+                    walls[key].append(wall)
+                    if cpu is not None:
+                        cpus[key].append(cpu)
+        finally:
+            if cluster is not None:
+                cluster.close()
 
-        same = all(filecmp.cmp(out["jobs1"], out[k], shallow=False) for k in ("jobs2", "dask"))
-        print(f"outputs identical: {same} ({out['jobs1'].stat().st_size / 1e6:.1f} MB each)")
-        ok = same and t1 / t2 >= 1.6 and td / t2 <= 1.25
-        print("targets met" if ok else "TARGETS MISSED")
-        if capacity < 1.8:
-            print(f"note: other processes were using the CPUs (capacity {capacity:.2f} < 2); "
-                  "the parallel ratios are understated; rerun on an idle machine")
+        ok = True
+        floor = {n: median(walls[("floor", "", n)]) for n in jobs}
+        for n in jobs:
+            print(f"floor, ProcessPoolExecutor({n}):       {spread(walls[('floor', '', n)])}")
+        for fmt in formats:
+            print(f"\n{fmt}:")
+            base = median(walls[("cmd", fmt, 1)]) if 1 in jobs else None
+            for n in jobs:
+                t = median(walls[("cmd", fmt, n)])
+                up = f"{base / t:5.2f}x" if base else "     "
+                print(f"  --jobs {n:<3}  {spread(walls[('cmd', fmt, n)])}  speed-up {up}  "
+                      f"/ floor {t / floor[n]:.2f}")
+            if cluster is not None:
+                td = median(walls[("dask", fmt, top)])
+                tp = median(walls[("cmd", fmt, top)])
+                print(f"  --scheduler ({top} Dask workers) {spread(walls[('dask', fmt, top)])}"
+                      f"  / pool {td / tp:.2f} (goal <= 1.2)  / floor {td / floor[top]:.2f}")
+            big, little = median(cpus[("cmd", fmt, top)]), median(cpus[("small", fmt, top)])
+            per_file = (big - little) / (opts.files - opts.small) * 1e3
+            print(f"  parent CPU at --jobs {top}: {opts.files} files {big:.2f} s, "
+                  f"{opts.small} files {little:.2f} s: {per_file:.2f} ms per file "
+                  "(goal <= 2)")
+            outputs = [work / f"j{n}.{fmt}" for n in jobs]
+            if cluster is not None:
+                outputs.append(work / f"dask.{fmt}")
+            same = all(filecmp.cmp(outputs[0], o, shallow=False) for o in outputs[1:])
+            print(f"  outputs byte-identical across --jobs{' and Dask' if cluster else ''}: "
+                  f"{same}")
+            ok &= same
+        print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return 0 if ok else 1
     finally:
         if opts.keep is None:

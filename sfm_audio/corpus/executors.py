@@ -166,6 +166,17 @@ def _pool_context(preload: Sequence[str] = ()):
     return multiprocessing.get_context("spawn")
 
 
+def start_workers_early(preload: Sequence[str] = ()) -> None:
+    """Start the fork server now, so that it imports ``preload`` while this process is still
+    busy (reading the inputs' headers) instead of while the first job waits for a worker.
+    The server then serves the run's pool (and lives until this process ends)."""
+    context = _pool_context(preload)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def process_pool(jobs: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
     """A pool of ``jobs`` one-core worker processes, set up as corpus runs set them up
     (fork server or spawn, BLAS on one thread, malloc tuned)."""

@@ -23,7 +23,7 @@ from ..features import ExtractOptions, FileMeta, open_features
 from ..summaries import table_rows, table_schema
 from ..threads import DEFAULT_THREADS
 from ..writers import format_of, open_writer
-from .executors import failure_of
+from .executors import failure_of, start_workers_early
 from .inputs import Failure, scan_inputs
 from .joiner import TableJoiner
 from .runner import RunReport, check_run, run_task
@@ -204,6 +204,8 @@ def extract_files(
                      on_file=on_file, on_frames=on_frames, stdout=stdout)
         return report
 
+    if scheduler is None and jobs > 1 and len(paths) > 1:
+        start_workers_early([TableTask.__module__])  # imports while the headers are read
     # before any work: the columns of the table, which may refuse the run. Standard input is
     # read twice (header, then samples) in this process: io keeps an anonymous copy of it.
     schema = _corpus_schema(paths, options, summary)
