@@ -74,6 +74,26 @@ def noise_tone_stereo_22k(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tone_noise_stereo_y() -> np.ndarray:
+    """1.5 s of stereo at 22.05 kHz as an array (2, n): a 440 Hz tone over faint noise left,
+    noise that steps up at 0.5 s right (seeded)."""
+    sr = 22050
+    rng = np.random.default_rng(3)
+    t = np.arange(int(1.5 * sr)) / sr
+    left = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size)
+    right = 0.2 * rng.standard_normal(t.size) * (0.05 + (t > 0.5))
+    return np.stack([left, right])
+
+
+@pytest.fixture(scope="session")
+def tone_noise_stereo_wav(tmp_path_factory, tone_noise_stereo_y) -> Path:
+    """:func:`tone_noise_stereo_y` in a float64 WAV: exactly the array's samples."""
+    path = tmp_path_factory.mktemp("arrays") / "y.wav"
+    sf.write(path, tone_noise_stereo_y.T, 22050, subtype="DOUBLE")
+    return path
+
+
+@pytest.fixture(scope="session")
 def glide_8k(tmp_path_factory) -> Path:
     """2 s at 8 kHz, 16-bit: a gliding tone over noise (seeded); the figure tests' file.
 

@@ -138,3 +138,59 @@ def test_flatness_ignores_order(values, rnd):
     shuffled = values.copy()
     rnd.shuffle(shuffled)
     assert flatness(shuffled) == pytest.approx(flatness(values), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- signals (y=)
+
+#: the rate of the tone_noise_stereo_y fixture (conftest.py)
+SR = 22050
+
+
+@pytest.mark.parametrize(
+    ("n_fft", "hop", "center", "power", "window"),
+    [(2048, 512, True, 2.0, "hann"), (1024, 256, False, 1.0, "hamming"),
+     (512, 160, True, 2.0, "blackman"), (4096, 1024, True, 0.5, "hann")],
+)
+def test_spectral_flatness_of_a_signal_matches_librosa(tone_noise_stereo_y, n_fft, hop, center,
+                                                       power, window):
+    y = tone_noise_stereo_y.astype(np.float32)
+    ref = librosa.feature.spectral_flatness(y=y, n_fft=n_fft, hop_length=hop, center=center,
+                                            power=power, window=window)
+    ours = spectral_flatness(y=y, n_fft=n_fft, hop_length=hop, center=center, power=power,
+                             window=window)
+    assert ours.shape == ref.shape == (2, 1, ref.shape[-1])
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
+    one = spectral_flatness(y=y, n_fft=n_fft, hop_length=hop, center=center, power=power,
+                            window=window, threads=1)
+    np.testing.assert_array_equal(one, ours)
+
+
+def test_spectral_flatness_of_a_long_signal_crosses_chunks():
+    y = np.random.default_rng(5).standard_normal(SR * 30) * np.linspace(0, 1, SR * 30)
+    ref = librosa.feature.spectral_flatness(y=y)
+    np.testing.assert_allclose(spectral_flatness(y=y), ref, rtol=0, atol=1e-5)
+
+
+def test_negative_magnitudes_raise_as_librosa_does():
+    S = np.array([[1.0, 3.0], [-2.0, 1.0], [1.0, 2.0]])
+    with pytest.raises(librosa.util.exceptions.ParameterError):
+        librosa.feature.spectral_flatness(S=S)
+    with pytest.raises(ParameterError, match="non-negative"):
+        spectral_flatness(S)
+
+
+def test_spectral_flatness_bad_signals():
+    with pytest.raises(ParameterError, match="NaN"):
+        spectral_flatness(y=np.array([0.0, np.inf] * 2000))
+    with pytest.raises(ParameterError, match="too large"):
+        spectral_flatness(y=np.zeros(100), center=False)
+    with pytest.raises(ParameterError, match="pad_mode"):
+        spectral_flatness(y=np.zeros(4096), pad_mode="reflect")
+
+
+def test_spectral_flatness_keeps_leading_axes_as_librosa():
+    y = np.random.default_rng(8).standard_normal((2, 3, 6000)).astype(np.float32)
+    ref = librosa.feature.spectral_flatness(y=y, n_fft=512, hop_length=128)
+    ours = spectral_flatness(y=y, n_fft=512, hop_length=128)
+    assert ours.shape == ref.shape == (2, 3, 1, ref.shape[-1])
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)

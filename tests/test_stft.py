@@ -140,3 +140,13 @@ def test_a_ranges_padded_span_frames_as_the_whole_signal(center, first, stop):
     assert span.size == hi - lo and not uncentred.center
     part = stft(span, n_fft=512, hop_length=200, center=False)
     np.testing.assert_allclose(part, whole[:, first:stop], atol=1e-12)
+
+
+def test_a_one_sample_window_is_scipys():
+    np.testing.assert_array_equal(get_window("hann", 1),
+                                  scipy.signal.get_window("hann", 1, fftbins=True))
+    y = np.random.default_rng(0).standard_normal(400)
+    ours = stft(y, n_fft=16, hop_length=4, win_length=1)
+    ref = librosa.stft(y, n_fft=16, hop_length=4, win_length=1, dtype=np.complex128)
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
+    assert np.abs(ours).max() > 0  # not silently zero
