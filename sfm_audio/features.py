@@ -14,6 +14,7 @@ segment of time (``segment``).
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Iterator
@@ -207,6 +208,8 @@ class FileMeta:
     subtype: str = ""
     bins: tuple[int, int] = (0, 0)
     options: ExtractOptions = field(default_factory=ExtractOptions)
+    #: filled while the chunks are computed: sample levels and the spectrum at the floor
+    readings: FileReadings | None = field(default=None, compare=False, repr=False)
 
     @property
     def duration(self) -> float:
@@ -227,19 +230,86 @@ def _chosen(columns: list[str], features: tuple[str, ...] | None) -> np.ndarray:
     return np.asarray(keep, dtype=np.intp)
 
 
+#: share of a file's spectrum (over its sounding frames) at the floor ``amin`` from which
+#: its flatness is said to measure an emptied band (a lossy codec's low-pass) as much as audio
+FLOOR_WARNING_SHARE = 0.05
+
+
+@dataclass
+class FileReadings:
+    """What a file's chunks leave behind once all are computed.
+
+    ``levels``: peak and samples at full scale per source channel (and segment), from the
+    samples as read (:class:`sfm_audio.io.SampleLevels`). ``per_bin`` (n_channels, n_bins):
+    frames in which each bin of the frequency range sits at the floor ``amin``, among the
+    ``sounding`` (n_channels,) frames not wholly at it.
+    """
+
+    levels: io.SampleLevels
+    per_bin: np.ndarray | None = None
+    sounding: np.ndarray | None = None
+
+    def add_floors(self, per_bin: np.ndarray, sounding: np.ndarray) -> None:
+        if self.per_bin is None:
+            self.per_bin, self.sounding = per_bin.astype(np.int64), sounding.astype(np.int64)
+        else:
+            self.per_bin += per_bin
+            self.sounding += sounding
+
+    def floor_share(self) -> float:
+        """Largest share over the channels of the sounding frames' bins at the floor."""
+        if self.per_bin is None:
+            return 0.0
+        total = self.sounding * self.per_bin.shape[-1]
+        return float(np.max(np.where(total > 0, self.per_bin.sum(axis=-1)
+                                     / np.maximum(total, 1), 0.0)))
+
+
+def floor_note(meta: FileMeta) -> str | None:
+    """A warning when much of the file's spectrum sits at the floor ``amin``, else None.
+
+    A lossy codec (Vorbis, MP3) empties everything above its low-pass: those bins are
+    floored at ``amin`` and pull the geometric mean, hence the SFM, toward 0. The note says
+    which ``fmax`` keeps only the band that holds the signal (the bins below the top run of
+    bins at the floor in most sounding frames).
+    """
+    readings = meta.readings
+    if readings is None or readings.per_bin is None:
+        return None
+    share = readings.floor_share()
+    if share < FLOOR_WARNING_SHARE:
+        return None
+    lo, hi = meta.bins
+    n_fft = meta.options.n_fft
+    mostly = (readings.per_bin > readings.sounding[:, None] / 2).all(axis=0)
+    top = len(mostly)
+    while top > 0 and mostly[top - 1]:
+        top -= 1
+    where = f"{share:.0%} of the spectrum (over its sounding frames) sits at the floor amin"
+    if 0 < top < len(mostly):
+        cut = math.floor((lo + top - 1) * meta.sr / n_fft / 100.0) * 100.0  # a round number
+        return (f"{meta.path}: {where}: the bins above {cut:.0f} Hz are empty (a lossy "
+                "codec's low-pass, or an upsampled file) and pull the SFM toward 0; "
+                f"fmax={cut:.0f} measures the band that holds the signal")
+    return (f"{meta.path}: {where} (a pure tone, or an emptied band), which pulls the SFM "
+            "toward 0; fmin= and fmax= can keep only the band that holds the signal")
+
+
 @dataclass
 class FrameChunk:
     """Features of consecutive frames of one file.
 
     ``values`` has shape ``(n_channels, n_frames_chunk, n_columns)`` in the order of
-    ``FileMeta.columns``; ``rms_dbfs`` and ``peak`` (largest sample magnitude), shape
-    ``(n_channels, n_frames_chunk)``, are there whatever the columns, for the summaries.
+    ``FileMeta.columns``; ``rms_dbfs``, ``peak`` (largest sample magnitude) and ``floored``
+    (share of the frame's bins at the floor ``amin``), shape ``(n_channels,
+    n_frames_chunk)``, are there whatever the columns, for the summaries.
     """
 
     frame0: int
     values: np.ndarray
     rms_dbfs: np.ndarray | None = None
     peak: np.ndarray | None = None
+    floored: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -249,13 +319,15 @@ class FrameChunk:
 def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: StftParams,
                    prefetch: bool, frames_per_chunk: int) -> Iterator[np.ndarray]:
     """Segments of frames ``frame0 … frame0 + n_frames - 1`` of a file, read block by block."""
+    levels = meta.readings.levels if meta.readings is not None else None
     # about one segment of frames per block, so each block is copied into the frame buffer once
     block_frames = max(1 << 14, frames_per_chunk * params.hop_length)
     total = n_frames(meta.n_samples, params)
     if meta.frame0 == 0 and meta.n_frames == total:
         stream = FrameStream(params, len(meta.channels), frames_per_chunk=frames_per_chunk)
         blocks = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
-                           block_frames=block_frames, allow_truncated=options.allow_truncated)
+                           block_frames=block_frames, allow_truncated=options.allow_truncated,
+                           levels=levels)
         yield from stream.segments(blocks)
         return
     lo, hi, uncentred = padded_span(meta.frame0, meta.frame0 + meta.n_frames, params)
@@ -263,12 +335,13 @@ def _file_segments(path: str, options: ExtractOptions, meta: FileMeta, params: S
     if options.sr is None:  # seek: read only the samples of the range
         read = io.stream(path, channels=options.channels, prefetch=prefetch,
                          block_frames=block_frames, allow_truncated=options.allow_truncated,
-                         start=max(lo, 0),
+                         levels=levels, start=max(lo, 0),
                          stop=min(hi, meta.n_samples))
         skip = 0
     else:  # resampled: stream from the start and drop the samples before the range
         read = io.stream(path, sr=options.sr, channels=options.channels, prefetch=prefetch,
-                         block_frames=block_frames, allow_truncated=options.allow_truncated)
+                         block_frames=block_frames, allow_truncated=options.allow_truncated,
+                         levels=levels)
         skip = max(lo, 0)
 
     def blocks() -> Iterator[np.ndarray]:
@@ -297,6 +370,8 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
     params = options.stft_params()
     if isinstance(source, np.ndarray):
         y = source
+        if meta.readings is not None:
+            meta.readings.levels.add(0, y.T)
         if isinstance(options.channels, int):
             y = y[options.channels : options.channels + 1]
         segments = array_segments(y, params, first=meta.frame0,
@@ -311,9 +386,29 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
     if len(chosen) == kernel.n_columns:  # every column: no copy
         chosen = slice(None)
     frame0 = meta.frame0
-    for values, peak in map_ordered(kernel, segments, threads):
-        yield FrameChunk(frame0, values[..., chosen], values[..., _RMS_COLUMN], peak)
+    n_bins = max(meta.bins[1] - meta.bins[0], 1) if meta.bins[1] else kernel.params.n_freq
+    for values, peak, floors in map_ordered(kernel.with_floors, segments, threads):
+        if meta.readings is not None:
+            meta.readings.add_floors(floors.per_bin, floors.sounding)
+        yield FrameChunk(frame0, values[..., chosen], values[..., _RMS_COLUMN], peak,
+                         floors.per_frame / n_bins)
         frame0 += values.shape[1]
+    note = floor_note(meta)
+    if note is not None:  # once per file, when its last chunk is done
+        warnings.warn(note, UserWarning, stacklevel=2)
+
+
+def _sample_levels(params: StftParams, rate: float, native: float, n_samples: int, n_in: int,
+                   subtype: str, first: int, stop: int, segment: float | None
+                   ) -> io.SampleLevels:
+    """Levels of the source samples under frames ``first … stop - 1`` (per segment)."""
+    pad = params.n_fft // 2 if params.center else 0
+    lo = max(first * params.hop_length - pad, 0)
+    hi = min((stop - 1) * params.hop_length - pad + params.n_fft, n_samples)
+    scale = native / rate  # the range is in output samples, the levels in source samples
+    limit = io.full_scale(subtype) if io.integer_bits(subtype) else 1.0
+    return io.SampleLevels(n_in, limit, None if segment is None else segment * native,
+                           int(lo * scale), int(math.ceil(hi * scale)))
 
 
 def open_features(
@@ -354,7 +449,8 @@ def open_features(
         path = str(source)
         audio = io.info(path, allow_truncated=options.allow_truncated)
         n_in, subtype = audio.channels, audio.subtype
-        rate = float(audio.sr) if options.sr is None else float(options.sr)
+        native = float(audio.sr)
+        rate = native if options.sr is None else float(options.sr)
         n_samples = io.output_length(audio.frames, audio.sr, options.sr)
     else:
         if sr is None:
@@ -362,7 +458,7 @@ def open_features(
         if options.sr is not None:
             raise ParameterError("an array is not resampled (options.sr); give its own rate "
                                  "as sr=", param="sr")
-        rate = positive_float(sr, "sr")
+        rate = native = positive_float(sr, "sr")
         y = as_channels(source)
         if y.shape[0] > y.shape[1]:
             # soundfile's layout is (frames, channels): a likely mistake, never real audio
@@ -386,7 +482,9 @@ def open_features(
     columns = [columns[i] for i in _chosen(columns, options.features)]
     labels = io.output_channels(options.channels, n_in)
     meta = FileMeta(path, rate, n_samples, stop - first, labels, layout, columns, first,
-                    params.hop_length, n_in, subtype, bins, options)
+                    params.hop_length, n_in, subtype, bins, options,
+                    FileReadings(_sample_levels(params, rate, native, n_samples, n_in,
+                                                subtype, first, stop, options.segment)))
     return meta, _chunks(source, options, meta, threads)
 
 

@@ -33,6 +33,7 @@ place, so no other module needs to know soundfile's behaviour.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import re
@@ -54,6 +55,7 @@ __all__ = [
     "AudioInfo",
     "Channels",
     "Levels",
+    "SampleLevels",
     "STDIN",
     "info",
     "levels",
@@ -406,7 +408,7 @@ def _raw_blocks(
     handle: sf.SoundFile, path: str | os.PathLike, channels: Channels, block_frames: int,
     start: int = 0, stop: int | None = None, *, known: bool = True,
     declared: int | None = None, count: list[int] | None = None,
-    allow_truncated: bool = False,
+    allow_truncated: bool = False, levels: SampleLevels | None = None,
 ) -> Iterator[np.ndarray]:
     """Blocks of shape (n_channels_out, n) in float64, checked for NaN and Inf.
 
@@ -449,6 +451,8 @@ def _raw_blocks(
             break
         if checked:
             _check_samples(block, handle, path, position, floating)
+        if levels is not None:
+            levels.add(position, block)
         position += block.shape[0]
         if count is not None:
             count[0] = position
@@ -572,6 +576,7 @@ def stream(
     start: int = 0,
     stop: int | None = None,
     allow_truncated: bool = False,
+    levels: SampleLevels | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield consecutive blocks of samples of an audio file.
 
@@ -599,6 +604,9 @@ def stream(
         Read a file whose data ends before its header says (a recorder that lost power) up
         to where it ends, with a ``UserWarning`` saying how many samples are missing, instead
         of refusing it.
+    levels : SampleLevels, optional
+        Filled with the peak and the samples at full scale of every source channel, from the
+        samples as read (before mixing and resampling).
 
     Yields
     ------
@@ -628,7 +636,7 @@ def stream(
         count = [0]
         blocks: Iterator[np.ndarray] = _raw_blocks(
             handle, path, channels, block_frames, start, stop, known=known, declared=declared,
-            count=count, allow_truncated=allow_truncated,
+            count=count, allow_truncated=allow_truncated, levels=levels,
         )
         if sr is not None and sr != native_sr:
             if known:
@@ -716,6 +724,56 @@ def full_scale(subtype: str) -> float:
     """
     bits = integer_bits(subtype)
     return 1.0 if bits is None else 1.0 - 2.0 ** (1 - bits)
+
+
+class SampleLevels:
+    """Peak magnitude and samples at full scale of each source channel, per span of samples.
+
+    Filled by :func:`stream` (``levels=``) from the samples as they are read, before channels
+    are mixed or the rate changed, so a mix or a resampled stream still reports the clipping
+    of the file itself.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels of the source.
+    limit : float
+        Magnitude from which a sample counts as clipped (:func:`full_scale`).
+    span : float or None
+        Samples per span (``segment`` seconds times the source rate); None: one span.
+    first, last : int or None
+        Only samples ``first … last - 1`` are counted (the time range of a table).
+    """
+
+    def __init__(self, n_channels: int, limit: float, span: float | None = None,
+                 first: int = 0, last: int | None = None) -> None:
+        self.n_channels, self.limit, self.span = int(n_channels), float(limit), span
+        self.first, self.last = int(first), last
+        self.peak: dict[int, np.ndarray] = {}
+        self.clipped: dict[int, np.ndarray] = {}
+
+    def add(self, position: int, block: np.ndarray) -> None:
+        """Count ``block`` (shape (n, n_channels)), whose first sample is ``position``."""
+        a = max(self.first, position)
+        b = position + block.shape[0] if self.last is None else min(self.last,
+                                                                     position + block.shape[0])
+        while a < b:
+            index = 0 if self.span is None else int(a // self.span)
+            end = b if self.span is None else min(b, int(math.ceil((index + 1) * self.span)))
+            end = max(end, a + 1)
+            piece = np.abs(block[a - position:end - position])
+            peak = piece.max(axis=0)
+            clipped = np.count_nonzero(piece >= self.limit, axis=0)
+            if index in self.peak:
+                np.maximum(self.peak[index], peak, out=self.peak[index])
+                self.clipped[index] += clipped
+            else:
+                self.peak[index], self.clipped[index] = peak, clipped
+            a = end
+
+    def spans(self) -> list[int]:
+        """Indices of the spans holding samples, in order."""
+        return sorted(self.peak)
 
 
 @dataclass(frozen=True)

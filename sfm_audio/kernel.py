@@ -18,6 +18,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "BAND_COLUMNS",
     "ChunkKernel",
     "FRAME_COLUMNS",
+    "FloorCounts",
     "LEVEL_FLOOR_DBFS",
     "TONALITY_DB",
     "frame_statistics",
@@ -257,6 +259,20 @@ def frame_levels(
     return energy / n_fft, peak
 
 
+@dataclass
+class FloorCounts:
+    """How much of a chunk's spectrum (the kernel's bins) sits at the floor ``amin``.
+
+    ``per_frame`` (n_channels, k): bins at the floor in each frame; ``per_bin``
+    (n_channels, n_bins): frames, among those not wholly at the floor, in which each bin is;
+    ``sounding`` (n_channels,): how many such frames.
+    """
+
+    per_frame: np.ndarray
+    per_bin: np.ndarray
+    sounding: np.ndarray
+
+
 class ChunkKernel:
     """FFT and every feature of one segment of frames; safe to call from several threads.
 
@@ -346,6 +362,15 @@ class ChunkKernel:
         return np.exp(logs / (hi - lo)) / (P.sum(axis=-1) / (hi - lo))
 
     def __call__(self, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values, peak, _ = self._compute(segment, floors=False)
+        return values, peak
+
+    def with_floors(self, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray, FloorCounts]:
+        """As a call, and how much of the spectrum sits at the floor ``amin``
+        (:class:`FloorCounts`): a lossy codec's emptied band drags the SFM toward 0."""
+        return self._compute(segment, floors=True)
+
+    def _compute(self, segment: np.ndarray, *, floors: bool):
         work = self._local.__dict__  # scratch arrays of this thread, reused chunk after chunk
         Pf = power_frames(segment, self.params, self._window, power=self.power,
                           amin=self.amin, work=work)
@@ -356,7 +381,16 @@ class ChunkKernel:
         values[..., _RMS + 1 :] = spectral[..., _RMS:]
         mean_square, peak = frame_levels(segment, self.params, k, work)
         values[..., _RMS] = 10.0 * np.log10(np.maximum(mean_square, _LEVEL_FLOOR))
-        return values, peak
+        counts = None
+        if floors:
+            lo, hi = self.bins
+            at_floor = Pf[..., lo:hi] <= self.amin
+            per_frame = np.count_nonzero(at_floor, axis=-1)
+            # bins of the frames that are not wholly at the floor (silence is not a codec)
+            sounding = per_frame < hi - lo
+            per_bin = np.count_nonzero(at_floor & sounding[..., None], axis=-2)
+            counts = FloorCounts(per_frame, per_bin, np.count_nonzero(sounding, axis=-1))
+        return values, peak, counts
 
 
 def map_ordered(func: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[R]:

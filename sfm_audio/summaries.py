@@ -19,7 +19,6 @@ import numpy as np
 from . import io
 from .columns import Column, frame_schema
 from .features import FileMeta, FrameChunk
-from .kernel import LEVEL_FLOOR_DBFS
 from .stft import frame_times
 from .tfflatness import TF_COLUMNS, band_log_bias, tf_flatness
 
@@ -100,8 +99,12 @@ def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
     Frame table: ``frame``, ``time_s`` and the feature columns. Summary: ``segment_start_s``
     (with ``segment``), ``sr``, ``channels`` (of the source), ``bits`` (the sample width of
     the source: 16 for PCM_16, 32 for FLOAT, 0 for compressed formats; see :func:`bits_of`),
-    ``duration_s`` (of the source), ``frames``, ``frames_gated``, ``peak_dbfs`` and the
-    statistics of every column.
+    ``duration_s`` (of the source), ``frames``, ``frames_gated``, ``peak_dbfs`` and
+    ``clipped`` (the peak and the samples at full scale of the row's channel of the source,
+    as ``sfm-audio info`` measures them: for ``mix`` the largest peak and all clipped samples
+    of the channels mixed; ``-inf`` dBFS for digital silence), ``floor_share`` (share of the
+    row's bins in the frequency range at the floor ``amin``: a lossy codec's emptied band),
+    and the statistics of every column.
     """
     if not summary:
         return frame_schema(meta.columns)
@@ -109,7 +112,8 @@ def table_schema(meta: FileMeta, summary: bool) -> list[Column]:
     head += [Column("sr", "int"), Column("channels", "int"), Column("bits", "int"),
              Column("duration_s", "time"),
              Column("frames", "int"), Column("frames_gated", "int"),
-             Column("peak_dbfs", "value")]
+             Column("peak_dbfs", "value"), Column("clipped", "int"),
+             Column("floor_share", "value")]
     return head + [Column(name, "value") for name in summary_columns(meta)]
 
 
@@ -127,18 +131,53 @@ def _stats(v: np.ndarray) -> list[float]:
 
 
 def _dbfs(peak: float) -> float:
-    return max(20.0 * math.log10(peak), LEVEL_FLOOR_DBFS) if peak > 0 else LEVEL_FLOOR_DBFS
+    """``20 log10(peak)``; ``-inf`` for digital silence, as ``sfm-audio info`` says it (a
+    floor such as -200 would read as a measured level; JSON writes null)."""
+    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def _floor_share(floored: np.ndarray) -> float:
+    """Mean share of the bins at the floor over frames not wholly at it (silence is not an
+    emptied band); 0 when there are none."""
+    sounding = floored[floored < 1.0]
+    return float(sounding.mean()) if sounding.size else 0.0
+
+
+def _levels(meta: FileMeta, n_segments: int, first: int) -> Callable[[int, int], tuple]:
+    """``(segment, channel) -> (peak, clipped)`` of the source samples (see
+    :class:`sfm_audio.io.SampleLevels`); spans outside the segments join the nearest one."""
+    readings = meta.readings
+    peaks = np.zeros((n_segments, meta.source_channels))
+    clipped = np.zeros((n_segments, meta.source_channels), dtype=np.int64)
+    if readings is not None:
+        levels = readings.levels
+        for span in levels.spans():
+            s = min(max(span - first, 0), n_segments - 1)
+            np.maximum(peaks[s], levels.peak[span], out=peaks[s])
+            clipped[s] += levels.clipped[span]
+
+    def of(s: int, c: int) -> tuple[float, int]:
+        label = meta.channels[c]
+        if label.isdigit():
+            return float(peaks[s, int(label)]), int(clipped[s, int(label)])
+        return float(peaks[s].max(initial=0.0)), int(clipped[s].sum())  # the mix
+
+    return of
 
 
 def summary_row(meta: FileMeta, segment_start: float | None, duration: float,
-                column: Callable[[int], np.ndarray]) -> list[float]:
+                column: Callable[[int], np.ndarray], *,
+                levels: tuple[float, int] | None = None,
+                floored: np.ndarray | None = None) -> list[float]:
     """One channel's summary row (of a segment, or of the whole file) in the columns of
     :func:`table_schema`.
 
     ``column(j)`` gives the values of the frames in column ``j`` of ``meta.columns``, then
     ``rms_dbfs`` (``j = len(meta.columns)``) and the peak magnitude (``j + 1``), each of shape
     (n_frames,); ``duration`` is the source's length in seconds (NaN when unknown, as for a
-    live input before its end).
+    live input before its end). ``levels``: the source's ``(peak, clipped)`` for the row
+    (default: the frames' peak, clipping unknown); ``floored`` (n_frames,): the share of
+    each frame's bins at the floor ``amin`` (default: unknown).
     """
     n_col = len(meta.columns)
     level, peak = column(n_col), column(n_col + 1)
@@ -146,7 +185,12 @@ def summary_row(meta: FileMeta, segment_start: float | None, duration: float,
         level >= meta.options.min_dbfs)
     row = [] if segment_start is None else [segment_start]
     row += [meta.sr, meta.source_channels, bits_of(meta.subtype), duration, level.shape[0],
-            int((~kept).sum()), _dbfs(float(peak.max(initial=0.0)))]
+            int((~kept).sum())]
+    if levels is None:
+        row += [_dbfs(float(peak.max(initial=0.0))), math.nan]
+    else:
+        row += [_dbfs(levels[0]), levels[1]]
+    row.append(math.nan if floored is None else _floor_share(floored[kept]))
     for j in range(n_col):
         row += _stats(column(j)[kept])
     level_at = _level_columns(meta)
@@ -165,13 +209,16 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
     numeric : np.ndarray [shape=(n_rows, len(table_schema(meta, True)))]
     """
     n_ch, n_col = len(meta.channels), len(meta.columns)
-    spool = _ColumnSpool(n_ch, n_col + 2, meta.n_frames)
+    spool = _ColumnSpool(n_ch, n_col + 3, meta.n_frames)
     try:
         for chunk in chunks:
+            floored = chunk.floored if chunk.floored is not None else np.zeros_like(chunk.peak)
             spool.write(FrameChunk(chunk.frame0 - meta.frame0, np.concatenate(
-                [chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None]], axis=-1)))
+                [chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None],
+                 floored[..., None]], axis=-1)))
         times = meta.times
         options = meta.options
+        first = 0
         if options.segment is None:
             starts, index = [None], np.zeros(meta.n_frames, dtype=np.intp)
         else:
@@ -183,14 +230,17 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
             index -= first
             starts = [(first + j) * options.segment for j in range(int(index[-1]) + 1)]
         bounds = np.searchsorted(index, np.arange(len(starts) + 1))
-        columns = [[spool.column(c, j) for j in range(n_col + 2)] for c in range(n_ch)]
+        columns = [[spool.column(c, j) for j in range(n_col + 3)] for c in range(n_ch)]
+        levels_of = _levels(meta, len(starts), first)
         labels, rows = [], []
         for s_i, seg_start in enumerate(starts):
             a, b = bounds[s_i], bounds[s_i + 1]
             for c in range(n_ch):
                 labels.append(meta.channels[c])
                 rows.append(summary_row(meta, seg_start, meta.duration,
-                                        lambda j, c=c, a=a, b=b: columns[c][j][a:b]))
+                                        lambda j, c=c, a=a, b=b: columns[c][j][a:b],
+                                        levels=levels_of(s_i, c),
+                                        floored=columns[c][n_col + 2][a:b]))
         return labels, np.asarray(rows, dtype=np.float64)
     finally:
         spool.close()

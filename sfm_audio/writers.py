@@ -116,7 +116,8 @@ class _TextWriter:
         n = numeric.shape[0]
         if n == 0:
             return
-        gaps = np.isnan(numeric)
+        # JSON has no -inf (a silent file's peak_dbfs): null, as for NaN
+        gaps = np.isnan(numeric) if self.fmt == "csv" else ~np.isfinite(numeric)
         whole = gaps.all(axis=0)
         if (gaps != whole).any():  # NaN in some rows only: row by row
             for i in range(n):

@@ -92,9 +92,10 @@ def test_summary(tmp_path, speech, signals):
     assert result.exit_code == 0, result.output
     rows = read_csv(out)
     assert [r["file"] for r in rows] == sorted([str(speech), str(signals["white_noise"])])
-    assert list(rows[0])[:14] == ["file", "channel", "sr", "channels", "bits", "duration_s",
-                                  "frames", "frames_gated", "peak_dbfs", "sfm_mean",
-                                  "sfm_median", "sfm_std", "sfm_p10", "sfm_p90"]
+    assert list(rows[0])[:16] == ["file", "channel", "sr", "channels", "bits", "duration_s",
+                                  "frames", "frames_gated", "peak_dbfs", "clipped",
+                                  "floor_share", "sfm_mean", "sfm_median", "sfm_std",
+                                  "sfm_p10", "sfm_p90"]
     noise = next(r for r in rows if "white_noise" in r["file"])
     assert abs(float(noise["sfm_median"]) - np.exp(-np.euler_gamma)) < 0.02
     assert float(noise["duration_s"]) == 2.0

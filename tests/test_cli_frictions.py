@@ -225,3 +225,114 @@ def test_info_errors_csv(folder, cut_wav, tmp_path):
     rows = list(csv.DictReader(errors.open()))
     assert [r["file"] for r in rows] == [str(cut_wav)]
     assert rows[0]["error"].startswith("truncated file")
+
+
+# --------------------------------------------------------------------------- levels in summaries
+
+
+def _summary(args, tmp_path, name="s.csv"):
+    import csv
+
+    out = tmp_path / name
+    result = _run(["extract", *args, "-o", out, "--summary", "--bands", "none",
+                   "--features", "sfm"])
+    assert result.exit_code == 0, result.output
+    if name.endswith(".jsonl"):
+        import json
+
+        return [json.loads(line) for line in out.read_text().splitlines()], result
+    return list(csv.DictReader(out.open())), result
+
+
+def test_silence_has_one_peak_convention(tmp_path):
+    """info said -inf, the summary -200: both say -inf now, null in JSON."""
+    import json
+
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000), 16000, subtype="PCM_16")
+    listed = json.loads(_run(["info", "--json", silent]).stdout)
+    rows, _ = _summary([silent], tmp_path, "s.jsonl")
+    assert listed["peak_dbfs"] is None and rows[0]["peak_dbfs"] is None
+    rows, _ = _summary([silent], tmp_path)
+    assert float(rows[0]["peak_dbfs"]) == float(_run(["info", "--csv", silent]).stdout
+                                                 .splitlines()[1].split(",")[7]) == -np.inf
+
+
+def test_summary_peak_and_clipping_are_the_source_channels(tmp_path):
+    """A stereo Ogg with 100 clipped samples in one channel: the mix row showed a peak of the
+    mixed signal (0.19 dBFS) and no clipping; it now shows what info shows, and --channels
+    each shows each channel's."""
+    rng = np.random.default_rng(3)
+    y = np.clip(rng.normal(0, 0.1, (32000, 2)), -0.5, 0.5)
+    y[1000:1100, 1] = 1.0
+    ogg = tmp_path / "clipped.ogg"
+    sf.write(ogg, y, 16000, format="OGG", subtype="VORBIS")
+    decoded, _ = sf.read(ogg)  # the peer: what libsndfile decodes
+    peak = 20 * np.log10(np.abs(decoded).max(axis=0))
+    clipped = np.count_nonzero(np.abs(decoded) >= 1.0, axis=0)
+    assert clipped.sum() > 0 and peak.max() > 0
+    mixed = 20 * np.log10(np.abs(decoded.mean(axis=1)).max())
+    assert mixed < peak.max() - 0.1  # the old column: the peak of the mix is lower
+
+    rows, _ = _summary([ogg], tmp_path)
+    assert float(rows[0]["peak_dbfs"]) == pytest.approx(peak.max(), abs=1e-5)
+    assert int(rows[0]["clipped"]) == clipped.sum()
+    import json
+
+    listed = json.loads(_run(["info", "--json", ogg]).stdout)
+    assert listed["clipped"] == int(rows[0]["clipped"])
+    assert listed["peak_dbfs"] == pytest.approx(float(rows[0]["peak_dbfs"]), abs=1e-5)
+    each, _ = _summary([ogg, "--channels", "each"], tmp_path, "e.csv")
+    for row in each:
+        c = int(row["channel"])
+        assert float(row["peak_dbfs"]) == pytest.approx(peak[c], abs=1e-5)
+        assert int(row["clipped"]) == clipped[c]
+
+
+def test_segments_count_their_own_clipping(tmp_path):
+    y = np.random.default_rng(4).normal(0, 0.05, 48000)
+    y[30000:30010] = 1.0  # in the second of three 1 s segments
+    path = tmp_path / "clicks.wav"
+    sf.write(path, y, 16000, subtype="FLOAT")
+    rows, _ = _summary([path, "--segment", "1"], tmp_path)
+    assert [int(r["clipped"]) for r in rows] == [0, 10, 0]
+    for row, seconds in zip(rows, range(3)):
+        part = y[seconds * 16000:(seconds + 1) * 16000]
+        # a float32 file, CSV with 7 significant digits
+        assert float(row["peak_dbfs"]) == pytest.approx(20 * np.log10(np.abs(part).max()),
+                                                        abs=1e-4)
+
+
+# --------------------------------------------------------------------------- emptied bands
+
+
+def test_lossy_low_pass_is_warned_once_with_the_fmax_to_use(tmp_path):
+    """Vorbis empties the band above its low-pass: the SFM of white noise fell to ~0.03 and
+    nothing said why. A warning (once) names the --fmax that avoids it, and the summary's
+    floor_share column gives the share of bins at the floor, as numpy counts it."""
+    import librosa
+
+    sr = 44100
+    y = np.random.default_rng(5).normal(0, 0.1, 2 * sr)
+    ogg = tmp_path / "noise.ogg"
+    sf.write(ogg, y, sr, format="OGG", subtype="VORBIS")
+    rows, result = _summary([ogg], tmp_path)
+    warnings_ = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings_) == 1 and "sits at the floor amin" in warnings_[0], result.stderr
+    fmax = float(warnings_[0].split("--fmax ")[1].split()[0])
+    assert 15000 < fmax < sr / 2
+
+    decoded, _ = sf.read(ogg)
+    P = np.maximum(np.abs(librosa.stft(decoded, n_fft=2048, hop_length=512)) ** 2, 1e-10)
+    floored = (P <= 1e-10).mean(axis=0)  # share of each frame's bins at the floor
+    want = floored[floored < 1].mean()
+    assert float(rows[0]["floor_share"]) == pytest.approx(want, abs=1e-3)
+
+    cut, result = _summary([ogg, "--fmax", fmax], tmp_path, "cut.csv")
+    assert "Warning" not in result.stderr
+    assert float(cut[0]["sfm_mean"]) > 3 * float(rows[0]["sfm_mean"])
+
+
+def test_full_band_audio_is_not_warned(noise, tmp_path):
+    rows, result = _summary([noise], tmp_path)
+    assert "Warning" not in result.stderr and float(rows[0]["floor_share"]) == 0.0
