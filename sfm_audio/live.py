@@ -30,13 +30,14 @@ from .features import (
     _RMS_COLUMN,
     ExtractOptions,
     FileMeta,
+    FileReadings,
     FrameChunk,
     _chosen,
     kernel_columns,
 )
 from .kernel import ChunkKernel
 from .stft import FRAMES_PER_CHUNK, FrameStream, bin_range, frame_times
-from .summaries import summary_row
+from .summaries import source_levels, summary_row
 
 __all__ = [
     "LIVE_CHUNK_SECONDS",
@@ -105,12 +106,14 @@ class LiveStream:
         # one chunk of new frames per block read: the read returns once they have arrived
         block = max(1, round(k * params.hop_length * self.native_sr / meta.sr))
         blocks = io.stream(self.path, sr=options.sr, channels=options.channels,
-                           block_frames=block, prefetch=True)
+                           block_frames=block, prefetch=True, levels=meta.readings.levels)
+        lo, hi = meta.bins
+        n_bins = max(hi - lo, 1)
         frame = 0
 
         def cut(segment: np.ndarray) -> FrameChunk | None:
             nonlocal frame
-            values, peak = kernel(segment)
+            values, peak, floors = kernel.with_floors(segment)
             n = values.shape[1]
             a = max(meta.frame0 - frame, 0)
             b = n if self.last is None else min(n, self.last + 1 - frame)
@@ -118,7 +121,8 @@ class LiveStream:
             if b <= a:
                 return None
             return FrameChunk(frame - n + a, values[:, a:b, chosen],
-                              values[:, a:b, _RMS_COLUMN], peak[:, a:b])
+                              values[:, a:b, _RMS_COLUMN], peak[:, a:b],
+                              floors.per_frame[:, a:b] / n_bins)
 
         try:
             for samples in blocks:
@@ -185,8 +189,18 @@ def open_live(path: str, options: ExtractOptions | None = None, *,
     if last is not None and last < first:
         raise ParameterError(f"{path}: the range {options.start or 0:g}–{options.end:g} s "
                              f"holds no frame (frames are every {hop / rate:g} s); widen it")
+    limit = io.full_scale(audio.subtype) if io.integer_bits(audio.subtype) else 1.0
+    first_sample = max(first * hop - (params.n_fft // 2 if params.center else 0), 0)
+    # the source samples under the frames of the range, as a file's summary counts them
+    last_sample = None if last is None else math.ceil(
+        (last * hop - (params.n_fft // 2 if params.center else 0) + params.n_fft)
+        * native / rate)
+    levels = io.SampleLevels(audio.channels, limit,
+                             None if options.segment is None else options.segment * native,
+                             int(first_sample * native / rate), last_sample)
     meta = FileMeta(path, rate, 0, 0, io.output_channels(options.channels, audio.channels),
-                    layout, columns, first, hop, audio.channels, audio.subtype, bins, options)
+                    layout, columns, first, hop, audio.channels, audio.subtype, bins, options,
+                    FileReadings(levels))
     k = live_frames_per_chunk(rate, hop) if frames_per_chunk is None else frames_per_chunk
     return LiveStream(path, meta, native, k, last)
 
@@ -252,10 +266,10 @@ class _ColumnLog:
 
 
 def _with_levels(chunk: FrameChunk) -> np.ndarray:
-    """A chunk's values with ``rms_dbfs`` and the peak as two more columns (as
-    :func:`sfm_audio.summaries.summary_rows` spools them)."""
-    return np.concatenate([chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None]],
-                          axis=-1)
+    """A chunk's values with ``rms_dbfs``, the peak and the share at the floor as three more
+    columns (as :func:`sfm_audio.summaries.summary_rows` spools them)."""
+    return np.concatenate([chunk.values, chunk.rms_dbfs[..., None], chunk.peak[..., None],
+                           chunk.floored[..., None]], axis=-1)
 
 
 def _rows(meta: FileMeta, log: _ColumnLog, start: float | None,
@@ -263,7 +277,10 @@ def _rows(meta: FileMeta, log: _ColumnLog, start: float | None,
     labels, rows = [], []
     for c, label in enumerate(meta.channels):
         labels.append(label)
-        rows.append(summary_row(meta, start, duration, lambda j, c=c: log.column(c, j)))
+        n_col = len(meta.columns)
+        rows.append(summary_row(meta, start, duration, lambda j, c=c: log.column(c, j),
+                                levels=source_levels(meta, c, start),
+                                floored=log.column(c, n_col + 2)))
     return labels, np.asarray(rows, dtype=np.float64)
 
 

@@ -25,6 +25,7 @@ from .tfflatness import TF_COLUMNS, band_log_bias, tf_flatness
 __all__ = [
     "SUMMARY_STATS",
     "bits_of",
+    "source_levels",
     "summarize",
     "summary_columns",
     "summary_row",
@@ -143,16 +144,42 @@ def _floor_share(floored: np.ndarray) -> float:
     return float(sounding.mean()) if sounding.size else 0.0
 
 
+def source_levels(meta: FileMeta, c: int, segment_start: float | None) -> tuple[float, int]:
+    """``(peak, clipped)`` of row channel ``c`` over the segment starting at
+    ``segment_start`` (None: every sample read), from ``meta.readings``."""
+    readings = meta.readings
+    if readings is None or not readings.levels.peak:
+        return 0.0, 0
+    levels = readings.levels
+    spans = levels.spans() if segment_start is None else [
+        round(segment_start / meta.options.segment)]
+    peaks = [levels.peak[s] for s in spans if s in levels.peak]
+    clipped = [levels.clipped[s] for s in spans if s in levels.clipped]
+    if not peaks:
+        return 0.0, 0
+    peak, count = np.max(peaks, axis=0), np.sum(clipped, axis=0)
+    label = meta.channels[c]
+    if label.isdigit():
+        return float(peak[int(label)]), int(count[int(label)])
+    return float(peak.max()), int(count.sum())
+
+
 def _levels(meta: FileMeta, n_segments: int, first: int) -> Callable[[int, int], tuple]:
     """``(segment, channel) -> (peak, clipped)`` of the source samples (see
-    :class:`sfm_audio.io.SampleLevels`); spans outside the segments join the nearest one."""
+    :class:`sfm_audio.io.SampleLevels`): a segment's samples are those of its own span of
+    time (the samples that frames at a segment's edge reach beyond it count for no segment,
+    as for a live input, whose later segments are not known yet)."""
     readings = meta.readings
     peaks = np.zeros((n_segments, meta.source_channels))
     clipped = np.zeros((n_segments, meta.source_channels), dtype=np.int64)
     if readings is not None:
         levels = readings.levels
         for span in levels.spans():
-            s = min(max(span - first, 0), n_segments - 1)
+            s = span - first
+            if meta.options.segment is None:
+                s = 0
+            elif not 0 <= s < n_segments:
+                continue
             np.maximum(peaks[s], levels.peak[span], out=peaks[s])
             clipped[s] += levels.clipped[span]
 
