@@ -4,24 +4,34 @@
    range encoding, range decoding, reconstruction, error measurement) against constriction's
    raw range coder encoding and decoding the very same symbols with the very same models.
    Target: the pipeline at least half the raw coder's speed.
-2. Wall time and peak memory of ``sfm-audio code`` on a generated 10-minute file with N = 32,
-   four rates and three transforms. Target: under a minute on two cores.
+2. Wall time, CPU time and peak memory of ``sfm-audio code`` on a generated 10-minute file
+   with N = 32, four rates and three transforms. Target: under a minute on two cores.
 3. The same for the default ``sfm-audio code`` (every transform, linear prediction, the
-   per-frame duality). Target: well under 200 MB, memory not growing with the file.
+   per-frame duality; ``--jobs`` the cores). Targets: at most 40 s for 10 minutes, 5 s for
+   one, peak memory at most 200 MB.
+4. Where the time of that default run goes, section by section: the same experiment in this
+   process (``run_experiment``, the same ``--jobs``), timed between its progress notes; with
+   a pool, a section's time is how long the report waited for it.
 
-Usage: python scripts/bench_code.py [--minutes 10] [--sr 44100] [--keep DIR]
+Memory and CPU are those of the whole process tree (the pool's workers included), sampled
+every 0.1 s; the machine's load average is printed before and after each run, since the
+machine may be shared (CPU seconds are less sensitive to that than wall time).
+
+Usage: python scripts/bench_code.py [--minutes 10] [--sr 44100] [--jobs N] [--keep DIR]
+       [--no-throughput] [--no-sections]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _measure import measure
+from _measure import measure_tree, positive
 from scipy.signal import lfilter
 
 from sfm_audio import io
@@ -88,24 +98,46 @@ def throughput(y: np.ndarray, block: int, rate: float, transform: str, repeats: 
     return y.size / best_pipeline, y.size / best_raw, results[0]
 
 
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def sections(wav: Path, jobs: int) -> None:
+    """The default experiment in this process, timed between its progress notes."""
+    from sfm_audio.coding import run_experiment
+
+    notes: list[tuple[float, str]] = []
+    start = time.perf_counter()
+    run_experiment(wav, jobs=jobs, progress=lambda m: notes.append((time.perf_counter(), m)))
+    end = time.perf_counter()
+    for (t, message), after in zip(notes, [t for t, _ in notes[1:]] + [end]):
+        print(f"   {after - t:7.2f} s  {message}")
+    print(f"   {end - start:7.2f} s  in all ({load()})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--sr", type=int, default=44100)
+    parser.add_argument("--minutes", type=positive(float), default=10.0)
+    parser.add_argument("--sr", type=positive(int), default=44100)
+    parser.add_argument("--jobs", type=positive(int), default=len(os.sched_getaffinity(0)),
+                        help="sfm-audio code --jobs (default: the cores)")
     parser.add_argument("--keep", type=Path, help="folder for the generated WAV and report")
+    parser.add_argument("--no-throughput", action="store_true", help="skip part 1")
+    parser.add_argument("--no-sections", action="store_true", help="skip part 4")
     args = parser.parse_args()
 
-    print("1. throughput: pipeline vs constriction's raw range coder on the same symbols")
-    y = make_audio(1 << 21, args.sr, seed=1)
-    ratios = []
-    for transform in ("klt", "dct", "pcm"):
-        for rate in (0.5, 1.0, 2.0, 4.0):
-            pipe, raw, res = throughput(y, 32, rate, transform)
-            ratios.append(pipe / raw)
-            print(f"   {transform} N=32 R={rate:<4g} pipeline {pipe / 1e6:6.2f} Msamples/s   "
-                  f"raw coder {raw / 1e6:6.2f} Msamples/s   ratio {pipe / raw:.2f}   "
-                  f"({res.bits_per_sample:.3f} bit/sample)")
-    print(f"   worst ratio {min(ratios):.2f} (target >= 0.5)")
+    if not args.no_throughput:
+        print("1. throughput: pipeline vs constriction's raw range coder on the same symbols")
+        y = make_audio(1 << 21, args.sr, seed=1)
+        ratios = []
+        for transform in ("klt", "dct", "pcm"):
+            for rate in (0.5, 1.0, 2.0, 4.0):
+                pipe, raw, res = throughput(y, 32, rate, transform)
+                ratios.append(pipe / raw)
+                print(f"   {transform} N=32 R={rate:<4g} pipeline {pipe / 1e6:6.2f} Msamples/s   "
+                      f"raw coder {raw / 1e6:6.2f} Msamples/s   ratio {pipe / raw:.2f}   "
+                      f"({res.bits_per_sample:.3f} bit/sample)")
+        print(f"   worst ratio {min(ratios):.2f} (target >= 0.5)")
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_code_"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -113,23 +145,33 @@ def main() -> int:
     n = int(args.minutes * 60 * args.sr)
     if not wav.exists() or io.info(wav).frames != n:
         io.write_wav(wav, make_audio(n, args.sr), args.sr)
+    jobs = ["--jobs", str(args.jobs)]
     runs = [
-        ("2", ["--block", "32", "--rates", "0.5,1,2,4", "--transform", "klt,dct,pcm"],
+        ("2", ["--block", "32", "--rates", "0.5,1,2,4", "--transform", "klt,dct,pcm", *jobs],
          "target < 60 s"),
-        ("3", [], "default options; target well under 200 MB"),
+        ("3", jobs, "default options; targets <= 40 s for 10 min, <= 5 s for 1 min, "
+                    "<= 200 MB"),
     ]
     for number, options, target in runs:
         report = folder / f"bench_code_{number}.json"
         command = [sys.executable, "-m", "sfm_audio", "code", str(wav), *options,
                    "--json", str(report)]
-        print(f"\n{number}. wall time: {' '.join(command[2:])}")
+        print(f"\n{number}. sfm-audio code {' '.join(command[4:])}")
         print(f"   ({args.minutes:g} min at {args.sr} Hz = {n} samples; {target})")
-        done = measure(command)
+        print(f"   before: {load()}")
+        done = measure_tree(command)
         if done["rc"]:
             print(done["stderr"])
             return 1
-        print(f"   wall time {done['wall']:.1f} s; peak memory {done['peak_mb']:.0f} MB")
+        print(f"   wall time {done['wall']:.1f} s = {done['wall'] * 60 / (args.minutes * 60):.2f}"
+              f" s per minute of audio; CPU {done['cpu']:.1f} s over {done['processes']} "
+              f"processes; peak memory {done['peak_mb']:.0f} MB in one process, "
+              f"{done['peak_sum_mb']:.0f} MB all together")
+        print(f"   after: {load()}")
         print("\n" + done["stdout"])
+    if not args.no_sections:
+        print(f"4. sections of the default run (run_experiment in this process, jobs={args.jobs})")
+        sections(wav, args.jobs)
     return 0
 
 

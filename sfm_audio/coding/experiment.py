@@ -645,6 +645,18 @@ class _Inline:
         pass
 
 
+def _share(parts: dict) -> dict:
+    """Run here, from the last, every part (``key -> (future, args)`` of
+    :func:`_coders_task`) that no worker has started, while the workers take them from the
+    first; ``key -> (future or finished part, args)``."""
+    for key in reversed(list(parts)):
+        future, args = parts[key]
+        if future.cancel():
+            parts[key] = _Later(_coders_task, *args), args
+            parts[key][0].result()
+    return parts
+
+
 def _warm_up() -> None:
     """A no-op task: starts a pool's workers while this process reads the file."""
 
@@ -711,8 +723,9 @@ def run_experiment(
     progress : callable or None
         Called with a short message before each stage.
     jobs : int >= 1
-        Processes the independent parts run on: the second pass, each transform at each
-        block size (all its rates), the prediction and the duality. The report is the same
+        Processes the independent parts run on (this one and ``jobs - 1`` workers): the
+        second pass, each transform at each block size (all its rates), the prediction and
+        the duality. The report is the same
         bytes whatever ``jobs`` (each part computes the same sums in the same order, BLAS on
         one thread); files shorter than ``PARALLEL_MIN_SAMPLES`` run in this process, where
         starting workers would cost more than it saves.
@@ -749,10 +762,11 @@ def run_experiment(
     n_samples = meta.frames
     _check_length(path, n_samples, options)
     parallel = jobs > 1 and n_samples >= PARALLEL_MIN_SAMPLES
+    # this process works too: a pool of jobs - 1 workers
     with tempfile.TemporaryDirectory(prefix="sfm-audio-code-") as tmp, (
-            _pool(jobs) if parallel else _Inline()) as pool:
+            _pool(jobs - 1) if parallel else _Inline()) as pool:
         if parallel:
-            pool.submit(_warm_up)
+            pool.submit(_warm_up)  # the workers start while this process reads the file
         source = os.path.join(tmp, "mono.w64")
         note("mean and lossless estimate")
         with io.open_sample_copy(source, meta.samplerate) as copy:
@@ -762,29 +776,32 @@ def run_experiment(
                 f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
                 "is zero, so the coding gain is undefined"
             )
-        note("covariance, PSD and local spectra")
         seg = max(int(min(nperseg, 1 << int(np.log2(n_samples)))), 2)
-        second = pool.submit(_second_pass_task, source, n_samples, first.mean, seg, options)
-        # the longest parts first, so that the last ones to finish are short
+        # the parts that need only the mean go to the workers; the second pass, which
+        # the coders wait for, runs here meanwhile
         duality_part = pool.submit(_duality_task, source, duality_block, duality_rate,
                                    first.mean)
         prediction_part = pool.submit(_prediction_task, source, first.mean, options.orders,
                                       seg, n_samples)
-        stats = second.result()
+        note("covariance, PSD and local spectra")
+        stats = _second_pass_task(source, n_samples, first.mean, seg, options)
         psd_sfm = float(flatness(stats.welch.psd()))
         parts, gains = {}, {}
         for b in blocks:
             gains[b], bases = _coders(path, b, stats, options)
             for t, (basis, v) in bases.items():
-                parts[b, t] = pool.submit(_coders_task, source, b, t, basis, v, n_samples,
-                                          first.mean, options)
+                args = (source, b, t, basis, v, n_samples, first.mean, options)
+                parts[b, t] = pool.submit(_coders_task, *args), args
+        if parallel:
+            note("coding")
+            parts = _share(parts)
         decoded: dict = {}
         sections = []
         for b in blocks:
             note(f"coding with block {b}")
             results = {}
             for t in options.transforms:
-                found, signals = parts[b, t].result()
+                found, signals = parts[b, t][0].result()
                 for k, r in enumerate(options.rates):
                     results[t, r] = found[k]
                     if signals is not None:
