@@ -243,11 +243,14 @@ def heldout_prediction(
         d = np.asarray(piece, dtype=np.float64) - mean
         labels = _sample_labels(position, d.size, boundary=samples // 2, unit=unit)
         position += d.size
+        # 0/1 weights of each part: a part's energy is then a dot product
+        weights = {split: np.stack([(labels[split] == part).astype(np.float64)
+                                    for part in (0, 1)]) for split in SPLITS}
         for split in SPLITS:
-            power[split] += np.bincount(labels[split], weights=d * d, minlength=2)
+            power[split] += weights[split] @ (d * d)
         for key, a in filters.items():
             e, states[key] = lfilter(a, [1.0], d, zi=states[key])
-            energy[key] += np.bincount(labels[key[0]], weights=e * e, minlength=2)
+            energy[key] += weights[key[0]] @ (e * e)
     out: dict[int, dict[str, Split | None]] = {}
     for p in orders:
         out[p] = {}
