@@ -80,6 +80,15 @@ def main() -> None:
                 print(f"{b:2d} bit  {coder:10s} {kind:9s}  mean {a.mean_error:+6.2f}  "
                       f"RMS {a.rms_error:5.2f}  R2(y=x) {a.r2:6.2f}  (r2 {a.r2_correlation:4.2f})"
                       f"  n {a.n}{goal}")
+            # a source already on this step's grid (source_bits <= b): PCM is nearly lossless
+            # and the prediction's premise (theta of noise everywhere) fails; shown apart
+            off = [r for r in at if not 0 < r.source_bits <= b]
+            if kind == "highrate" and len(off) < len(at):
+                a = agreement([getattr(r, f"measured_{coder}_db") for r in off],
+                              [getattr(r, f"predicted_{coder}_db") for r in off])
+                print(f"{b:2d} bit  {coder:10s} predicted  mean {a.mean_error:+6.2f}  "
+                      f"RMS {a.rms_error:5.2f}  R2(y=x) {a.r2:6.2f}  (r2 {a.r2_correlation:4.2f})"
+                      f"  n {a.n}  without the {len(at) - len(off)} sources on the {b}-bit grid")
     speech = [r for r in rows if Path(r.file).name == "bundled__arctic_a0007.wav"]
     for r in speech:
         print(f"bundled speech {r.pcm_bits:2d} bit: adaptive measured {r.measured_adaptive_db:.2f}"

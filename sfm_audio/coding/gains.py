@@ -109,7 +109,7 @@ GAINS_COLUMNS = (
     "predicted_adaptive_bits_per_sample",
     "pcm_distortion", "transform_distortion", "predicted_pcm_distortion",
     "predicted_transform_distortion", "subfloor_fraction",
-    "tf_temporal_db", "tf_spectral_db",
+    "tf_temporal_db", "tf_spectral_db", "source_bits",
 )
 
 
@@ -375,16 +375,20 @@ assert tuple(f.name for f in fields(GainsRow)) == GAINS_COLUMNS
 
 
 def _extractor_levels(y: np.ndarray, sr: float, block: int, bands: str):
+    import warnings
+
     from ..features import extract
 
-    f = extract(y, sr=sr, n_fft=2 * block, hop_length=block, window="cosine", center=True,
-                bands=bands, features="level_band", threads=1)
+    with warnings.catch_warnings():  # the SFM's notes about amin: only band levels are used
+        warnings.simplefilter("ignore", UserWarning)
+        f = extract(y, sr=sr, n_fft=2 * block, hop_length=block, window="cosine",
+                    center=True, bands=bands, features="level_band", threads=1)
     return f.band_level[0], f.meta.layout
 
 
 def gains_signal(
     y: np.ndarray, *, sr: float, pcm_bits: Sequence[int] = DEFAULT_PCM_BITS,
-    block: int = DEFAULT_BLOCK, label: str = "<array>",
+    block: int = DEFAULT_BLOCK, label: str = "<array>", source_bits: int = 0,
 ) -> list[GainsRow]:
     """The gains experiment on a mono signal in memory (samples in ±1).
 
@@ -398,6 +402,11 @@ def gains_signal(
         MDCT hop of the transform coders.
     label : str
         The ``file`` column.
+    source_bits : int
+        Sample width of the source (0: unknown or compressed). Where it is at most an
+        operating point's bits, the samples already lie on (a shifted copy of) that step's
+        grid: PCM is nearly lossless there and the prediction, which assumes ``θ`` of
+        noise, does not apply; the rows say so in ``source_bits``.
 
     Returns
     -------
@@ -458,6 +467,7 @@ def gains_signal(
             predicted_transform_distortion=pred.transform_distortion,
             subfloor_fraction=pred.subfloor_fraction,
             tf_temporal_db=float(tf.temporal_db), tf_spectral_db=float(tf.spectral_db),
+            source_bits=int(source_bits),
         ))
     return rows
 
@@ -475,8 +485,10 @@ def gains_file(
         stop = min(stop, int(round(positive_float(seconds, "seconds") * meta.samplerate)))
     pieces = [chunk[0] for chunk in io.stream(path, block_frames=1 << 16, stop=stop)]
     y = np.concatenate(pieces) if pieces else np.zeros(0)
+    from ..summaries import bits_of
+
     return gains_signal(y, sr=float(meta.samplerate), pcm_bits=pcm_bits, block=block,
-                        label=str(path))
+                        label=str(path), source_bits=bits_of(meta.subtype))
 
 
 @dataclass(frozen=True)

@@ -376,6 +376,9 @@ class GainsRow(Record):
     subfloor_fraction: float
     tf_temporal_db: float
     tf_spectral_db: float
+    #: sample width of the source (0: compressed or unknown); at most ``pcm_bits``: the
+    #: source is already on the step's grid and the prediction does not apply
+    source_bits: int = 0
 
 
 @dataclass(frozen=True)
