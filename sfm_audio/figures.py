@@ -33,7 +33,8 @@ import numpy as np
 from . import defaults
 from ._errors import AudioFileError, ParameterError
 from .flatness import TONALITY_DB
-from .validate import int_at_least, nonnegative_float, positive_float
+from .stdin import STDIN
+from .validate import finite_float, int_at_least, nonnegative_float, positive_float
 
 if TYPE_CHECKING:  # plot is the only matplotlib importer; its Figure is matplotlib's
     from .coding.records import BlockSection, CodingReport, Lossless
@@ -131,6 +132,7 @@ class PlotOptions:
     fmin: float | None = None
     fmax: float | None = None
     cmap: str | None = None
+    min_dbfs: float | None = None
 
     def check(self, kind: str) -> PlotOptions:
         """The options with every value checked (and canonical) for figure ``kind``.
@@ -165,9 +167,11 @@ class PlotOptions:
                                  f"fmax={changes['fmax']:g} Hz", param="fmin")
         if self.cmap is not None:
             changes["cmap"] = splot.check_cmap(self.cmap)
+        if self.min_dbfs is not None:
+            changes["min_dbfs"] = finite_float(self.min_dbfs, "min_dbfs")
         if kind in CODING_KINDS:
             given = [name for name in ("start", "end", "channels", "fmin", "fmax",
-                                       "freq_scale", "cmap")
+                                       "freq_scale", "cmap", "min_dbfs")
                      if getattr(self, name) != getattr(PlotOptions, name)
                      and not (name == "channels" and changes["channels"] == "mix")
                      and not (name == "freq_scale" and changes["freq_scale"] == "log")]
@@ -305,14 +309,26 @@ def _spectrogram_figure(inputs, options: PlotOptions, figsize, draw: Callable[..
     width = max(1, round(figsize[0] * options.dpi))
     height = max(1, round(figsize[1] * options.dpi / len(channels)))
     fig, rows = splot.stacked(len(channels), figsize)
-    for channel, row in zip(channels, rows, strict=True):
-        ov = _overview(path, options, (width, height), bands, channel)
+    # every channel first, so that their rows share one colour scale and can be compared
+    views = [_overview(path, options, (width, height), bands, channel) for channel in channels]
+    limits = _shared_limits(views) if len(views) > 1 else None
+    name = "standard input" if path == STDIN else Path(path).name
+    for channel, row, ov in zip(channels, rows, views, strict=True):
         if channel == "mix":
             which = f" (mix of {n_channels} channels)" if n_channels > 1 else ""
         else:
             which = f", channel {channel} of {n_channels}"
-        draw(ov, f"{Path(path).name}{which}", row)
+        draw(ov, f"{name}{which}", row, limits)
     return fig
+
+
+def _shared_limits(views: list[Overview], top_db: float = 80.0) -> tuple[float, float]:
+    """One colour range (dBFS) for the spectrograms of several channels: ``top_db`` below the
+    loudest of them."""
+    tops = [float(np.nanmax(np.where(np.isfinite(v.spec_dbfs), v.spec_dbfs, np.nan)))
+            for v in views if np.isfinite(v.spec_dbfs).any()]
+    top = max(tops) if tops else 0.0
+    return top - top_db, top
 
 
 def _range_text(ov: Overview, options: PlotOptions) -> str:
@@ -328,12 +344,13 @@ def _range_text(ov: Overview, options: PlotOptions) -> str:
 def _fig_flatness(inputs, options: PlotOptions, figsize):
     from . import plot as splot
 
-    def draw(ov: Overview, name: str, row) -> None:
+    def draw(ov: Overview, name: str, row, limits=None) -> None:
         title = f"{name}: spectrogram and spectral flatness\n{_range_text(ov, options)}"
         # DC (row 0, centred at 0 Hz) has no place on a log-frequency axis: not drawn there
         skip = 1 if options.freq_scale == "log" and ov.freqs[0] <= 0 else 0
         splot.flatness(ov.spec_dbfs[skip:], ov.freq_edges[skip:], ov.col_edges, ov.sfm,
-                       ov.times, sfm_db=ov.sfm_db, tonality=ov.tonality, title=title,
+                       ov.times, sfm_db=ov.sfm_db, level=ov.rms_dbfs,
+                       min_dbfs=options.min_dbfs, color_limits=limits, title=title,
                        db_range=options.db_range, freq_scale=options.freq_scale,
                        cmap=options.cmap or "magma", colorbar_label="Power (dBFS)",
                        subfigure=row, figsize=figsize)
@@ -348,7 +365,7 @@ def _fig_bands(inputs, options: PlotOptions, figsize):
         raise ParameterError("kind=bands needs a band layout; bands=none gives none",
                              param="bands")
 
-    def draw(ov: Overview, name: str, row) -> None:
+    def draw(ov: Overview, name: str, row, limits=None) -> None:
         title = (f"{name}: band flatness ({ov.layout.kind}, {ov.layout.n_bands} bands)\n"
                  f"{_range_text(ov, options)}")
         splot.bands(ov.band_sfm, ov.layout.edges_hz, ov.col_edges, title=title,

@@ -45,7 +45,7 @@ import numpy as np
 from . import io
 from ._errors import ParameterError
 from .bands import BandLayout, band_layout
-from .kernel import ChunkKernel, power_frames, spectral_columns
+from .kernel import LEVEL_FLOOR_DBFS, ChunkKernel, frame_levels, power_frames, spectral_columns
 from .stft import FrameStream, StftParams, bin_range, frame_range, padded_span
 from .validate import positive_int, validate_amin
 
@@ -95,6 +95,9 @@ class Overview:
         Per-frame flatness, its dB value and Johnston tonality (column means when pooled).
     band_sfm : np.ndarray [shape=(n_bands, n_points)] or None
         Flatness per band (column means when pooled); None without a band layout.
+    rms_dbfs : np.ndarray [shape=(n_points,)]
+        Frame level as the extractor's ``rms_dbfs`` (column means of the frames' dB values
+        when pooled).
     layout : BandLayout or None
         The band layout; ``layout.edges_hz`` gives the nominal edges, shape (n_bands, 2).
     channels : "mix" or int
@@ -121,6 +124,7 @@ class Overview:
     layout: BandLayout | None
     channels: str | int = "mix"
     n_channels: int = 1
+    rms_dbfs: np.ndarray | None = None
 
     @property
     def spec_dbfs(self) -> np.ndarray:
@@ -376,8 +380,8 @@ def overview(
     n_bands = layout.n_bands if layout is not None else 0
     kernel = ChunkKernel(params, amin=amin, bins=(b_lo, b_hi), layout=layout)
     spec_pool = _Pool(n_cols, b_hi - b_lo)
-    feat_pool = _Pool(n_cols, 3 + n_bands) if pooled else None
-    feats = None if pooled else np.empty((count, 3 + n_bands))
+    feat_pool = _Pool(n_cols, 4 + n_bands) if pooled else None
+    feats = None if pooled else np.empty((count, 4 + n_bands))
     work: dict = {}
     # the columns of kernel.spectral_values the figures draw (crest columns are not drawn)
     spectral = spectral_columns(layout)
@@ -394,6 +398,9 @@ def overview(
         P = Pf[:, b_lo:b_hi]
         # sfm, sfm_db, tonality and the band SFMs (crest columns are not drawn)
         values = kernel.spectral_values(Pf, work)[:, drawn]
+        mean_square, _ = frame_levels(segment, frames.params, k, work)
+        level = 10.0 * np.log10(np.maximum(mean_square[0], 10.0 ** (LEVEL_FLOOR_DBFS / 10)))
+        values = np.concatenate([values, level[:, None]], axis=1)
         cols = pool_columns(done, k, count, n_cols)
         spec_pool.add(cols, P)
         if feat_pool is not None:
@@ -438,8 +445,9 @@ def overview(
         sfm=table[:, 0].copy(),
         sfm_db=table[:, 1].copy(),
         tonality=table[:, 2].copy(),
-        band_sfm=np.ascontiguousarray(table[:, 3:].T) if layout is not None else None,
+        band_sfm=np.ascontiguousarray(table[:, 3:-1].T) if layout is not None else None,
         layout=layout,
         channels=channels,
         n_channels=audio.channels,
+        rms_dbfs=table[:, -1].copy(),
     )

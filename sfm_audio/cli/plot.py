@@ -70,6 +70,10 @@ def _db_range(text: str) -> tuple[float, ...] | None:
 @click.option("--db-range", default=None, metavar="LOW,HIGH",
               help="flatness: limits of the flatness-dB axis, or 'auto' to fit the data "
                    "[default: -60,0, the range of Johnston tonality].")
+@click.option("--min-dbfs", type=float, default=None, metavar="DB",
+              help="flatness: shade the frames whose level (rms_dbfs, drawn in the bottom "
+                   "panel) is below this, the frames extract --min-dbfs leaves out of "
+                   "summaries.")
 @click.option("--cmap", default=None,
               help="Colour map of the spectrogram (default magma) or band map (default "
                    "viridis): any matplotlib colour-map name.")
@@ -82,8 +86,8 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include
     """Draw a figure of one audio file (several for --kind lossless and gains).
 
     \b
-    flatness    spectrogram (log frequency, dB) with the SFM, its dB and
-                tonality beneath
+    flatness    spectrogram (log frequency, dB) with the SFM beneath, and its
+                dB beside the frame level (rms_dbfs)
     bands       band-flatness heat map with the mean flatness of each band
     eigen       KLT eigenvalues with the water level of each rate and the bits
                 per component

@@ -36,6 +36,40 @@ from .base import (
 __all__ = ["flatness", "bands"]
 
 
+def _db_limits(sfm_db: np.ndarray, limits: tuple[float, float]
+               ) -> tuple[float, float, str | None]:
+    """``limits``, extended to the data when values fall outside (a pure tone's SFM is far
+    below -60 dB), and a note saying so (None when they were kept)."""
+    lo, hi = limits
+    finite = sfm_db[np.isfinite(sfm_db)]
+    if not finite.size:
+        return lo, hi, None
+    low, high = float(finite.min()), float(finite.max())
+    if low >= lo and high <= hi:
+        return lo, hi, None
+    new_lo = min(lo, 10.0 * math.floor(low / 10.0))
+    new_hi = max(hi, 10.0 * math.ceil(high / 10.0))
+    return new_lo, new_hi, f"SFM (dB) axis extended to {new_lo:g}…{new_hi:g} to show every value"
+
+
+def _mark_gated(ax_level: Axes, shaded: Sequence[Axes], ft: np.ndarray, level: np.ndarray,
+                min_dbfs: float) -> str:
+    """Shade the frames whose level is below ``min_dbfs`` (left out of summaries), draw the
+    threshold on the level axis, and say how many frames that is."""
+    below = level < min_dbfs
+    ax_level.axhline(min_dbfs, color="C2", ls=":", lw=0.8)
+    if below.any():
+        step = float(np.median(np.diff(ft))) if ft.shape[0] > 1 else 1.0
+        starts = np.flatnonzero(below & ~np.r_[False, below[:-1]])
+        ends = np.flatnonzero(below & ~np.r_[below[1:], False])
+        for a, b in zip(starts, ends, strict=True):
+            for ax in shaded:
+                ax.axvspan(ft[a] - step / 2, ft[b] + step / 2, color="0.5", alpha=0.25,
+                           lw=0, zorder=0)
+    return (f"grey: {int(below.sum())} of {below.shape[0]} frames below {min_dbfs:g} dBFS "
+            "(min-dbfs: left out of summaries)")
+
+
 @styled
 def flatness(
     spec_db: np.ndarray,
@@ -46,6 +80,9 @@ def flatness(
     *,
     sfm_db: np.ndarray | None = None,
     tonality: np.ndarray | None = None,
+    level: np.ndarray | None = None,
+    min_dbfs: float | None = None,
+    color_limits: tuple[float, float] | None = None,
     title: str = "Spectrogram and spectral flatness",
     top_db: float | None = 80.0,
     db_range: tuple[float, float] | None = DB_RANGE,
@@ -76,7 +113,17 @@ def flatness(
         Flatness in dB; drawn in a third panel.
     tonality : np.ndarray [shape=(n_frames,)], optional
         Johnston tonality in [0, 1]; drawn in the third panel (on a twin axis when ``sfm_db``
-        is also given).
+        is also given) when no ``level`` is given. It is ``min(sfm_db / -60, 1)``, a mirror
+        image of ``sfm_db``: ``level`` says more beside it.
+    level : np.ndarray [shape=(n_frames,)], optional
+        Frame level in dBFS (the extractor's ``rms_dbfs``); drawn in the third panel, on a
+        twin axis when ``sfm_db`` is also given.
+    min_dbfs : float, optional
+        With ``level``: the frames below it (those ``--min-dbfs`` leaves out of summaries)
+        are shaded in the flatness panels and the threshold is drawn.
+    color_limits : (float, float), optional
+        Colour range of the spectrogram in dB (e.g. shared by the channels of a file);
+        default: ``top_db`` below the maximum of ``spec_db``.
     title : str
         Figure title; the caller names the file and the key parameters.
     top_db : float or None
@@ -114,7 +161,9 @@ def flatness(
     y = vector("sfm", sfm)
     ft = vector("frame_times", frame_times, y.shape[0], what=" like sfm")
     extra = {}
-    for name, val in (("sfm_db", sfm_db), ("tonality", tonality)):
+    if level is not None:
+        tonality = None  # the level replaces the mirror image of sfm_db
+    for name, val in (("sfm_db", sfm_db), ("tonality", tonality), ("level", level)):
         if val is not None:
             extra[name] = vector(name, val, y.shape[0], what=" like sfm")
     if top_db is not None:
@@ -139,6 +188,11 @@ def flatness(
     f_draw = f_edges[first:].copy()
     if log_freq and f_draw[0] <= 0:
         f_draw[0] = 0.5 * f_draw[1]
+    # a log axis starts at 20 Hz at the lowest: below it a third of its height went to the
+    # few bins above DC (3.9-20 Hz at 16 kHz); a range above 20 Hz starts at its lower edge
+    f_low = f_draw[0]
+    if log_freq and f_low < 20.0 and f_draw[-1] > 40.0:
+        f_low = 20.0
 
     n_panels = 3 if extra else 2
     created = axes is None
@@ -164,13 +218,21 @@ def flatness(
     finite = S_draw[np.isfinite(S_draw)]
     vmax = float(finite.max()) if finite.size else 0.0
     vmin = vmax - top_db if top_db is not None else (float(finite.min()) if finite.size else -1)
+    if color_limits is not None:
+        vmin, vmax = value_range(color_limits, "color_limits")
     mesh = ax_spec.pcolormesh(
         t_edges, f_draw, S_draw, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat",
         rasterized=True,
     )
     if log_freq:
         ax_spec.set_yscale("log")
-        ax_spec.set_ylim(f_draw[0], f_draw[-1])
+        ax_spec.set_ylim(f_low, f_draw[-1])
+        # 1-2-5 ticks, so the top decade (1k-10k Hz at 22 kHz) is labelled inside too
+        ticks = [m * 10.0**e for e in range(0, 7) for m in (1, 2, 5)]
+        ticks = [x for x in ticks if f_low <= x <= f_draw[-1]]
+        ax_spec.yaxis.set_major_locator(FixedLocator(ticks))
+        ax_spec.yaxis.set_minor_locator(NullLocator())
+        ax_spec.set_yticklabels([fmt_hz(x) for x in ticks])
     else:
         ax_spec.set_ylim(max(f_draw[0], 0.0), f_draw[-1])
     ax_spec.set_xlim(t_edges[0], t_edges[-1])
@@ -192,21 +254,34 @@ def flatness(
         bottom = ax3
         # no legend (it would take room from the panels): each axis label is in its line's
         # colour
+        second = "level" if "level" in extra else "tonality" if "tonality" in extra else None
+        notes = []
         if "sfm_db" in extra:
             ax3.plot(ft, extra["sfm_db"], color="C1", label="Flatness (dB)")
             ax3.set_ylabel("SFM (dB)", color="C1")
             if db_lim is not None:
-                ax3.set_ylim(*db_lim)
-            ax_t = ax3.twinx() if "tonality" in extra else None
+                lo, hi, note = _db_limits(extra["sfm_db"], db_lim)
+                ax3.set_ylim(lo, hi)
+                notes += [note] if note else []
+            ax_t = ax3.twinx() if second else None
         else:
             ax_t = ax3
-        if ax_t is not None:
+        if ax_t is not None and second == "tonality":
             ax_t.plot(ft, extra["tonality"], color="C2", label="Tonality")
             ax_t.set_ylim(0.0, 1.0)
             ax_t.set_ylabel("Tonality", color="C2")
-            if ax_t is not ax3:
-                ax_t.spines["right"].set_visible(True)
-                ax_t.grid(False)
+        elif ax_t is not None:
+            ax_t.plot(ft, extra["level"], color="C2", label="Level (dBFS)", lw=1.0)
+            ax_t.set_ylabel("Level (dBFS)", color="C2")
+            if min_dbfs is not None:
+                notes.append(_mark_gated(ax_t, [ax_sfm, ax3], ft, extra["level"],
+                                         float(min_dbfs)))
+        if ax_t is not None and ax_t is not ax3:
+            ax_t.spines["right"].set_visible(True)
+            ax_t.grid(False)
+        if notes:  # above the panel, where no curve runs and the layout keeps room
+            ax3.set_title("; ".join(notes), loc="left", fontsize="x-small", color="0.3",
+                          pad=2.0)
     for a in panels:
         a.set_xlabel("")
     bottom.set_xlabel("Time (s)")
