@@ -125,6 +125,11 @@ def main() -> int:
     parser.add_argument("--no-throughput", action="store_true", help="skip part 1")
     parser.add_argument("--no-sections", action="store_true", help="skip part 4")
     args = parser.parse_args()
+    # as the command and the pool's workers do: arrays of a few MB served from the heap, not
+    # mapped and page-faulted in again for every segment
+    from sfm_audio.corpus.malloc import tune_malloc
+
+    tune_malloc()
 
     if not args.no_throughput:
         print("1. throughput: pipeline vs constriction's raw range coder on the same symbols")

@@ -130,6 +130,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.file is not None and not args.file.is_file():
         parser.error(f"{args.file}: no such file")
+    from sfm_audio.corpus.malloc import tune_malloc
+
+    tune_malloc()  # as sfm-audio code does
 
     with tempfile.TemporaryDirectory(prefix="profile_code_") as tmp:
         path = args.file or make_file(args.minutes, Path(tmp))
