@@ -119,3 +119,38 @@ def test_standard_input_is_titled_standard_input(speechlike, tmp_path):
     assert result.exit_code == 0, result.output
     titles = " ".join(captured["titles"])
     assert "standard input: spectrogram" in titles and "-:" not in titles
+
+
+def _axes_share(fig, ax) -> tuple[float, float]:
+    """Width and area of ``ax`` as shares of the figure, once drawn."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # lays the figure out
+    box = ax.get_window_extent()
+    w, h = canvas.get_width_height()
+    return box.width / w, box.width * box.height / (w * h)
+
+
+def test_one_file_lossless_figure_is_not_mostly_empty():
+    """The legend of one file sat beside a square axes: 40 % of the figure was empty."""
+    from sfm_audio import plot
+
+    fig = plot.lossless([9.29], [9.03], ["arctic_a0007.wav, 16-bit"])
+    width, area = _axes_share(fig, fig.axes[0])
+    assert area > 0.55, area
+
+
+def test_rd_legend_leaves_the_axes_the_width_at_the_demo_size():
+    """At the demo's size rd's legend beside the axes took a third of the width."""
+    from sfm_audio import plot
+
+    rates = np.linspace(0.1, 4, 20)
+    theory = {"stationary Gaussian R(D)": (rates, 6.02 * rates),
+              "short-time Gaussian R(D)": (rates, 6.02 * rates + 5)}
+    measured = {name: (np.array([0.5, 1, 2, 4]), np.array([3.0, 6, 12, 24]) + i)
+                for i, name in enumerate(("KLT", "DCT", "MDCT", "PCM"))}
+    fig = plot.rd(theory, measured, figsize=(7.0, 5.0))
+    fig.set_dpi(100)
+    width, _ = _axes_share(fig, fig.axes[0])
+    assert width > 0.8, width

@@ -222,8 +222,10 @@ def rd(
     ax.set_ylabel("SNR (dB)")
     ax.set_xlim(left=0.0)
     if created and fig.get_size_inches()[0] >= 5.5:
-        # beside the axes: inside, eight entries hide the points at mid rates
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7.5)
+        # below the axes in columns: inside, eight entries hide the points at mid rates, and
+        # beside them they took a third of the width at the demo's size
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7.5,
+                  ncols=2 if fig.get_size_inches()[0] < 9.0 else 3, frameon=False)
     else:
         ax.legend(loc="lower right")
     ax.set_title(title)
@@ -408,10 +410,12 @@ def lossless(
     ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("Lossless estimate: Gaussian entropy rate (bit/sample)")
     ax.set_ylabel("FLAC (bit/sample)")
-    if labels is None:
-        ax.legend(loc="upper left")
-    elif created and figsize[1] > figsize[0]:  # the names below the axes of a tall figure
-        fig.legend(loc="outside lower center", fontsize=7.5)
+    if created and labels is not None and figsize[1] > figsize[0]:
+        fig.legend(loc="outside lower center", fontsize=7.5)  # below the axes of a tall one
+    elif labels is None or len(labels) <= 3:
+        # a few entries fit inside, above the diagonal's far end; beside the axes they left
+        # a one-file figure 40 % empty
+        ax.legend(loc="upper left", fontsize=7.5)
     else:  # the names beside the axes, where they cover no point
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7.5)
     set_title(fig, [ax], title, created)  # over the figure: the legend widens it
