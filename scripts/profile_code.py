@@ -39,7 +39,8 @@ from sfm_audio.coding import experiment as experiment_module
 
 #: (module, attribute, label): the steps timed explicitly, wherever they exist
 _STEPS = [
-    (experiment_module, "_first_pass", "first pass (mean, lossless estimate, FLAC)"),
+    (experiment_module, "_first_pass", "first pass (mean, copy; and the lossless part's)"),
+    (experiment_module, "_lossless_task", "lossless estimate and FLAC"),
     (experiment_module, "run_transform_coders", "coders (all transforms and rates)"),
     (experiment_module, "prediction_section", "linear prediction"),
     (experiment_module, "duality_section", "per-frame duality"),

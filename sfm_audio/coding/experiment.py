@@ -39,6 +39,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -203,12 +204,16 @@ class _FirstPass:
     lossless: Lossless
 
 
-def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None) -> _FirstPass:
+def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None, *,
+                lossless: bool = True, read: str | os.PathLike | None = None) -> _FirstPass:
     """Mean and range of the mono mix, its lossless estimate and what libFLAC spends on it.
 
     One streamed read: the integer samples go to the estimate and to the FLAC encoder block
     by block and are not kept. ``copy`` (a writer with ``write(samples)``, or None) receives
     the mono mix itself, which the later passes read instead of decoding the file again.
+    Without ``lossless`` only the mean and range are computed (``lossless`` is then None);
+    ``read``: read the samples from there (a copy of ``path``'s mono mix; ``meta`` and the
+    messages stay ``path``'s).
     """
     if meta.frames < 2:  # a spectrum needs two samples
         raise AudioFileError(f"{path}: {meta.frames} sample{'s' * (meta.frames != 1)}: "
@@ -218,14 +223,19 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None) -> _Firs
     stats = {"total": 0.0, "lo": np.inf, "hi": -np.inf, "changed": False}
     estimate = LosslessEstimate()
 
-    def pcm_blocks():
-        for chunk in io.stream(path, block_frames=_READ, prefetch=True):
+    def samples():
+        for chunk in io.stream(path if read is None else read, block_frames=_READ,
+                               prefetch=True):
             x = chunk[0]
             if copy is not None:
                 copy.write(x)
             stats["total"] += float(x.sum())
             stats["lo"] = min(stats["lo"], float(x.min()))
             stats["hi"] = max(stats["hi"], float(x.max()))
+            yield x
+
+    def pcm_blocks():
+        for x in samples():
             q = to_pcm(x, bits)
             # a channel mix (or out-of-range float) is not integer PCM of that width
             if not stats["changed"]:
@@ -233,6 +243,10 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None) -> _Firs
             estimate.update(q)
             yield q
 
+    if not lossless:
+        for _ in samples():
+            pass
+        return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], None)
     try:
         flac_bits = 8.0 * flac_size(pcm_blocks(), meta.sr, bits=bits)
     except FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
@@ -508,6 +522,12 @@ def _prediction_task(source, mean: float, orders: list[int], seg: int, n_samples
 
 
 @_single_blas_thread
+def _lossless_task(path, meta: io.AudioInfo, source) -> Lossless:
+    """The lossless estimate and FLAC of ``path``, from the copy ``source`` of its samples."""
+    return _first_pass(path, meta, read=source).lossless
+
+
+@_single_blas_thread
 def _duality_task(source, block: int, rate: float, mean: float
                   ) -> tuple[FrameDuality | None, list[str]]:
     """The duality, and why it is null when it is (returned: a worker's list stays there)."""
@@ -645,6 +665,25 @@ class _Inline:
         pass
 
 
+def _run_part(fn, *args):
+    """``fn(*args)`` and the warnings it raised, ``(value, [(category, message), ...])``:
+    a worker's warnings reach the caller this way, and each names the file as the caller
+    does (see :func:`_result`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = fn(*args)
+    return value, [(w.category, str(w.message)) for w in caught]
+
+
+def _result(part, path, source):
+    """The value of a part run by :func:`_run_part`; its warnings are raised here, the copy
+    ``source`` named as the file ``path`` it was made from."""
+    value, caught = part.result()
+    for category, message in caught:
+        warnings.warn(message.replace(str(source), str(path)), category, stacklevel=2)
+    return value
+
+
 def _share(parts: dict) -> dict:
     """Run here, from the last, every part (``key -> (future, args)`` of
     :func:`_coders_task`) that no worker has started, while the workers take them from the
@@ -652,7 +691,7 @@ def _share(parts: dict) -> dict:
     for key in reversed(list(parts)):
         future, args = parts[key]
         if future.cancel():
-            parts[key] = _Later(_coders_task, *args), args
+            parts[key] = _Later(_run_part, _coders_task, *args), args
             parts[key][0].result()
     return parts
 
@@ -768,9 +807,9 @@ def run_experiment(
         if parallel:
             pool.submit(_warm_up)  # the workers start while this process reads the file
         source = os.path.join(tmp, "mono.w64")
-        note("mean and lossless estimate")
-        with io.open_sample_copy(source, meta.samplerate) as copy:
-            first = _first_pass(path, meta, copy)
+        note("reading the file: mean, range, a copy of the mono mix")
+        with io.open_sample_copy(source, meta.sr) as copy:
+            first = _first_pass(path, meta, copy, lossless=False)
         if first.lo == first.hi:
             raise SfmError(
                 f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
@@ -779,19 +818,21 @@ def run_experiment(
         seg = max(int(min(nperseg, 1 << int(np.log2(n_samples)))), 2)
         # the parts that need only the mean go to the workers; the second pass, which
         # the coders wait for, runs here meanwhile
-        duality_part = pool.submit(_duality_task, source, duality_block, duality_rate,
-                                   first.mean)
-        prediction_part = pool.submit(_prediction_task, source, first.mean, options.orders,
-                                      seg, n_samples)
+        duality_part = pool.submit(_run_part, _duality_task, source, duality_block,
+                                   duality_rate, first.mean)
+        lossless_part = pool.submit(_run_part, _lossless_task, path, meta, source)
+        prediction_part = pool.submit(_run_part, _prediction_task, source, first.mean,
+                                      options.orders, seg, n_samples)
         note("covariance, PSD and local spectra")
-        stats = _second_pass_task(source, n_samples, first.mean, seg, options)
+        stats = _result(_Later(_run_part, _second_pass_task, source, n_samples, first.mean,
+                               seg, options), path, source)
         psd_sfm = float(flatness(stats.welch.psd()))
         parts, gains = {}, {}
         for b in blocks:
             gains[b], bases = _coders(path, b, stats, options)
             for t, (basis, v) in bases.items():
                 args = (source, b, t, basis, v, n_samples, first.mean, options)
-                parts[b, t] = pool.submit(_coders_task, *args), args
+                parts[b, t] = pool.submit(_run_part, _coders_task, *args), args
         if parallel:
             note("coding")
             parts = _share(parts)
@@ -801,7 +842,7 @@ def run_experiment(
             note(f"coding with block {b}")
             results = {}
             for t in options.transforms:
-                found, signals = parts[b, t][0].result()
+                found, signals = _result(parts[b, t][0], path, source)
                 for k, r in enumerate(options.rates):
                     results[t, r] = found[k]
                     if signals is not None:
@@ -809,17 +850,19 @@ def run_experiment(
             sections.append(_block_section(b, n_samples, stats, options, gains[b], results))
         sections = tuple(sections)
         note("linear prediction and the per-frame duality")
-        predictions, lpc = prediction_part.result()
-        duality, undefined = duality_part.result()
+        predictions, lpc = _result(prediction_part, path, source)
+        duality, undefined = _result(duality_part, path, source)
         note("the held-out protocol")
         heldout = _heldout_section(stats, sections, predictions, lpc, duality)
+        note("lossless estimate and FLAC")
+        lossless = _result(lossless_part, path, source)
     report = CodingReport(
         file=str(path), sr=meta.samplerate, samples=n_samples, mean=first.mean,
         variance=stats.variance, psd_sfm=psd_sfm,
         gain_limit_db=_finite(-10.0 * np.log10(psd_sfm)) if psd_sfm > 0 else None,
         nperseg=seg, frame_sfm_mean=stats.frame_sfm_mean, channels=meta.channels,
-        reconstruction=reconstruction, blocks=sections, lossless=first.lossless,
-        warnings=_warnings(meta, first.lossless, stats, blocks) + tuple(undefined),
+        reconstruction=reconstruction, blocks=sections, lossless=lossless,
+        warnings=_warnings(meta, lossless, stats, blocks) + tuple(undefined),
         prediction=tuple(PredictionRow.from_dict(p.summary()) for p in predictions),
         duality=None if duality is None else DualitySummary.from_dict(duality.summary()),
         heldout=heldout,
