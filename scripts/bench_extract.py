@@ -4,8 +4,8 @@
     python scripts/bench_extract.py [--minutes 10] [--long-minutes 60] [--repeat 5]
                                     [--workdir DIR] [--quick] [--skip-cli]
 
-**In-process, arrays** (a seeded ``--minutes`` 44.1 kHz mono float32 array, one warm process,
-imports and first calls excluded, ``--repeat`` rounds):
+**In-process, arrays** (a seeded ``--minutes`` 44.1 kHz mono float32 array; imports and first
+calls excluded, ``--repeat`` rounds):
 
 * ``librosa.feature.spectral_flatness(y=y)``;
 * ``sfm_audio.flatness.spectral_flatness(y=y)`` on 2 threads and on 1;
@@ -36,14 +36,16 @@ librosa; Essentia's documented loop ``FrameGenerator`` -> ``Windowing`` -> ``Spe
 ``Flatness`` (magnitude flatness, one frame per call); audioFlux's ``BFT`` (linear, power)
 and ``Spectral.flatness``; all on the same array in the same run.
 
-**Timing on a shared machine.** Every call runs once, untimed, on the full array first
-(first calls pay imports, lazy compilation and first-touch page faults: librosa's first
-full-size call took 1.6-2.5x its later ones here, even after a call on a short slice). Then
-each of ``--repeat`` rounds runs every timed call once, the order rotating from round to
-round, so a slow spell of the machine hits a round's calls alike. Each call is printed as
-the median and range of its rounds; each ratio as the median and range of the per-round
-ratios, with the ratio of the best times beside it. On a quiet machine they agree; when they
-do not, the machine was busy and the per-round median is the fairer one.
+**Timing.** A call's time depends on what ran before it in the same process: librosa's
+``spectral_flatness`` took 0.7 s called again and again, and 1.4-1.9 s right after an
+``extract`` call (its temporaries then come from fresh huge pages the kernel zeroes, 0.5-0.8 s
+of system time), which is where the rounds of an earlier, single-process version of this
+script always ran it. So each call runs in a fresh process of its own (the array is loaded
+from one ``.npy`` file), once untimed and then once timed; each of ``--repeat`` rounds runs
+every call so, the order rotating from round to round, and a slow spell of the shared
+machine hits a round's calls alike. Each call is printed as the median and range of its
+rounds; each ratio as the median and range of the per-round ratios, with the ratio of the
+best times beside it.
 
 Prints every number and the ratios beside the goals of issue 10. ``--quick`` runs 2 minutes,
 one repetition and a 6-minute "long" file: a check that the script works, not a measurement.
@@ -53,8 +55,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -166,23 +170,6 @@ def make_file(path: Path, minutes: float, seed: int = 0) -> Path:
     return path
 
 
-def rounds(calls: dict, repeat: int) -> dict[str, list[float]]:
-    """Wall times of every call, ``repeat`` rounds, each round running every call once.
-
-    The order rotates from round to round, so that no call always runs first (after the
-    collector) or always follows the same neighbour.
-    """
-    names = list(calls)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(repeat):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            gc.collect()
-            t = time.perf_counter()
-            calls[name]()
-            times[name].append(time.perf_counter() - t)
-    return times
-
-
 def spread(values: list[float]) -> str:
     """Median and range of times."""
     v = sorted(values)
@@ -283,7 +270,63 @@ def fft_floor(y: np.ndarray, threads: int = 2) -> None:
         list(pool.map(work, range(0, count, CHUNK)))
 
 
-def in_process(minutes: float, repeat: int) -> None:
+def timed_calls(y: np.ndarray, names) -> dict:
+    """The timed calls of the in-process part, on ``y``, for ``names`` only."""
+    calls = {}
+    for name in names:
+        if name == "librosa":
+            import librosa
+
+            calls[name] = lambda: librosa.feature.spectral_flatness(y=y)
+        elif name in ("sfm2", "sfm1"):
+            from sfm_audio.flatness import spectral_flatness
+
+            calls[name] = (lambda n: lambda: spectral_flatness(y=y, threads=n))(int(name[-1]))
+        elif name in ("extract2", "extract1"):
+            from sfm_audio.features import extract
+
+            calls[name] = (lambda n: lambda: extract(y, sr=SR, bands="mpeg7", threads=n))(
+                int(name[-1]))
+        elif name == "floor":
+            calls[name] = lambda: fft_floor(y)
+        else:
+            func = {"essentia": essentia_flatness, "audioflux": audioflux_flatness}[name]
+            calls[name] = (lambda f: lambda: f(y))(func)
+    return calls
+
+
+def child(name: str, array: str) -> None:
+    """One call in a fresh process: one untimed warm-up call, then one timed (JSON line)."""
+    y = np.load(array)
+    func = timed_calls(y, [name])[name]
+    t = time.perf_counter()
+    func()
+    first = time.perf_counter() - t
+    gc.collect()
+    t = time.perf_counter()
+    func()
+    print(json.dumps({"first": first, "time": time.perf_counter() - t}))
+
+
+def isolated_rounds(names: list[str], array: Path, repeat: int):
+    """``repeat`` rounds; in each every call runs in a fresh process of its own (after one
+    warm-up call there), the order rotating from round to round."""
+    times: dict[str, list[float]] = {name: [] for name in names}
+    firsts: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeat):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            done = subprocess.run([sys.executable, __file__, "--child", name, str(array)],
+                                  capture_output=True, text=True)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if done.returncode or not lines:
+                raise SystemExit(f"{name} failed:\n{done.stderr}")
+            result = json.loads(lines[-1])
+            times[name].append(result["time"])
+            firsts[name].append(result["first"])
+    return times, firsts
+
+
+def in_process(minutes: float, repeat: int, tmp: Path) -> None:
     import librosa
 
     from sfm_audio.features import extract
@@ -292,33 +335,25 @@ def in_process(minutes: float, repeat: int) -> None:
     y = make_array(minutes)
     print(f"array: {minutes:g} min, 44.1 kHz mono float32 ({y.nbytes / 2**20:.0f} MB)")
     others = peers()
-    calls = {
-        "librosa": lambda: librosa.feature.spectral_flatness(y=y),
-        "sfm2": lambda: spectral_flatness(y=y, threads=2),
-        "sfm1": lambda: spectral_flatness(y=y, threads=1),
-        "extract2": lambda: extract(y, sr=SR, bands="mpeg7"),
-        "extract1": lambda: extract(y, sr=SR, bands="mpeg7", threads=1),
-        "floor": lambda: fft_floor(y),
-    }
-    calls.update({name: (lambda f=f: f(y)) for name, f in others.items()})
-    # Warm-up: every call once on the full array, untimed. A short array is not enough: in
-    # one process librosa's first call at full size took 1.6-2.5x its later calls (seen here
-    # on 2026-12-04), inside round 1 when the warm-up was a 5-second slice.
-    first = {}
-    for name, func in calls.items():
-        t = time.perf_counter()
-        func()
-        first[name] = time.perf_counter() - t
-    print("first calls (untimed warm-up): " +
-          ", ".join(f"{name} {v:.2f} s" for name, v in first.items()))
+    array = tmp / "y.npy"
+    np.save(array, y)
 
     ref = librosa.feature.spectral_flatness(y=y)
     ours = spectral_flatness(y=y)
     print(f"max |ours - librosa| per-frame SFM: {np.abs(ours - ref).max():.2e} (goal <= 1e-5)")
     del ref, ours
 
-    t = rounds(calls, repeat)
-    print(f"{repeat} rounds, rotating order; median (range) of each call:")
+    # Every call runs in a process of its own: a call's time depends on what ran before it
+    # in the same process. Here librosa took 0.7 s called again and again, but 1.4-1.9 s
+    # (0.5-0.8 s of it in the kernel, zeroing fresh huge pages for its temporaries) right
+    # after an extract() call in the same process: the rounds of the earlier, single-process
+    # version of this script always ran it there (1.73-2.11 s in the README before).
+    names = ["librosa", "sfm2", "sfm1", "extract2", "extract1", "floor", *others]
+    t, first = isolated_rounds(names, array, repeat)
+    print("first calls in each process (untimed warm-up), median: " +
+          ", ".join(f"{name} {np.median(v):.2f} s" for name, v in first.items()))
+    print(f"{repeat} rounds, rotating order, each call in a fresh process after one warm-up "
+          "call; median (range) of each call:")
     print(f"librosa spectral_flatness(y=y):              {spread(t['librosa'])}")
     labels = {"essentia": "essentia FrameGenerator..Flatness loop:",
               "audioflux": "audioflux BFT + Spectral.flatness:"}
@@ -419,7 +454,11 @@ def main() -> None:
                         help="2 minutes, one repetition, a 6-minute long file: a smoke test")
     parser.add_argument("--skip-cli", action="store_true", help="in-process part only")
     parser.add_argument("--skip-in-process", action="store_true", help="command line only")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)  # NAME ARRAY.npy
     args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
     if args.quick:
         args.minutes, args.long_minutes, args.repeat = 2.0, 6.0, 1
 
@@ -428,7 +467,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         if not args.skip_in_process:
-            in_process(args.minutes, args.repeat)
+            in_process(args.minutes, args.repeat, tmp)
         if not args.skip_cli:
             command_line(args, work, tmp)
     finally:
