@@ -384,11 +384,19 @@ class ChunkKernel:
         counts = None
         if floors:
             lo, hi = self.bins
-            at_floor = Pf[..., lo:hi] <= self.amin
-            per_frame = np.count_nonzero(at_floor, axis=-1)
-            # bins of the frames that are not wholly at the floor (silence is not a codec)
+            P = Pf[..., lo:hi]
+            # one reduction finds the frames with a bin at the floor; in uncompressed audio
+            # there are none, and nothing more is counted
+            touched = P.min(axis=-1) <= self.amin
+            per_frame = np.zeros(touched.shape, dtype=np.int64)
+            per_bin = np.zeros(touched.shape[:-1] + (hi - lo,), dtype=np.int64)
+            if touched.any():
+                at_floor = P <= self.amin
+                per_frame = np.count_nonzero(at_floor, axis=-1)
+                # bins of the frames not wholly at the floor (silence is not a codec)
+                live = (per_frame < hi - lo)[..., None]
+                per_bin = np.count_nonzero(at_floor & live, axis=-2)
             sounding = per_frame < hi - lo
-            per_bin = np.count_nonzero(at_floor & sounding[..., None], axis=-2)
             counts = FloorCounts(per_frame, per_bin, np.count_nonzero(sounding, axis=-1))
         return values, peak, counts
 
