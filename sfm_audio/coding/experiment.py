@@ -39,6 +39,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -805,7 +806,10 @@ def run_experiment(
     with tempfile.TemporaryDirectory(prefix="sfm-audio-code-") as tmp, (
             _pool(jobs - 1) if parallel else _Inline()) as pool:
         if parallel:
-            pool.submit(_warm_up)  # the workers start while this process reads the file
+            # the workers start while this process reads the file (starting them waits for
+            # the fork server to import the modules: a second or more)
+            starter = threading.Thread(target=pool.submit, args=(_warm_up,), daemon=True)
+            starter.start()
         source = os.path.join(tmp, "mono.w64")
         note("reading the file: mean, range, a copy of the mono mix")
         with io.open_sample_copy(source, meta.sr) as copy:
@@ -816,16 +820,33 @@ def run_experiment(
                 "is zero, so the coding gain is undefined"
             )
         seg = max(int(min(nperseg, 1 << int(np.log2(n_samples)))), 2)
-        # the parts that need only the mean go to the workers; the second pass, which
-        # the coders wait for, runs here meanwhile
-        duality_part = pool.submit(_run_part, _duality_task, source, duality_block,
-                                   duality_rate, first.mean)
-        lossless_part = pool.submit(_run_part, _lossless_task, path, meta, source)
-        prediction_part = pool.submit(_run_part, _prediction_task, source, first.mean,
-                                      options.orders, seg, n_samples)
+        # the parts that need only the mean go to the workers (submitted from a thread: it
+        # may wait for them to start); the second pass, which the coders wait for, runs
+        # here meanwhile
+        mean_parts: dict = {}
+
+        def submit_mean_parts() -> None:
+            if parallel:
+                starter.join()
+            mean_parts["duality"] = pool.submit(_run_part, _duality_task, source,
+                                                duality_block, duality_rate, first.mean)
+            mean_parts["lossless"] = pool.submit(_run_part, _lossless_task, path, meta,
+                                                 source)
+            mean_parts["prediction"] = pool.submit(_run_part, _prediction_task, source,
+                                                   first.mean, options.orders, seg, n_samples)
+
+        submitter = threading.Thread(target=submit_mean_parts, daemon=True)
+        if parallel:
+            submitter.start()
+        else:
+            submitter.run()
         note("covariance, PSD and local spectra")
         stats = _result(_Later(_run_part, _second_pass_task, source, n_samples, first.mean,
                                seg, options), path, source)
+        if parallel:
+            submitter.join()
+        duality_part, lossless_part, prediction_part = (
+            mean_parts["duality"], mean_parts["lossless"], mean_parts["prediction"])
         psd_sfm = float(flatness(stats.welch.psd()))
         parts, gains = {}, {}
         for b in blocks:
