@@ -266,33 +266,33 @@ class FileReadings:
 
 
 def floor_note(meta: FileMeta) -> str | None:
-    """A warning when much of the file's spectrum sits at the floor ``amin``, else None.
+    """A warning when the top of the file's spectrum sits at the floor ``amin``, else None.
 
-    A lossy codec (Vorbis, MP3) empties everything above its low-pass: those bins are
-    floored at ``amin`` and pull the geometric mean, hence the SFM, toward 0. The note says
-    which ``fmax`` keeps only the band that holds the signal (the bins below the top run of
-    bins at the floor in most sounding frames).
+    A lossy codec (Vorbis, MP3) empties everything above its low-pass, and an upsampled file
+    everything above its old Nyquist frequency: those bins are floored at ``amin`` and pull
+    the geometric mean, hence the SFM, toward 0. The note names the ``fmax`` below that
+    emptied band (the top run of bins at the floor in most sounding frames) when the run
+    holds at least :data:`FLOOR_WARNING_SHARE` of the bins and starts above 1 kHz; a tone's or
+    DC's empty bins are the signal's own, not a band taken away (``floor_share`` in
+    summaries still shows them).
     """
     readings = meta.readings
-    if readings is None or readings.per_bin is None:
+    if readings is None or readings.per_bin is None or not readings.sounding.any():
         return None
-    share = readings.floor_share()
-    if share < FLOOR_WARNING_SHARE:
-        return None
-    lo, hi = meta.bins
+    lo, _ = meta.bins
     n_fft = meta.options.n_fft
     mostly = (readings.per_bin > readings.sounding[:, None] / 2).all(axis=0)
     top = len(mostly)
     while top > 0 and mostly[top - 1]:
         top -= 1
-    where = f"{share:.0%} of the spectrum (over its sounding frames) sits at the floor amin"
-    if 0 < top < len(mostly):
-        cut = math.floor((lo + top - 1) * meta.sr / n_fft / 100.0) * 100.0  # a round number
-        return (f"{meta.path}: {where}: the bins above {cut:.0f} Hz are empty (a lossy "
-                "codec's low-pass, or an upsampled file) and pull the SFM toward 0; "
-                f"fmax={cut:.0f} measures the band that holds the signal")
-    return (f"{meta.path}: {where} (a pure tone, or an emptied band), which pulls the SFM "
-            "toward 0; fmin= and fmax= can keep only the band that holds the signal")
+    emptied = (len(mostly) - top) / max(len(mostly), 1)
+    cut = math.floor((lo + top - 1) * meta.sr / n_fft / 100.0) * 100.0  # a round number
+    if top == 0 or emptied < FLOOR_WARNING_SHARE or cut < 1000.0:
+        return None
+    return (f"{meta.path}: the bins above {cut:.0f} Hz ({emptied:.0%} of the spectrum) sit "
+            "at the floor amin in most frames, empty (a lossy codec's low-pass, or an "
+            f"upsampled file), and pull the SFM toward 0; fmax={cut:.0f} measures the band "
+            "that holds the signal")
 
 
 @dataclass
