@@ -336,3 +336,27 @@ def test_lossy_low_pass_is_warned_once_with_the_fmax_to_use(tmp_path):
 def test_full_band_audio_is_not_warned(noise, tmp_path):
     rows, result = _summary([noise], tmp_path)
     assert "Warning" not in result.stderr and float(rows[0]["floor_share"]) == 0.0
+
+
+def test_dc_is_not_called_a_low_pass(tmp_path):
+    """DC leaves every bin but the first at the floor: no codec's low-pass, so no '--fmax 0'
+    advice (floor_share still shows the empty bins)."""
+    sr = 16000
+    y = np.full(2 * sr, 0.25)
+    path = tmp_path / "dc.wav"
+    sf.write(path, y, sr, subtype="FLOAT")
+    rows, result = _summary([path], tmp_path)
+    assert "--fmax" not in result.stderr and "low-pass" not in result.stderr
+    assert float(rows[0]["floor_share"]) > 0.5
+
+
+def test_a_failing_figure_is_one_error_line_without_the_warnings_before_it(tmp_path):
+    """DC warns (its spectrum sits at the floor) and then has no per-frame duality: the run
+    ends with the one Error: line alone, the held-back warning is dropped."""
+    path = tmp_path / "dc.wav"
+    sf.write(path, np.full(32000, 0.25), 16000, subtype="PCM_16")
+    result = _run(["plot", str(path), "--kind", "duality", "-o", str(tmp_path / "d.png")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"Error: {path}: ")
+    assert not (tmp_path / "d.png").exists()

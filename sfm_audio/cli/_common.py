@@ -3,10 +3,11 @@ every command), turning library errors into one line and an exit status, notes o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -319,6 +320,29 @@ def skipped_note(skipped: list[str], shown: int = 5) -> str:
     return f"skipped {len(skipped)} {plural}: unknown format ({names})"
 
 
+#: warnings held back by :func:`warnings_after_success` (None: printed as they come)
+_held: list[str] | None = None
+
+
+@contextlib.contextmanager
+def warnings_after_success() -> Iterator[None]:
+    """Hold the library's warnings back until the block succeeds, then print them.
+
+    A one-file command that fails ends with one ``Error:`` line, not with the warnings its
+    input gave on the way to the error (a constant signal warns that its spectrum sits at the
+    floor, then its coding gain is undefined): the error is what the user must act on.
+    """
+    global _held
+    _held = []
+    try:
+        yield
+        held, _held = _held, None
+        for text in held:
+            click.echo(text, err=True)
+    finally:
+        _held = None
+
+
 def show_warnings_once() -> None:
     """Print the library's warnings as ``Warning: <message>`` lines on standard error, each
     distinct message once (e.g. an ``--fmax`` above a file's Nyquist frequency), naming the
@@ -329,8 +353,11 @@ def show_warnings_once() -> None:
     flags, typed = _option_flags(), _typed_values()
 
     def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"Warning: {option_text(str(message), flags=flags, typed=typed)}",
-                   err=True)
+        text = f"Warning: {option_text(str(message), flags=flags, typed=typed)}"
+        if _held is not None:
+            _held.append(text)
+        else:
+            click.echo(text, err=True)
 
     warnings.showwarning = show
     warnings.filterwarnings("once", category=UserWarning, module=r"sfm_audio\..*")

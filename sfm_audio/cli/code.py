@@ -27,6 +27,7 @@ from ._common import (
     skipped_note,
     split_list,
     staging_note,
+    warnings_after_success,
 )
 
 
@@ -272,8 +273,9 @@ def code(inputs, blocks, rates, transforms, orders, duality_block, duality_rate,
         # this process is the command's own: serve its per-segment arrays from the heap
         # (without, every new array page-faults in again; a third of the coder's time)
         tune_malloc()
-        report = code_file(single, options, wav_prefix, frames_out=frames_out,
-                           jobs=jobs or default_jobs())
+        with warnings_after_success():
+            report = code_file(single, options, wav_prefix, frames_out=frames_out,
+                               jobs=jobs or default_jobs())
         if gains_out is not None:
             write_gains(gains_out, report.get("gains", []))
         if json_out is not None:

@@ -19,6 +19,7 @@ from ._common import (
     show_warnings_once,
     skipped_note,
     split_list,
+    warnings_after_success,
 )
 
 
@@ -132,7 +133,7 @@ def plot(inputs, output, kind, blocks, rates, db_range, allow_truncated, include
         if scan.skipped and not quiet:
             click.echo(skipped_note(scan.skipped), err=True)
         inputs = scan.paths
-    with io.allowing_truncated(allow_truncated):
+    with io.allowing_truncated(allow_truncated), warnings_after_success():
         path = figures.render(inputs, kind, output, **options)
     if not quiet:
         click.echo(f"wrote {path}")
