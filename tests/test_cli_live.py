@@ -176,9 +176,24 @@ def test_raw_pcm_is_read_live(tmp_path):
 def _interrupted(tmp_path: Path, output: str, *args: str):
     recorder = _recorder("--realtime")
     extract = _extract(recorder, "-o", output, *args)
-    time.sleep(2.5)
+    # interrupt ~1.5 s of audio after the first rows leave, not after a fixed time: on a
+    # loaded machine the command's start-up alone can take seconds
+    first = b""
+    if output == "-":
+        while not first.endswith(b"\n"):  # unbuffered: communicate() reads the fd itself
+            byte = os.read(extract.stdout.fileno(), 1)
+            if not byte:
+                break
+            first += byte
+    else:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and not any(
+                p.stat().st_size > 0 for p in tmp_path.iterdir() if p.is_file()):
+            time.sleep(0.05)
+    time.sleep(1.5)
     extract.send_signal(signal.SIGINT)
     out, err = extract.communicate(timeout=TIMEOUT)
+    out = first + out
     recorder.wait(TIMEOUT)
     assert extract.returncode == 128 + signal.SIGINT
     return out.decode(), err.decode()
