@@ -101,7 +101,7 @@ def test_standard_input_is_titled_standard_input(speechlike, tmp_path):
 
     out = tmp_path / "stdin.png"
     captured = {}
-    original = figures._spectrogram_figure
+    original = figures.spectral._spectrogram_figure
 
     def spy(*args, **kwargs):
         fig = original(*args, **kwargs)
@@ -109,12 +109,12 @@ def test_standard_input_is_titled_standard_input(speechlike, tmp_path):
             lambda o: hasattr(o, "get_text"))]
         return fig
 
-    figures._spectrogram_figure = spy
+    figures.spectral._spectrogram_figure = spy
     try:
         result = CliRunner().invoke(main, ["plot", "-", "-o", str(out)],
                                     input=speechlike.read_bytes())
     finally:
-        figures._spectrogram_figure = original
+        figures.spectral._spectrogram_figure = original
     plt.close("all")
     assert result.exit_code == 0, result.output
     titles = " ".join(captured["titles"])
