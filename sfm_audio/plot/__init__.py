@@ -7,12 +7,15 @@ this works headless and leaves the backend of an interactive user untouched. Eve
 takes arrays that are already computed (it never computes an STFT or anything costly), draws on
 the caller's axes when given (``ax=`` or ``axes=``) or on a new figure, and returns the figure.
 :func:`save` writes a figure completely or not at all. Modules: :mod:`~sfm_audio.plot.spectral`
-(the extractor's figures), :mod:`~sfm_audio.plot.coding` (the coding experiments' figures),
-:mod:`~sfm_audio.plot.base` (style, checks, saving) and :mod:`~sfm_audio.plot.fit`.
+(the extractor's figures), :mod:`~sfm_audio.plot.rd` (the coding experiments' curves: eigen,
+rate–distortion, gain), :mod:`~sfm_audio.plot.agreement` (their measured-against-predicted
+figures: lossless, prediction, duality, gains, frame gains), :mod:`~sfm_audio.plot.base`
+(style, checks, saving) and :mod:`~sfm_audio.plot.fit`.
 
 Shapes follow the project's rule: time is the last axis.
 """
 
+from .agreement import duality, frame_gains, gains, lossless, prediction
 from .base import (
     DB_RANGE,
     FREQ_SCALES,
@@ -23,8 +26,8 @@ from .base import (
     stacked,
     value_range,
 )
-from .coding import duality, eigen, frame_gains, gain, gains, lossless, prediction, rd
 from .fit import fit_text
+from .rd import eigen, gain, rd
 from .spectral import bands, flatness
 
 __all__ = [
