@@ -16,6 +16,7 @@ is empty (NaN) in the rows written before the stream ended.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import tempfile
@@ -218,6 +219,8 @@ class _ColumnLog:
         self._pending: list[np.ndarray] = []
         self._pending_bytes = 0
         self._records: list[tuple[int, int]] = []  # (offset, frames) of each record on disk
+        self._starts: list[int] = []  # first frame of each record
+        self._on_disk = 0  # frames in the records
         self._file = None
         self._shape: tuple[int, int] | None = None  # (channels, columns)
         self.frames = 0
@@ -234,12 +237,20 @@ class _ColumnLog:
     def _flush(self) -> None:
         if not self._pending:
             return
-        block = np.concatenate(self._pending, axis=1)
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="sfm-audio-live-")
         offset = self._file.seek(0, os.SEEK_END)
-        self._file.write(np.ascontiguousarray(np.moveaxis(block, -1, 1)).tobytes())
-        self._records.append((offset, block.shape[1]))
+        n = sum(block.shape[1] for block in self._pending)
+        n_ch, n_col = self._shape
+        # column by column, so that only one column of the record is copied at a time (the
+        # whole record transposed at once cost three copies of MEMORY at every flush)
+        for c in range(n_ch):
+            for j in range(n_col):
+                self._file.write(np.concatenate([b[c, :, j] for b in self._pending]).tobytes())
+        self._file.flush()  # the columns are read back with os.pread, past the buffer
+        self._starts.append(self._on_disk)
+        self._records.append((offset, n))
+        self._on_disk += n
         self._pending, self._pending_bytes = [], 0
 
     def column(self, c: int, j: int) -> np.ndarray:
@@ -257,6 +268,29 @@ class _ColumnLog:
             n = block.shape[1]
             out[at : at + n] = block[c, :, j]
             at += n
+        return out
+
+    def block(self, c: int, j: int, a: int, b: int) -> np.ndarray:
+        """Frames ``a:b`` of column ``j`` of channel ``c``: only those are read."""
+        out = np.empty(max(b - a, 0))
+        if self._shape is None or b <= a:
+            return out
+        n_col = self._shape[1]
+        i = max(bisect.bisect_right(self._starts, a) - 1, 0)
+        while i < len(self._records) and self._starts[i] < b:
+            (offset, n), start = self._records[i], self._starts[i]
+            lo, hi = max(a, start), min(b, start + n)
+            data = os.pread(self._file.fileno(), (hi - lo) * 8,
+                            offset + ((c * n_col + j) * n + lo - start) * 8)
+            out[lo - a : hi - a] = np.frombuffer(data, dtype=np.float64)
+            i += 1
+        start = self._on_disk
+        for pending in self._pending:
+            n = pending.shape[1]
+            lo, hi = max(a, start), min(b, start + n)
+            if lo < hi:
+                out[lo - a : hi - a] = pending[c, lo - start : hi - start, j]
+            start += n
         return out
 
     def close(self) -> None:
@@ -277,10 +311,10 @@ def _rows(meta: FileMeta, log: _ColumnLog, start: float | None,
     labels, rows = [], []
     for c, label in enumerate(meta.channels):
         labels.append(label)
-        n_col = len(meta.columns)
         rows.append(summary_row(meta, start, duration, lambda j, c=c: log.column(c, j),
-                                levels=source_levels(meta, c, start),
-                                floored=log.column(c, n_col + 2)))
+                                levels=source_levels(meta, c, start), floored=True,
+                                block=lambda j, a, b, c=c: log.block(c, j, a, b),
+                                n_frames=log.frames))
     return labels, np.asarray(rows, dtype=np.float64)
 
 

@@ -20,7 +20,7 @@ from . import io
 from .columns import Column, frame_schema
 from .features import FileMeta, FrameChunk
 from .stft import frame_times
-from .tfflatness import TF_COLUMNS, band_log_bias, tf_flatness
+from .tfflatness import TF_COLUMNS, TfSums, band_log_bias
 
 __all__ = [
     "SUMMARY_STATS",
@@ -78,19 +78,42 @@ def summary_columns(meta: FileMeta) -> list[str]:
     return names
 
 
-def _tf_values(meta: FileMeta, levels_db: list[np.ndarray]) -> list[float]:
-    """:func:`~sfm_audio.tfflatness.tf_flatness` of the frames' band levels (dB), weighted by
-    each band's bins, with the periodogram's log bias of each band removed."""
+#: frames read at a time in a summary's final pass (the time–frequency sums take every band
+#: of a block at once: ~2.5 MB for 40 bands); a live input's statistics hold one column
+_BLOCK_FRAMES = 8192
+
+Block = Callable[[int, int, int], np.ndarray]
+
+
+def _blocks(n: int) -> Iterator[tuple[int, int]]:
+    for a in range(0, n, _BLOCK_FRAMES):
+        yield a, min(a + _BLOCK_FRAMES, n)
+
+
+def _tf_values(meta: FileMeta, block: Block, n: int, kept: np.ndarray | None) -> list[float]:
+    """:func:`~sfm_audio.tfflatness.tf_flatness` of the kept frames' band levels (dB),
+    weighted by each band's bins, with the periodogram's log bias of each band removed.
+
+    Accumulated block by block (:class:`~sfm_audio.tfflatness.TfSums`): only one block of
+    frames' band levels is in memory at a time, whatever the number of frames.
+    """
     layout = meta.layout
-    if not levels_db or levels_db[0].size == 0:
+    level_at = _level_columns(meta)
+    n_kept = n if kept is None else int(kept.sum())
+    if not level_at or n_kept == 0:
         return [math.nan] * len(TF_COLUMNS)
     power = meta.options.power
-    v = 10.0 ** (np.asarray(levels_db) * (power / 20.0))  # back to mean power per bin
     if power != 2.0:  # the factorisation is one of variances: power spectra only
         return [math.nan] * len(TF_COLUMNS)
     widths = (layout.bin_hi - layout.bin_lo + 1) // layout.group * layout.group
     bias = band_log_bias(meta.options.stft_params().fft_window(), widths)
-    tf = tf_flatness(v, widths, log_bias=bias)
+    sums = TfSums(widths, log_bias=bias)
+    for a, b in _blocks(n):
+        levels_db = np.stack([block(j, a, b) for j in level_at])
+        if kept is not None:
+            levels_db = levels_db[:, kept[a:b]]
+        sums.add(10.0 ** (levels_db * (power / 20.0)))  # back to mean power per bin
+    tf = sums.result()
     return [tf.sfm_db, tf.temporal_db, tf.spectral_db]
 
 
@@ -125,10 +148,33 @@ def bits_of(subtype: str) -> int:
 
 
 def _stats(v: np.ndarray) -> list[float]:
+    """Mean, median, std, p10, p90 of ``v``, which is reordered: the percentiles partition it
+    in place and the std sums squares block by block, so no copy of it is made (a live
+    input's summary holds this one column, 8 bytes per frame, and a block)."""
     if v.size == 0:  # every frame gated
         return [math.nan] * len(SUMMARY_STATS)
-    p10, median, p90 = np.percentile(v, [10, 50, 90])
-    return [v.mean(), median, v.std(), p10, p90]
+    mean = float(v.mean())
+    squares = 0.0
+    for a, b in _blocks(v.size):
+        d = v[a:b] - mean
+        squares += float(d @ d)
+    std = math.sqrt(squares / v.size)
+    p10, median, p90 = np.percentile(v, [10, 50, 90], overwrite_input=True)
+    return [mean, float(median), std, float(p10), float(p90)]
+
+
+def _kept_column(block: Block, j: int, n: int, kept: np.ndarray | None,
+                 n_kept: int) -> np.ndarray:
+    """Column ``j``'s values of the kept frames, gathered block by block into one array."""
+    out = np.empty(n_kept)
+    at = 0
+    for a, b in _blocks(n):
+        x = block(j, a, b)
+        if kept is not None:
+            x = x[kept[a:b]]
+        out[at : at + x.size] = x
+        at += x.size
+    return out
 
 
 def _dbfs(peak: float) -> float:
@@ -195,34 +241,53 @@ def _levels(meta: FileMeta, n_segments: int, first: int) -> Callable[[int, int],
 def summary_row(meta: FileMeta, segment_start: float | None, duration: float,
                 column: Callable[[int], np.ndarray], *,
                 levels: tuple[float, int] | None = None,
-                floored: np.ndarray | None = None) -> list[float]:
+                floored: np.ndarray | bool | None = None,
+                block: Block | None = None, n_frames: int | None = None) -> list[float]:
     """One channel's summary row (of a segment, or of the whole file) in the columns of
     :func:`table_schema`.
 
     ``column(j)`` gives the values of the frames in column ``j`` of ``meta.columns``, then
-    ``rms_dbfs`` (``j = len(meta.columns)``) and the peak magnitude (``j + 1``), each of shape
+    ``rms_dbfs`` (``j = len(meta.columns)``), the peak magnitude (``j + 1``) and the share of
+    each frame's bins at the floor ``amin`` (``j + 2``, when there is one), each of shape
     (n_frames,); ``duration`` is the source's length in seconds (NaN when unknown, as for a
     live input before its end). ``levels``: the source's ``(peak, clipped)`` for the row
-    (default: the frames' peak, clipping unknown); ``floored`` (n_frames,): the share of
-    each frame's bins at the floor ``amin`` (default: unknown).
+    (default: the frames' peak, clipping unknown); ``floored``: the share at the floor per
+    frame (n_frames,), True to read it as column ``j + 2``, None when unknown.
+
+    ``block(j, a, b)`` (default ``column(j)[a:b]``) gives frames ``a:b`` of column ``j``, and
+    ``n_frames`` their number (default ``column(len(meta.columns)).shape[0]``): the row is
+    computed from blocks of frames, holding at most one column's kept frames (8 bytes per
+    frame, for the percentiles) and one block of every band, so that a summary of a live
+    input of any length keeps its frames on disk. The numbers do not depend on how ``block``
+    reads them.
     """
     n_col = len(meta.columns)
-    level, peak = column(n_col), column(n_col + 1)
-    kept = np.ones(level.shape[0], dtype=bool) if meta.options.min_dbfs is None else (
-        level >= meta.options.min_dbfs)
+    if block is None:
+        def block(j: int, a: int, b: int) -> np.ndarray:
+            return column(j)[a:b]
+    n = column(n_col).shape[0] if n_frames is None else n_frames
+    min_dbfs = meta.options.min_dbfs
+    kept = None if min_dbfs is None else np.concatenate(
+        [block(n_col, a, b) >= min_dbfs for a, b in _blocks(n)] or [np.zeros(0, bool)])
+    n_kept = n if kept is None else int(kept.sum())
     row = [] if segment_start is None else [segment_start]
-    row += [meta.sr, meta.source_channels, bits_of(meta.subtype), duration, level.shape[0],
-            int((~kept).sum())]
+    row += [meta.sr, meta.source_channels, bits_of(meta.subtype), duration, n, n - n_kept]
     if levels is None:
-        row += [_dbfs(float(peak.max(initial=0.0))), math.nan]
+        peak = max((float(block(n_col + 1, a, b).max(initial=0.0)) for a, b in _blocks(n)),
+                   default=0.0)
+        row += [_dbfs(peak), math.nan]
     else:
         row += [_dbfs(levels[0]), levels[1]]
-    row.append(math.nan if floored is None else _floor_share(floored[kept]))
+    if floored is None or floored is False:
+        row.append(math.nan)
+    elif floored is True:
+        row.append(_floor_share(_kept_column(block, n_col + 2, n, kept, n_kept)))
+    else:
+        row.append(_floor_share(floored if kept is None else floored[kept]))
     for j in range(n_col):
-        row += _stats(column(j)[kept])
-    level_at = _level_columns(meta)
-    if level_at:
-        row += _tf_values(meta, [column(j)[kept] for j in level_at])
+        row += _stats(_kept_column(block, j, n, kept, n_kept))
+    if _level_columns(meta):
+        row += _tf_values(meta, block, n, kept)
     return row
 
 
@@ -267,7 +332,7 @@ def summary_rows(meta: FileMeta, chunks: Iterator[FrameChunk]) -> tuple[list[str
                 rows.append(summary_row(meta, seg_start, meta.duration,
                                         lambda j, c=c, a=a, b=b: columns[c][j][a:b],
                                         levels=levels_of(s_i, c),
-                                        floored=columns[c][n_col + 2][a:b]))
+                                        floored=True))
         return labels, np.asarray(rows, dtype=np.float64)
     finally:
         spool.close()

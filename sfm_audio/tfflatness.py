@@ -26,6 +26,7 @@ from ._errors import ParameterError
 __all__ = [
     "TF_COLUMNS",
     "TfFlatness",
+    "TfSums",
     "band_log_bias",
     "level_scale",
     "tf_flatness",
@@ -149,3 +150,64 @@ def tf_flatness(
     spectral = float((log_gm_f - log_e).mean())
     total = float(log_gm_f.mean() - np.log(energy.mean()))
     return TfFlatness(_DB * total, _DB * temporal, _DB * spectral, int(v.shape[1]))
+
+
+class TfSums:
+    """:func:`tf_flatness` accumulated over blocks of frames, in memory bounded by a block.
+
+    Every term of the factorisation is a mean over frames of a per-frame quantity (``sum_b
+    w_b ln v[b, f]``, ``E_f``, ``ln E_f``), so the sums can be taken block by block and the
+    logs of means taken at the end: a live input's summary never holds every frame's band
+    levels at once. The result agrees with :func:`tf_flatness` of the concatenated blocks up
+    to the rounding of the sums (their order differs); the same blocks always give the same
+    bits.
+
+    Parameters
+    ----------
+    widths : np.ndarray [shape=(n_bands,)]
+        Coefficients (bins) in each band: the band's weight.
+    log_bias : np.ndarray [shape=(n_bands,)] or None
+        As for :func:`tf_flatness`.
+    """
+
+    def __init__(self, widths: np.ndarray, *, log_bias: np.ndarray | None = None) -> None:
+        w = np.asarray(widths, dtype=np.float64)
+        if w.ndim != 1 or not (w > 0).all():
+            raise ParameterError("widths must be positive, shape (n_bands,)", param="widths")
+        self._w = w / w.sum()
+        self._bias = (np.zeros_like(w) if log_bias is None
+                      else np.asarray(log_bias, dtype=np.float64))
+        self.frames = 0
+        self._sum_log_gm = 0.0   # sum_f sum_b w_b ln v[b, f]
+        self._sum_energy = 0.0   # sum_f E_f
+        self._sum_log_e = 0.0    # sum_f ln E_f
+
+    def add(self, variances: np.ndarray) -> None:
+        """Add a block of frames: ``variances`` of shape (n_bands, k), positive."""
+        v = np.asarray(variances, dtype=np.float64)
+        if v.ndim != 2 or v.shape[0] != self._w.shape[0]:
+            raise ParameterError(f"variances {v.shape} must be (n_bands={self._w.shape[0]}, "
+                                 "n_frames)", param="variances")
+        if v.shape[1] == 0:
+            return
+        if not (v > 0).all():
+            raise ParameterError("variances must be positive", param="variances")
+        energy = self._w @ v
+        self._sum_log_gm += float(self._w @ np.log(v).sum(axis=1) - self._w @ self._bias
+                                  * v.shape[1])
+        self._sum_energy += float(energy.sum())
+        self._sum_log_e += float(np.log(energy).sum())
+        self.frames += v.shape[1]
+
+    def result(self) -> TfFlatness:
+        """The flatness of every frame added (NaN, ``frames=0``, when none was)."""
+        n = self.frames
+        if n == 0:
+            nan = float("nan")
+            return TfFlatness(nan, nan, nan, 0)
+        log_mean_e = np.log(self._sum_energy / n)
+        mean_log_gm, mean_log_e = self._sum_log_gm / n, self._sum_log_e / n
+        temporal = float(mean_log_e - log_mean_e)
+        spectral = float(mean_log_gm - mean_log_e)
+        total = float(mean_log_gm - log_mean_e)
+        return TfFlatness(_DB * total, _DB * temporal, _DB * spectral, n)

@@ -373,12 +373,16 @@ def test_segment_summaries_as_they_close_equal_the_file_summary(tmp_path, segmen
     np.testing.assert_array_equal(got, expected)
 
 
-def test_whole_summary_spills_to_disk_and_equals_the_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("gate", [None, -15.0])
+def test_whole_summary_spills_to_disk_and_equals_the_file(tmp_path, monkeypatch, gate):
     from sfm_audio import live as live_module
+    from sfm_audio import summaries as summaries_module
 
     monkeypatch.setattr(live_module._ColumnLog, "MEMORY", 4096)  # many records on disk
+    # the final pass reads blocks of 7 frames, across the records' edges
+    monkeypatch.setattr(summaries_module, "_BLOCK_FRAMES", 7)
     path = str(_recorded(tmp_path, 2))
-    options = ExtractOptions(bands="mpeg7")
+    options = ExtractOptions(bands="mpeg7", min_dbfs=gate)
     meta, chunks = open_features(path, options)
     _, expected = summary_rows(meta, chunks)
     live = open_live(path, options, frames_per_chunk=5)
@@ -388,6 +392,8 @@ def test_whole_summary_spills_to_disk_and_equals_the_file(tmp_path, monkeypatch)
     (_, got), = list(summary.finish())
     assert math.isclose(live.duration, 2.0)
     np.testing.assert_array_equal(got, expected)
+    gated = got[0, [c.name for c in _schema(meta)].index("frames_gated")]
+    assert (gated > 0) == (gate is not None)  # the gate drops frames inside the blocks
 
 
 def _schema(meta):

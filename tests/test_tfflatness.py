@@ -7,7 +7,7 @@ from scipy.special import digamma
 from sfm_audio._errors import ParameterError
 from sfm_audio.features import ExtractOptions, extract, open_features
 from sfm_audio.summaries import summary_rows, table_schema
-from sfm_audio.tfflatness import TF_COLUMNS, band_log_bias, tf_flatness
+from sfm_audio.tfflatness import TF_COLUMNS, TfSums, band_log_bias, tf_flatness
 
 SR = 22050
 
@@ -108,3 +108,23 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="positive"):
         tf_flatness(np.zeros((2, 4)), np.ones(2))
     assert tf_flatness(np.ones((2, 0)), np.ones(2)).frames == 0
+
+
+def test_sums_over_blocks_equal_the_whole_spectrogram():
+    rng = np.random.default_rng(7)
+    v = rng.lognormal(sigma=2.0, size=(9, 1000))
+    widths = rng.integers(1, 20, size=9)
+    bias = rng.normal(size=9) * 0.1
+    whole = tf_flatness(v, widths, log_bias=bias)
+    sums = TfSums(widths, log_bias=bias)
+    for a, b in [(0, 1), (1, 300), (300, 300), (300, 1000)]:  # uneven blocks, one empty
+        sums.add(v[:, a:b])
+    got = sums.result()
+    assert got.frames == whole.frames == 1000
+    # only the order of the sums differs: agreement to rounding
+    for name in ("sfm_db", "temporal_db", "spectral_db"):
+        assert getattr(got, name) == pytest.approx(getattr(whole, name), abs=1e-9)
+    assert got.sfm_db == pytest.approx(got.temporal_db + got.spectral_db, abs=1e-10)
+    assert np.isnan(TfSums(widths).result().sfm_db)
+    with pytest.raises(ParameterError, match="positive"):
+        TfSums(widths).add(np.zeros((9, 2)))
