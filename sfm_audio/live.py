@@ -280,6 +280,8 @@ class _ColumnLog:
         while i < len(self._records) and self._starts[i] < b:
             (offset, n), start = self._records[i], self._starts[i]
             lo, hi = max(a, start), min(b, start + n)
+            if lo >= hi:  # the block lies past the records, in memory
+                break
             data = os.pread(self._file.fileno(), (hi - lo) * 8,
                             offset + ((c * n_col + j) * n + lo - start) * 8)
             out[lo - a : hi - a] = np.frombuffer(data, dtype=np.float64)

@@ -379,8 +379,8 @@ def test_whole_summary_spills_to_disk_and_equals_the_file(tmp_path, monkeypatch,
     from sfm_audio import summaries as summaries_module
 
     monkeypatch.setattr(live_module._ColumnLog, "MEMORY", 4096)  # many records on disk
-    # the final pass reads blocks of 7 frames, across the records' edges
-    monkeypatch.setattr(summaries_module, "_BLOCK_FRAMES", 7)
+    # the final pass reads blocks of 3 frames: across the records' edges, and in memory
+    monkeypatch.setattr(summaries_module, "_BLOCK_FRAMES", 3)
     path = str(_recorded(tmp_path, 2))
     options = ExtractOptions(bands="mpeg7", min_dbfs=gate)
     meta, chunks = open_features(path, options)
@@ -400,3 +400,22 @@ def _schema(meta):
     from sfm_audio.summaries import table_schema
 
     return table_schema(meta, True)
+
+
+def test_column_log_reads_any_block_of_frames(monkeypatch):
+    from sfm_audio import live as live_module
+
+    monkeypatch.setattr(live_module._ColumnLog, "MEMORY", 1000)  # a record every few appends
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(2, 60, 4))
+    log = live_module._ColumnLog()
+    for a, b in [(0, 7), (7, 20), (20, 21), (21, 50), (50, 60)]:  # the last ones stay in memory
+        log.append(values[:, a:b])
+    assert log._pending and log._records
+    try:
+        for a in range(0, 61, 3):
+            for b in range(a, 61, 5):
+                for c, j in [(0, 0), (1, 3)]:
+                    np.testing.assert_array_equal(log.block(c, j, a, b), values[c, a:b, j])
+    finally:
+        log.close()
