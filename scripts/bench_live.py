@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Peak memory of ``sfm-audio extract -`` on a live input: one minute against one hour.
 
-    python scripts/bench_live.py [--minutes 1 60] [--rate 48000]
+    python scripts/bench_live.py [--minutes 1 60] [--summary-minutes 1 20] [--rate 48000]
                                  [--modes frames segment summary] [--latency-seconds 10]
 
 ``scripts/live_source.py`` writes 16-bit mono WAV with a placeholder size (what a recorder
@@ -13,9 +13,10 @@ table), ``segment`` (``--segment 1``: a summary row per second) and ``summary`` 
 duration and the ratio of the longest to the shortest: bounded memory is a ratio of 1.0,
 whatever the duration, where copying the input (as ``extract -`` did before issue 23) or
 keeping its frames would grow with it. It also prints how much faster than real time the
-pipe ran. ``summary`` is not among the default modes: its frames wait on disk, but at the
-end the time–frequency flatness takes every frame's band levels at once, a few MB per minute
-of audio.
+pipe ran. ``summary`` runs for ``--summary-minutes`` (its longest run writes its frames to a
+spool on disk for a minute or more): its exact percentiles hold one column of the frames in
+memory at the end (8 bytes per frame), so the script prints, beside its growth in RSS, that
+column's size at the longest duration, the floor that growth is measured against.
 
 Latency: the recorder paced as a sound card (``--realtime --announce``, which prints when it
 wrote sample 0) for ``--latency-seconds``; for every row after the first two seconds, the
@@ -82,9 +83,10 @@ def latency(seconds: float, rate: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 60])
+    parser.add_argument("--summary-minutes", type=float, nargs="+", default=[1, 20])
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES),
-                        default=["frames", "segment"])
+                        default=["frames", "segment", "summary"])
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     args = parser.parse_args()
     if args.latency_seconds > 2:
@@ -97,10 +99,10 @@ def main() -> None:
         print(f"latency, recorder paced in real time, {lags.size} rows: median "
               f"{np.median(lags):.3f} s, max {lags.max():.3f} s (bound: a chunk "
               f"{chunk:.3f} s + half a frame {1024 / args.rate:.3f} s)", flush=True)
-    minutes = sorted(args.minutes)
     print(f"sfm-audio extract - -o - on {args.rate} Hz 16-bit mono WAV with a placeholder "
           "size, piped as fast as it is read")
     for mode in args.modes:
+        minutes = sorted(args.summary_minutes if mode == "summary" else args.minutes)
         peaks = []
         for m in minutes:
             peak, wall = run(m, args.rate, MODES[mode])
@@ -109,6 +111,11 @@ def main() -> None:
                   f"({m * 60 / wall:5.0f}x real time)", flush=True)
         print(f"  {mode:8s} peak RSS {minutes[-1]:g} min / {minutes[0]:g} min: "
               f"{peaks[-1] / peaks[0]:.3f}", flush=True)
+        if mode == "summary":
+            column = (minutes[-1] - minutes[0]) * 60 * args.rate / 512 * 8 / 2**20
+            print(f"  {mode:8s} growth {peaks[-1] - peaks[0]:.1f} MB; one float64 column of "
+                  f"the {minutes[-1] - minutes[0]:g} min more (what exact percentiles hold): "
+                  f"{column:.1f} MB", flush=True)
 
 
 if __name__ == "__main__":
