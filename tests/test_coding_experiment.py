@@ -203,15 +203,16 @@ def test_the_file_is_decoded_once(ar1_wav, monkeypatch):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_warnings_name_the_file_not_its_copy(tmp_path, monkeypatch, jobs):
     # the later passes read a temporary copy of the samples, on workers or here; what they
-    # warn about (a pure tone's empty bins) still names the file the user gave
+    # warn about (the empty top band of a full-scale square wave, which the duality's
+    # extractor notes) still names the file the user gave
     import warnings
 
     from sfm_audio.coding import experiment
 
     monkeypatch.setattr(experiment, "PARALLEL_MIN_SAMPLES", 0)
-    path = tmp_path / "tone.wav"
-    t = np.arange(16000) / 8000
-    sf.write(path, 0.5 * np.sin(2 * np.pi * 1000.0 * t), 8000, subtype="PCM_16")
+    path = tmp_path / "square.wav"
+    square = np.where(np.arange(16000) // 16 % 2 == 0, 1.0, -1.0)
+    sf.write(path, square, 8000, subtype="PCM_16")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run_experiment(path, blocks=[8], rates=[1.0], jobs=jobs)
