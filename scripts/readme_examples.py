@@ -5,8 +5,11 @@
 
 Each line of a ```bash block (continuation lines joined) runs in ``bash`` with ``set -o
 pipefail`` off (``| head`` is part of some examples); each ```python block runs as one script.
-The scratch folder holds links to the repository's ``sfm_audio/data/`` and ``scripts/``, so
-the examples' relative paths work as they do from a clone. Skipped, and said so: the set-up
+The scratch folder holds links to the repository's ``sfm_audio/`` package and ``scripts/``, so
+the examples' relative paths work as they do from a clone. The whole package is linked, not only
+``sfm_audio/data/``: a bare ``sfm_audio/`` folder in the working directory would be imported by a
+python block as an empty namespace package, ahead of the installed one (``python -c`` puts the
+working directory first on ``sys.path``). Skipped, and said so: the set-up
 lines (they create a virtual environment), and the lines that need a running Dask cluster on
 other hosts.
 CI runs this after the tests (``.ci/run``).
@@ -51,7 +54,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sfm-readme-") as scratch:
         where = Path(args.keep or scratch)
         where.mkdir(parents=True, exist_ok=True)
-        for name in ("sfm_audio/data", "scripts"):
+        for name in ("sfm_audio", "scripts"):
             if not (where / name).exists():
                 (where / name).parent.mkdir(parents=True, exist_ok=True)
                 (where / name).symlink_to(ROOT / name)
