@@ -102,3 +102,43 @@ def test_frame_gains_follow_the_frames_and_the_flatness_effect():
     assert (f.predicted < f.energy_only).mean() > 0.9
     with pytest.raises(ParameterError, match="pcm_bits"):
         frame_gains(np.ones(4096), sr=SR, pcm_bits=1)
+
+
+@pytest.mark.parametrize("n", [3576, 4566])
+def test_a_clip_of_a_few_blocks_is_predicted(n):
+    # the coder codes ceil(n / block) + 1 frames of block coefficients, more than the n
+    # samples by up to two blocks, and PCM codes the samples alone: rates summed over the
+    # coder's frames, not averaged (averaged, the adaptive prediction was 8 dB too high here)
+    (row,) = gains_signal(_ar1(n, 4), sr=22050, pcm_bits=(8,))
+    assert row.predicted_pcm_bits_per_sample == pytest.approx(
+        row.pcm_bits_per_sample, abs=0.05)
+    assert row.predicted_adaptive_bits_per_sample == pytest.approx(
+        row.adaptive_bits_per_sample, abs=0.1)
+    assert abs(row.predicted_adaptive_db - row.measured_adaptive_db) <= 1.0
+    # the stationary models fitted to five frames save what _in_sample_saving says, not more
+    assert abs(row.predicted_stationary_bits_per_sample - row.stationary_bits_per_sample) \
+        <= 0.02 * row.stationary_bits_per_sample
+
+
+def test_quiet_signal_pcm_rate_at_low_resolution():
+    # sigma = 0.38 steps: the high-rate cross-entropy drops the index grid's own entropy
+    # (0.23 bit here); the predicted histogram coded as the coder codes it does not
+    (row,) = gains_signal(0.03 * _ar1(SR * 10, 2), sr=SR, pcm_bits=(8,))
+    assert row.predicted_pcm_bits_per_sample == pytest.approx(
+        row.pcm_bits_per_sample, abs=0.02)
+    assert row.predicted_pcm_distortion == pytest.approx(row.pcm_distortion, rel=0.02)
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.3, 0.5, 1.0, 3.0])
+def test_gaussian_mse_is_the_quantizer_error_by_quadrature(sigma):
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    from sfm_audio.coding.gains import _gaussian_mse
+
+    # E[(X - round(X))^2] for X ~ N(0, sigma^2), cell by cell by adaptive quadrature
+    exact = sum(quad(lambda x, k=k: (x - k) ** 2 * norm.pdf(x, scale=sigma), k - 0.5,
+                     k + 0.5)[0] for k in range(-40, 41))
+    assert _gaussian_mse(np.array([sigma**2]), 1.0)[0] == pytest.approx(exact, rel=1e-9)
+    # its asymptotes: all to zero (v) far below the step, theta = 1/12 far above
+    assert _gaussian_mse(np.array([sigma**2]), 1.0)[0] <= min(sigma**2, 1 / 12) + 1e-12

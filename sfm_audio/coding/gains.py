@@ -17,7 +17,8 @@ high-rate line of 6.02 dB per bit: ``10 log10(D_pcm / D) + 20 log10(2) (R_pcm - 
 
 The *predicted* gains use nothing but the extractor's band levels
 (:func:`sfm_audio.features.extract`, ``level_band_*``, with the coder's frames: ``n_fft = 2
-block``, ``hop_length = block``, the sine window, centred) and the step. No coefficient of a
+block``, ``hop_length = block``, the sine window, centred, on the signal less its mean and
+zero-padded to whole blocks: the coder's own frames) and the step. No coefficient of a
 coder, nothing fitted. Each cell (frame × band, or coefficient) of variance ``v`` is taken as
 Gaussian and quantized with step ``Δ``, ``θ = Δ²/12``:
 
@@ -174,24 +175,107 @@ def _peak_index(std: np.ndarray, count: np.ndarray, step: float) -> np.ndarray:
     return np.floor(std * t / step + 0.5)
 
 
-def _fixed_model_rate(u: np.ndarray, theta: float, step: float) -> np.ndarray:
+def _gaussian_mse(v: np.ndarray, step: float) -> np.ndarray:
+    """Mean squared error of the mid-tread quantizer of step ``Δ`` (midpoint reconstruction)
+    on ``N(0, v)``, exactly: ``v − Σ_k (2 k Δ E[X; cell k] − k² Δ² P(cell k))``. It is ``v``
+    where ``v ≪ θ`` (all to zero) and ``θ = Δ²/12`` where ``v ≫ θ``; between, below both
+    (``min(v, θ)`` is its high- and low-rate asymptote)."""
+    v = np.asarray(v, dtype=np.float64)
+    theta = step * step / 12.0
+    out = np.minimum(v, theta)
+    near = (v > 0) & (v < (6.0 * step) ** 2)  # beyond 6 steps the error is θ within 1e-12
+    if not near.any():
+        return out
+    sigma = np.sqrt(v[near])[:, None]
+    k = np.arange(1, 40)[None, :]
+    upper, lower = (k + 0.5) * step / sigma, (k - 0.5) * step / sigma
+    density = np.exp(-0.5 * lower**2) - np.exp(-0.5 * upper**2)
+    mean_part = sigma * density / math.sqrt(2.0 * math.pi)          # E[X; cell k] / 1
+    mass = _ndtr(upper) - _ndtr(lower)
+    both_sides = 2.0 * (2.0 * k * step * mean_part - (k * step) ** 2 * mass).sum(axis=1)
+    out[near] = np.maximum(v[near] - both_sides, 0.0)
+    return out
+
+
+def _pcm_rate_low(energy: np.ndarray, shares: np.ndarray, step: float) -> float | None:
+    """PCM's bits per sample at low resolution, where its model's scale is a few steps:
+    the index histogram predicted from the frames (samples of frame ``f`` as ``N(0, E_f)``,
+    weighed by its share) coded as the coder codes it, with the better of the quantized
+    Gaussian and Laplace over the scale factors it tries (:mod:`.entropy`). The high-rate
+    cross-entropy (:func:`_fixed_model_rate`) drops the index grid's own entropy there (a
+    file at −60 dBFS coded at 8 bits). None where the indices reach beyond the coder's
+    histogram (the high-rate value is exact there)."""
+    from .entropy import _HIST, _SCALE_FACTORS, _pmf
+
+    sigma = np.sqrt(np.maximum(energy, 0.0))
+    reach = int(math.ceil(7.0 * sigma.max() / step)) + 1
+    if reach >= _HIST or float(shares @ energy) > (32.0 * step) ** 2:
+        return None
+    edges = (np.arange(-reach, reach + 2) - 0.5) * step
+    z = np.divide(edges[None, :], sigma[:, None], out=np.sign(edges)[None, :] * np.inf
+                  * np.ones_like(sigma)[:, None], where=sigma[:, None] > 0)
+    cdf = _ndtr(z)
+    p = shares @ np.diff(cdf, axis=1)
+    p /= p.sum()
+    gauss = math.sqrt(float(shares @ energy)) / step
+    laplace = float(shares @ np.sqrt(2.0 * energy / np.pi)) / step
+    best = math.inf
+    for family, base in (("gaussian", gauss), ("laplace", laplace)):
+        for factor in _SCALE_FACTORS:
+            q = _pmf(family, -reach, reach, float(np.float32(max(base * factor, 1e-6))))
+            best = min(best, float(-(p * np.log2(q)).sum()))
+    return best
+
+
+def _sample_weights(n_frames: int, samples: int, block: int, window: np.ndarray) -> np.ndarray:
+    """Each centred frame's share of the signal's samples, shape (n_frames,), summing to 1:
+    ``Σ w²`` over the frame's samples that lie in ``[0, samples)``, over ``samples``. (The
+    squared sine window of ``2 block`` at hop ``block`` sums to 1 at every sample, so the
+    shares count each sample once; an end frame over zero padding holds fewer.)"""
+    w2 = np.asarray(window, dtype=np.float64) ** 2
+    starts = np.arange(n_frames) * block - block
+    t = starts[:, None] + np.arange(w2.size)[None, :]
+    inside = (t >= 0) & (t < samples)
+    return (inside * w2).sum(axis=1) / samples
+
+
+def _fixed_model_rate(u: np.ndarray, theta: float, step: float,
+                      weights: np.ndarray | None = None) -> np.ndarray:
     """Bits per coefficient of a model fixed over the frames (the better of a Gaussian and a
     Laplace fitted to the whole mixture) on coefficients whose variance in frame ``f`` is
     ``u[..., f]``: the cross-entropy of the model at high rate, averaged over the frames,
     ``½ log2(2π σ²/Δ²) + u_f/(2 σ² ln 2)`` with ``σ² = mean u`` (Gaussian) or ``log2(2b/Δ) +
     √(2 u_f/π)/(b ln 2)`` with ``b = mean √(2 u/π)`` (Laplace). A model whose variance is
-    at most ``θ`` codes (almost) only zeros: rate 0; the rate is never below 0."""
+    at most ``θ`` codes (almost) only zeros: rate 0; the rate is never below 0. ``weights``
+    (summing to 1) weigh the frames; None: equal."""
     u = np.asarray(u, dtype=np.float64)
-    s2 = u.mean(axis=-1)
+    if weights is None:
+        weights = np.full(u.shape[-1], 1.0 / u.shape[-1])
+    s2 = u @ weights
     root = np.sqrt(2.0 * u / np.pi)
-    b = root.mean(axis=-1)
+    b = root @ weights
     ln2 = np.log(2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         gauss = 0.5 * np.log2(2.0 * np.pi * s2 / step**2) + (u / (2.0 * s2[..., None] * ln2)
-                                                             ).mean(axis=-1)
-        laplace = np.log2(2.0 * b / step) + (root / (b[..., None] * ln2)).mean(axis=-1)
+                                                             ) @ weights
+        laplace = np.log2(2.0 * b / step) + (root / (b[..., None] * ln2)) @ weights
     rate = np.maximum(np.minimum(gauss, laplace), 0.0)
     return np.where(s2 > theta, rate, 0.0)
+
+
+def _in_sample_saving(count: int) -> float:
+    """Bits per value a model fitted to ``count`` values of its own saves on them, on
+    average, against the model of the true distribution (Gaussian values): its scale is the
+    values' own mean square, ``E log σ̂² = log σ² + ψ(F/2) − ln(F/2)`` (half of it in bits),
+    and its index range is theirs, ``[min, max]``, which holds ``(F − 1)/(F + 1)`` of the
+    probability on average (order statistics), the rest renormalised away. Both vanish as
+    ``F`` grows; they matter for a clip of a few blocks, whose stationary models are fitted
+    to a handful of frames."""
+    f = float(count)
+    if f < 2:
+        return 0.0
+    scale = -0.5 * (digamma(f / 2) - math.log(f / 2)) / math.log(2.0)
+    return scale + math.log2((f + 1) / (f - 1))
 
 
 def _adaptive_frame_bits(v: np.ndarray, v_coder: np.ndarray, k: np.ndarray, step: float,
@@ -201,7 +285,11 @@ def _adaptive_frame_bits(v: np.ndarray, v_coder: np.ndarray, k: np.ndarray, step
     theta = step * step / 12.0
     w = k / k.sum()
     active = v_coder > theta
-    payload = w @ (0.5 * np.log2(np.maximum(v_coder, theta) / theta) + ECSQ_GAP_BITS * active)
+    # a cell's model spans [-peak, peak] of its own K indices: the mass beyond the largest of
+    # K magnitudes, 1/(K + 1) on average, is renormalised away (log2((K + 1)/K) per index)
+    truncation = np.log2((k + 1.0) / k)[:, None] * active
+    payload = w @ (0.5 * np.log2(np.maximum(v_coder, theta) / theta) + ECSQ_GAP_BITS * active
+                   - truncation)
     peak = _peak_index(np.sqrt(v), k[:, None], step)
     gamma = 2 * np.floor(np.log2(peak + 1)) + 1
     side = (gamma + np.where(peak > 0, 1 + SCALE_BITS, 0)).sum(axis=0) / block
@@ -237,7 +325,11 @@ def predict_gains(
     window : np.ndarray [shape=(2 block,)]
         The extractor's analysis window.
     step : float
-    samples, block : int
+    samples : int
+        The signal's length; rates are bits per sample of it. The levels' frames are the
+        coder's, ``ceil(samples / block) + 1`` of ``block`` coefficients each (see
+        :func:`_extractor_levels`), so rates are summed over frames, not averaged.
+    block : int
 
     Returns
     -------
@@ -256,15 +348,25 @@ def predict_gains(
     v_coder = v * np.exp(bias_coder - bias_ext)[:, None]
     n_frames = v.shape[1]
     # PCM: one model for every sample of the file, frames of variance E_f
-    energy = w @ v
-    pcm_rate = float(_fixed_model_rate(energy, theta, step))
+    # (PCM codes the samples only: frames weigh by the samples they hold, and an end frame's
+    # energy, a windowed mean over zero padding too, is taken over its samples alone)
+    shares = _sample_weights(n_frames, samples, block, window)
+    full = np.sum(np.asarray(window, dtype=np.float64) ** 2) / samples
+    energy = (w @ v) * np.divide(full, shares, out=np.zeros_like(shares), where=shares > 0)
+    low = _pcm_rate_low(energy, shares, step)
+    pcm_rate = float(_fixed_model_rate(energy, theta, step, weights=shares) if low is None
+                     else low)
     pcm_rate += (HEADER_BITS + 1 + MODEL_SIDE_BITS) / samples
-    pcm_distortion = float(np.minimum(energy, theta).mean())
+    pcm_distortion = float(shares @ _gaussian_mse(energy, step))
     # adaptive: frames x Bark bands, a model per cell; side bits per band and frame
+    # rates are totals over the coder's frames (n_frames blocks of coefficients, more than
+    # the samples by up to two blocks: the padding of the ends) per sample of the signal
+    coefficients_per_sample = n_frames * block / samples
     per_frame = _adaptive_frame_bits(v, v_coder, k, step, block)
-    adaptive_rate = float(per_frame.mean() + _ADAPTIVE_HEADER_BITS / samples
-                          + SEGMENT_LENGTH_BITS / (_SEGMENT_FRAMES * block))
-    transform_distortion = float((w @ np.minimum(v, theta)).mean())
+    adaptive_rate = float(per_frame.mean() * coefficients_per_sample
+                          + (_ADAPTIVE_HEADER_BITS + SEGMENT_LENGTH_BITS
+                             * math.ceil(n_frames / _SEGMENT_FRAMES)) / samples)
+    transform_distortion = float((w @ _gaussian_mse(v, step)).mean())
     # stationary: one model per coefficient for the whole file. Its long-term variance is
     # the PSD; over time it follows its Bark band's envelope v[b, f] / mean_f v[b, f]
     psd = (10.0 ** (np.asarray(psd_levels_db, dtype=np.float64) / 10.0)).mean(axis=1)
@@ -272,7 +374,9 @@ def predict_gains(
     mean_v = v.mean(axis=1, keepdims=True)
     envelope = np.divide(v, mean_v, out=np.ones_like(v), where=mean_v > 0)
     u = psd[:, None] * envelope[band]                              # (block, n_frames)
-    stationary_payload = float(_fixed_model_rate(u, theta, step).mean())
+    fixed = _fixed_model_rate(u, theta, step)
+    fixed = np.where(fixed > 0, np.maximum(fixed - _in_sample_saving(n_frames), 0.0), 0.0)
+    stationary_payload = float(fixed.mean() * coefficients_per_sample)
     # every coefficient is active (one step for all): each sends its model, even a constant one
     stationary_side = (HEADER_BITS + block + MODEL_SIDE_BITS * block
                        + SEGMENT_LENGTH_BITS * math.ceil(n_frames / _SEGMENT_FRAMES))
@@ -375,13 +479,19 @@ assert tuple(f.name for f in fields(GainsRow)) == GAINS_COLUMNS
 
 
 def _extractor_levels(y: np.ndarray, sr: float, block: int, bands: str):
+    """The extractor's band levels of the signal the transform coders frame: ``y`` less its
+    mean (every coder codes that, the mean sent aside), zero-padded to whole blocks as the
+    MDCT pads it, so that centred frames of ``2 block`` at hop ``block`` are the coder's
+    ``ceil(n / block) + 1`` frames, one for one. (Unpadded, a clip of a few blocks loses its
+    last frame, and the rates, taken per frame, miss the padding the coder pays for.)"""
     import warnings
 
     from ..features import extract
 
+    coded = np.pad(y - y.mean(), (0, (-y.size) % block))
     with warnings.catch_warnings():  # the SFM's notes about amin: only band levels are used
         warnings.simplefilter("ignore", UserWarning)
-        f = extract(y, sr=sr, n_fft=2 * block, hop_length=block, window="cosine",
+        f = extract(coded, sr=sr, n_fft=2 * block, hop_length=block, window="cosine",
                     center=True, bands=bands, features="level_band", threads=1)
     return f.band_level[0], f.meta.layout
 
