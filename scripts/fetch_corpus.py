@@ -8,6 +8,10 @@ copies a deterministic selection of their audio into ``OUT``, plus the bundled s
 - percussion: ``hydrogen-drumkits`` (GPL-2+ and CC licences, per kit);
 - effects and short voice clips: ``pingus-data`` (GPL-3+), ``oxygen-sounds`` (LGPL-3 / CC-BY-SA).
 
+With ``--second``, a second selection disjoint from the first (the same rule over the files
+the first leaves, as many where there are, without the bundled speech; 25 files): a corpus on
+which nothing of the predictor was designed or checked, to judge it afresh.
+
 Selection: in each package, the audio files (``.ogg``, ``.wav``, ``.flac``) under its folder
 (below), sorted by path, at least as long as the package's shortest (1 s; 0.3 s for pingus's
 clips), then ``count`` of them evenly spaced through that list (indices ``round(linspace(0,
@@ -20,7 +24,7 @@ these files (``scripts/gains_numbers.py`` judges it on them).
 
 Usage::
 
-    python scripts/fetch_corpus.py OUT [--work WORK]
+    python scripts/fetch_corpus.py OUT [--work WORK] [--second]
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--work", type=Path, default=None,
                         help="download/unpack folder (default: OUT/../corpus-work)")
+    parser.add_argument("--second", action="store_true",
+                        help="a second, disjoint selection: from the files the first one "
+                             "leaves, as many, evenly spaced the same way; no bundled speech")
     args = parser.parse_args()
     out = args.out.resolve()
     work = (args.work or out.parent / "corpus-work").resolve()
@@ -89,17 +96,23 @@ def main() -> None:
                        if p.suffix.lower() in AUDIO and _duration(p) >= shortest)
         if len(files) < count:
             sys.exit(f"Error: {package} has only {len(files)} audio files >= {shortest} s")
-        for i in np.round(np.linspace(0, len(files) - 1, count)).astype(int):
-            source = files[i]
+        chosen = [files[i] for i in np.round(np.linspace(0, len(files) - 1, count)).astype(int)]
+        if args.second:
+            rest = [f for f in files if f not in chosen]
+            take = min(count, len(rest))  # pingus-data has 5 clips: 3 and 2
+            chosen = [rest[i] for i in np.round(np.linspace(0, len(rest) - 1, take)
+                                                ).astype(int)] if take else []
+        for source in chosen:
             name = f"{package}__{source.relative_to(root / folder).as_posix().replace('/', '__')}"
             shutil.copyfile(source, out / name)
             rows.append([name, package, version, str(source.relative_to(root)),
                          f"{package}.copyright", f"{_duration(source):.2f}"])
     speech = Path(__file__).resolve().parent.parent / "sfm_audio/data/arctic_a0007.wav"
-    shutil.copyfile(speech, out / "bundled__arctic_a0007.wav")
-    rows.append(["bundled__arctic_a0007.wav", "sfm_audio (bundled)", "", "sfm_audio/data/"
-                 "arctic_a0007.wav", "sfm_audio/data/arctic_a0007.COPYING",
-                 f"{_duration(speech):.2f}"])
+    if not args.second:
+        shutil.copyfile(speech, out / "bundled__arctic_a0007.wav")
+        rows.append(["bundled__arctic_a0007.wav", "sfm_audio (bundled)", "", "sfm_audio/data/"
+                     "arctic_a0007.wav", "sfm_audio/data/arctic_a0007.COPYING",
+                     f"{_duration(speech):.2f}"])
     with open(out / "MANIFEST.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "package", "version", "source", "licence", "seconds"])

@@ -43,6 +43,7 @@ credit cells below ``θ`` with negative rate. The derivation is in ``docs/defini
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -227,6 +228,24 @@ def _pcm_rate_low(energy: np.ndarray, shares: np.ndarray, step: float) -> float 
     return best
 
 
+@functools.lru_cache(maxsize=1)
+def _mse_table() -> tuple[np.ndarray, np.ndarray]:
+    """``log(v/θ)`` on a fine grid and ``D(v)/θ`` there (:func:`_gaussian_mse`, step 1)."""
+    x = np.linspace(-12.0, 8.0, 4001)
+    return x, _gaussian_mse(np.exp(x) / 12.0, 1.0) * 12.0
+
+
+def _gaussian_mse_table(v: np.ndarray, step: float) -> np.ndarray:
+    """:func:`_gaussian_mse` by interpolation in ``log(v/θ)`` (within 1e-5 of it), for the
+    many coefficients of every frame; ``v`` below the grid, ``θ`` above it."""
+    theta = step * step / 12.0
+    x, d = _mse_table()
+    v = np.asarray(v, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        r = np.log(np.maximum(v, 1e-300) / theta)
+    return theta * np.where(r < x[0], v / theta, np.interp(r, x, d))
+
+
 def _sample_weights(n_frames: int, samples: int, block: int, window: np.ndarray) -> np.ndarray:
     """Each centred frame's share of the signal's samples, shape (n_frames,), summing to 1:
     ``Σ w²`` over the frame's samples that lie in ``[0, samples)``, over ``samples``. (The
@@ -366,11 +385,18 @@ def predict_gains(
     adaptive_rate = float(per_frame.mean() * coefficients_per_sample
                           + (_ADAPTIVE_HEADER_BITS + SEGMENT_LENGTH_BITS
                              * math.ceil(n_frames / _SEGMENT_FRAMES)) / samples)
-    transform_distortion = float((w @ _gaussian_mse(v, step)).mean())
     # stationary: one model per coefficient for the whole file. Its long-term variance is
     # the PSD; over time it follows its Bark band's envelope v[b, f] / mean_f v[b, f]
     psd = (10.0 ** (np.asarray(psd_levels_db, dtype=np.float64) / 10.0)).mean(axis=1)
     band = np.repeat(np.arange(k.size), k.astype(int))
+    # both transform coders quantize the same coefficients with the same step: the same
+    # distortion. Within a band the coefficients are not alike: each is taken with its
+    # band's level in the frame, shaped by the long-term PSD across the band
+    # (u = v[b, f] S_k / mean_{k in b} S), because the error is concave in the variance near θ
+    band_psd = np.bincount(band, weights=psd, minlength=k.size) / k
+    shape = np.divide(psd, band_psd[band], out=np.ones_like(psd), where=band_psd[band] > 0)
+    transform_distortion = float(np.mean([
+        (_gaussian_mse_table(v[:, f][band] * shape, step)).mean() for f in range(n_frames)]))
     mean_v = v.mean(axis=1, keepdims=True)
     envelope = np.divide(v, mean_v, out=np.ones_like(v), where=mean_v > 0)
     u = psd[:, None] * envelope[band]                              # (block, n_frames)
