@@ -24,6 +24,23 @@ def test_legend_holds_the_agreement_against_y_equals_x():
         splot.gains(measured, {"adaptive": predicted["adaptive"]})
 
 
+def test_far_points_are_counted_not_hidden():
+    # two clips at -150 dB would squeeze twenty points into a corner: the axes stop above
+    # them and a note gives their number, range and largest error; the legend keeps them
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(0, 40, 20), [-160.0, -130.0]])
+    y = x + np.concatenate([rng.normal(0, 1, 20), [-2.0, 4.0]])
+    fig = splot.gains({"stationary": y}, {"stationary": x})
+    ax = fig.axes[0]
+    assert -130 < ax.get_xlim()[0] < min(x[:20]) and ax.get_ylim()[0] > -130
+    note = " ".join(t.get_text() for t in ax.texts)
+    assert "2 below the axes" in note and "at most 4.0 dB" in note
+    legend = ax.get_legend().get_texts()[0].get_text()
+    assert legend.endswith("n 22")
+    # without far points there is no note
+    assert not splot.gains({"a": x[:20]}, {"a": y[:20]}).axes[0].texts
+
+
 def test_plot_command_reads_a_gains_csv(tmp_path):
     table = tmp_path / "g.csv"
     with open(table, "w", newline="") as fh:

@@ -347,20 +347,36 @@ def gains(
         raise ParameterError("measured and predicted need the same, non-empty coders")
     created = ax is None
     fig, ax = single_axes(ax, figsize)
-    every = []
-    for i, name in enumerate(measured):
+    pairs = []
+    for name in measured:
         y = vector(f"measured[{name!r}]", measured[name])
         x = vector(f"predicted[{name!r}]", predicted[name], y.shape[0],
                    what=f" like measured[{name!r}]")
+        pairs.append((name, x, y))
+    both = np.concatenate([np.concatenate((x, y)) for _, x, y in pairs])
+    both = both[np.isfinite(both)]
+    lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
+    # a few far points (a clip of a second: side bits make its gain -100 dB and lower) would
+    # squeeze the rest into a corner: the axes end 3 IQR below the lower quartile and the far
+    # points are counted in a note, with their error, never dropped from the statistics
+    if both.size:
+        q1, q3 = np.percentile(both, [25, 75])
+        lo = max(lo, float(q1 - 3.0 * max(q3 - q1, 1.0)))
+    pad = max(0.05 * (hi - lo), 0.5)
+    lo, hi = lo - pad, hi + pad
+    notes = []
+    for i, (name, x, y) in enumerate(pairs):
         a = agreement(y, x)
         ax.plot(x, y, "o^sD"[i % 4], linestyle="none", color=f"C{i}", markeredgecolor="k",
                 markeredgewidth=0.5, zorder=3, label=f"{name}: {a.label()}")
-        every.append(np.concatenate((x, y)))
-    both = np.concatenate(every)
-    both = both[np.isfinite(both)]
-    lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
-    pad = max(0.05 * (hi - lo), 0.5)
-    lo, hi = lo - pad, hi + pad
+        far = np.isfinite(x) & np.isfinite(y) & (np.minimum(x, y) < lo)
+        if far.any():
+            notes.append(f"{name}: {int(far.sum())} below the axes (measured "
+                         f"{y[far].min():.0f} to {y[far].max():.0f} dB, |error| at most "
+                         f"{np.abs(y[far] - x[far]).max():.1f} dB)")
+    if notes:
+        ax.text(0.98, 0.02, "\n".join(notes), transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=7, color="0.25")
     ax.plot([lo, hi], [lo, hi], "--", color="0.4", linewidth=1.0, label="y = x", zorder=2)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
