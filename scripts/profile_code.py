@@ -36,14 +36,18 @@ from _measure import positive
 import sfm_audio.io as sio
 from sfm_audio.coding import coder as coder_module
 from sfm_audio.coding import experiment as experiment_module
+from sfm_audio.coding import parts as parts_module
 
-#: (module, attribute, label): the steps timed explicitly, wherever they exist
+#: (module, attribute, label): the steps timed explicitly, wherever they exist (a name is
+#: wrapped in each module that calls it: the experiment calls the first pass, and so does the
+#: lossless part, in sfm_audio.coding.parts with the other tasks)
 _STEPS = [
     (experiment_module, "_first_pass", "first pass (mean, copy; and the lossless part's)"),
+    (parts_module, "_first_pass", "first pass (mean, copy; and the lossless part's)"),
     (experiment_module, "_lossless_task", "lossless estimate and FLAC"),
-    (experiment_module, "run_transform_coders", "coders (all transforms and rates)"),
-    (experiment_module, "prediction_section", "linear prediction"),
-    (experiment_module, "duality_section", "per-frame duality"),
+    (parts_module, "run_transform_coders", "coders (all transforms and rates)"),
+    (parts_module, "prediction_section", "linear prediction"),
+    (parts_module, "duality_section", "per-frame duality"),
 ]
 #: (class, methods, label): inner steps of the block coder, summed over its calls (the first
 #: of the methods that exists is timed)

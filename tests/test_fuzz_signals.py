@@ -284,7 +284,7 @@ def one_file(folder, tmp_path) -> Path:
     lambda f, out: ["plot", str(f), "--kind", "lossless", "-o", f"{out}.png"],
 ])
 def test_internal_error_is_one_line_in_single_file_mode(monkeypatch, one_file, tmp_path, args):
-    monkeypatch.setattr("sfm_audio.coding.experiment.LosslessEstimate.result", _boom)
+    monkeypatch.setattr("sfm_audio.coding.passes.LosslessEstimate.result", _boom)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, args(one_file, out))
     assert result.exit_code == 1
@@ -294,7 +294,7 @@ def test_internal_error_is_one_line_in_single_file_mode(monkeypatch, one_file, t
 
 def test_internal_error_is_one_line_in_folder_mode(monkeypatch, one_file, tmp_path):
     (tmp_path / "other.wav").write_bytes(one_file.read_bytes())
-    monkeypatch.setattr("sfm_audio.coding.experiment.LosslessEstimate.result", _boom)
+    monkeypatch.setattr("sfm_audio.coding.passes.LosslessEstimate.result", _boom)
     result = CliRunner().invoke(main, ["code", str(tmp_path), "--jobs", "1", "--block", "8",
                                        "--rates", "1"])
     assert result.exit_code == 1
@@ -322,7 +322,7 @@ def test_info_reports_a_bug_on_one_file_and_lists_the_others(monkeypatch, one_fi
 
 
 def test_a_rust_panic_is_one_line_too(monkeypatch, one_file):
-    monkeypatch.setattr("sfm_audio.coding.experiment.LosslessEstimate.result", _panic)
+    monkeypatch.setattr("sfm_audio.coding.passes.LosslessEstimate.result", _panic)
     result = CliRunner().invoke(main, ["code", str(one_file)])
     assert result.exit_code == 1
     assert result.stderr == (f"Error: {one_file}: internal error (PanicException: assertion "
@@ -332,7 +332,7 @@ def test_a_rust_panic_is_one_line_too(monkeypatch, one_file):
 
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_debug_shows_the_traceback(monkeypatch, one_file, how):
-    monkeypatch.setattr("sfm_audio.coding.experiment.LosslessEstimate.result", _boom)
+    monkeypatch.setattr("sfm_audio.coding.passes.LosslessEstimate.result", _boom)
     args, env = ["code", str(one_file)], {}
     if how == "option":
         args = ["--debug", *args]
@@ -348,7 +348,7 @@ def test_debug_shows_the_traceback(monkeypatch, one_file, how):
 
 
 def test_debug_traceback_in_folder_mode(monkeypatch, one_file, tmp_path):
-    monkeypatch.setattr("sfm_audio.coding.experiment.LosslessEstimate.result", _boom)
+    monkeypatch.setattr("sfm_audio.coding.passes.LosslessEstimate.result", _boom)
     result = CliRunner().invoke(main, ["--debug", "code", str(tmp_path), "--jobs", "1",
                                        "--block", "8", "--rates", "1"])
     assert result.exit_code == 1

@@ -18,6 +18,11 @@ The parts of 3 and the second pass are independent of one another once the first
 given the mean: with ``jobs > 1`` they run on a pool of processes, and the report is the same
 bytes as with one.
 
+Where each lives: the first and second passes in :mod:`.passes`; the parts of 3 as tasks, and
+the pool of processes (or the calling process) they run on, in :mod:`.parts`; this module
+checks the options, composes the report's sections from what those return, and runs the
+whole (:func:`run_experiment`).
+
 Every measured point carries two Gaussian rates at its measured distortion, properties of the
 source that are the same whatever the transform: ``stationary_rate`` (reverse water-filling on
 the block covariance's eigenvalues; the worst case for that covariance, which non-stationary,
@@ -35,37 +40,40 @@ protocol (:mod:`.heldout`), warnings.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import defaults, io
-from .._errors import AudioFileError, ParameterError, SfmError
+from .._errors import ParameterError, SfmError
 from ..flatness import flatness
-from ..threads import one_blas_thread
 from ..validate import positive_int
-from .coder import (
-    CHUNK_BLOCKS,
-    BlockCoder,
-    BlockGroups,
-    CodingResult,
-    validate_rate,
-    validate_transform,
+from .coder import CodingResult, validate_rate, validate_transform
+from .duality import FrameDuality, validate_duality_options
+from .heldout import heldout_fit, heldout_klt
+from .mdct import dct4_matrix, mdct_variances, validate_mdct_block
+from .parts import (
+    _coders_task,
+    _duality_task,
+    _Inline,
+    _Later,
+    _lossless_task,
+    _pool,
+    _prediction_task,
+    _result,
+    _run_part,
+    _second_pass_task,
+    _share,
+    _single_blas_thread,
+    _warm_up,
 )
-from .duality import FrameDuality, duality_section, validate_duality_options
-from .flac import FlacEncoderError, flac_size
-from .givens import BasisQuantizer
-from .heldout import SplitCovariance, heldout_fit, heldout_klt, heldout_prediction
-from .lossless import LosslessEstimate, pcm_width, to_pcm
-from .mdct import dct4_matrix, mdct_variances, run_transform_coders, validate_mdct_block
-from .prediction import prediction_section, validate_orders
+from .passes import _first_pass, _SecondPass, lossless_file
+from .passes import frame_sfm_mean as frame_sfm_mean  # sfm_audio.coding imports it here
+from .prediction import validate_orders
 from .quantize import validate_reconstruction
 from .records import (
     BlockSection,
@@ -83,9 +91,8 @@ from .records import (
     TransformGain,
 )
 from .shorttime import GROUP_BLOCKS, ShortTimeRD
-from .spectra import WelchPSD, coding_gain_db, heldout_coding_gain_db
+from .spectra import coding_gain_db, heldout_coding_gain_db
 from .transforms import (
-    BlockCovariance,
     coefficient_variances,
     klt,
     transform_matrix,
@@ -104,7 +111,6 @@ __all__ = [
 
 DEFAULT_BLOCKS = defaults.BLOCKS
 DEFAULT_RATES = defaults.RATES
-_READ = 1 << 16
 #: fewer blocks than this many times the block size: the report warns
 FEW_BLOCKS_PER_DIMENSION = 8
 #: points of the theory curves stored per block size
@@ -197,139 +203,6 @@ def validate_options(
     return blocks, rates, transforms, validate_reconstruction(reconstruction)
 
 
-@dataclass(frozen=True)
-class _FirstPass:
-    mean: float
-    lo: float
-    hi: float
-    lossless: Lossless
-
-
-def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None, *,
-                lossless: bool = True, read: str | os.PathLike | None = None) -> _FirstPass:
-    """Mean and range of the mono mix, its lossless estimate and what libFLAC spends on it.
-
-    One streamed read: the integer samples go to the estimate and to the FLAC encoder block
-    by block and are not kept. ``copy`` (a writer with ``write(samples)``, or None) receives
-    the mono mix itself, which the later passes read instead of decoding the file again.
-    Without ``lossless`` only the mean and range are computed (``lossless`` is then None);
-    ``read``: read the samples from there (a copy of ``path``'s mono mix; ``meta`` and the
-    messages stay ``path``'s).
-    """
-    if meta.frames < 2:  # a spectrum needs two samples
-        raise AudioFileError(f"{path}: {meta.frames} sample{'s' * (meta.frames != 1)}: "
-                             "the lossless estimate needs at least 2")
-    bits, quantized = pcm_width(meta.subtype)
-    scale = float(1 << (bits - 1))
-    stats = {"total": 0.0, "lo": np.inf, "hi": -np.inf, "changed": False}
-    estimate = LosslessEstimate()
-
-    def samples():
-        for chunk in io.stream(path if read is None else read, block_frames=_READ,
-                               prefetch=True):
-            x = chunk[0]
-            if copy is not None:
-                copy.write(x)
-            stats["total"] += float(x.sum())
-            stats["lo"] = min(stats["lo"], float(x.min()))
-            stats["hi"] = max(stats["hi"], float(x.max()))
-            yield x
-
-    def pcm_blocks():
-        for x in samples():
-            q = to_pcm(x, bits)
-            # a channel mix (or out-of-range float) is not integer PCM of that width
-            if not stats["changed"]:
-                stats["changed"] = not np.array_equal(q, x * scale)
-            estimate.update(q)
-            yield q
-
-    if not lossless:
-        for _ in samples():
-            pass
-        return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], None)
-    try:
-        flac_bits = 8.0 * flac_size(pcm_blocks(), meta.sr, bits=bits)
-    except FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
-        raise AudioFileError(f"{path}: {exc}") from None
-    lossless = Lossless(
-        pcm_bits=bits,
-        step=1.0 / scale,
-        source_subtype=meta.subtype,
-        quantized=bool(quantized or stats["changed"]),
-        estimate_bits_per_sample=float(estimate.result().estimate_bits_per_sample),
-        flac_bits_per_sample=flac_bits / meta.frames,
-    )
-    return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], lossless)
-
-
-def lossless_file(path: str | os.PathLike) -> Lossless:
-    """The ``lossless`` section of a file's coding report, without running the coders.
-
-    Returns
-    -------
-    :class:`~sfm_audio.coding.records.Lossless`
-        ``pcm_bits`` (8, 16 or 24: the file's own width; 16 for float, 32-bit and lossy
-        input), ``step`` (one integer step in full-scale units), ``source_subtype``,
-        ``quantized`` (True when the mono mix is not integer PCM of that width),
-        ``estimate_bits_per_sample`` (the Gaussian entropy-rate estimate from the
-        short-time spectrum, :mod:`.lossless`) and ``flac_bits_per_sample`` (what libFLAC
-        spends on the same integers).
-    """
-    return _first_pass(path, io.info(path)).lossless
-
-
-class FrameSfmMean:
-    """Mean per-frame spectral flatness of a mono signal given block by block, framed and
-    computed as ``sfm-audio extract`` computes it (librosa's defaults: ``n_fft=2048``, hop
-    512, centred, Hann, power spectrum).
-
-    The coding experiment feeds it the samples of its covariance pass, so the flatness it
-    reports costs no read of its own.
-    """
-
-    def __init__(self) -> None:
-        from ..features import ExtractOptions
-        from ..kernel import ChunkKernel
-        from ..stft import FrameStream
-
-        options = ExtractOptions()
-        params = options.stft_params()
-        self._frames = FrameStream(params, 1)
-        self._kernel = ChunkKernel(params, power=options.power, amin=options.amin)
-        self._total, self._count = 0.0, 0
-
-    def _add(self, segments) -> None:
-        for segment in segments:
-            sfm = self._kernel.sfm(segment)
-            self._total += float(sfm.sum())
-            self._count += sfm.size
-
-    def update(self, x: np.ndarray) -> None:
-        """Add the next samples, shape (n,)."""
-        self._add(self._frames.push(np.asarray(x, dtype=np.float64)[np.newaxis]))
-
-    def result(self) -> float:
-        """The mean over every frame (librosa's end padding included); call once, at the end."""
-        self._add(self._frames.finish())
-        return self._total / self._count
-
-
-def frame_sfm_mean(path: str | os.PathLike) -> float:
-    """Mean per-frame spectral flatness of the mono mix, as ``sfm-audio extract`` computes it.
-
-    librosa's defaults (``n_fft=2048``, hop 512, Hann, power spectrum), streamed. The
-    flatness of the long-term PSD is that of the spectra averaged first: averaging blurs
-    harmonics that move (flatter) and weights loud passages most, while each frame's SFM sees
-    only its own spectrum, so the two differ, either way (on the bundled speech 0.052 for the
-    PSD and 0.021 per frame, ``scripts/coding_numbers.py``).
-    """
-    mean = FrameSfmMean()
-    for chunk in io.stream(path, block_frames=_READ, prefetch=True):
-        mean.update(chunk[0])
-    return mean.result()
-
-
 def _theory_curves(variance: float, eigenvalues: np.ndarray, short: ShortTimeRD,
                    lowest: float) -> TheoryCurves:
     """Stationary and short-time Gaussian R(D) on a log grid of distortions."""
@@ -341,19 +214,6 @@ def _theory_curves(variance: float, eigenvalues: np.ndarray, short: ShortTimeRD,
         short_time_rate=tuple(short.rate(d) for d in grid),
         short_time_group_blocks=GROUP_BLOCKS,
     )
-
-
-def _single_blas_thread(func):
-    """Run ``func`` with BLAS on one thread: sums then come out in the same order whatever
-    the machine's thread count, so a report is the same bytes in a pool worker (pinned to one
-    thread) and in the calling process."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with one_blas_thread():
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -384,53 +244,6 @@ def _check_length(path, n_samples: int, options: _Options) -> None:
         if 2 * longest > n_samples:
             raise ParameterError(f"{path}: the MDCT of block={longest} needs {2 * longest} "
                                  f"samples, the signal has {n_samples}", param="blocks")
-
-
-@dataclass
-class _SecondPass:
-    """Block covariances (all blocks, each half, MDCT frames), the PSD, the frame SFM and
-    the local spectra of the short-time R(D) of every block size."""
-
-    variance: float
-    welch: WelchPSD
-    covariance: dict[int, BlockCovariance]
-    halves: dict[int, SplitCovariance]
-    lapped: dict[int, BlockCovariance]
-    frame_sfm_mean: float
-    short: dict[int, ShortTimeRD]
-
-
-def _second_pass(pieces, n_samples: int, mean: float, seg: int,
-                 options: _Options) -> _SecondPass:
-    welch = WelchPSD(seg, mean=mean)
-    covariance = {b: BlockCovariance(b, mean=mean) for b in options.blocks}
-    # the blocks of each half and the even and odd blocks, for the held-out gains (each part
-    # needs at least N blocks)
-    halves = {b: SplitCovariance(b, n_blocks=n_samples // b, mean=mean)
-              for b in options.blocks if n_samples // b >= 2 * b}
-    # MDCT frames: 2N samples at hop N
-    lapped = {b: BlockCovariance(2 * b, hop=b, mean=mean) for b in options.blocks
-              if "mdct" in options.transforms}
-    sum_sq = 0.0
-    frame_sfm = FrameSfmMean()
-    # the local spectra of groups of blocks, for the short-time R(D) (no read of their own)
-    short = {b: ShortTimeRD(b, group=GROUP_BLOCKS) for b in options.blocks}
-    groups = {b: BlockGroups(b, mean=mean, chunk_blocks=CHUNK_BLOCKS) for b in options.blocks}
-    for x in pieces():
-        for b, grouper in groups.items():
-            for group, _ in grouper.push(x):
-                short[b].update(group)
-        d = x - mean
-        sum_sq += float(d @ d)
-        welch.update(x)
-        frame_sfm.update(x)
-        for acc in [*covariance.values(), *lapped.values(), *halves.values()]:
-            acc.update(x)
-    for b, grouper in groups.items():
-        for group, _ in grouper.finish():
-            short[b].update(group)
-    return _SecondPass(sum_sq / n_samples, welch, covariance, halves, lapped,
-                       frame_sfm.result(), short)
 
 
 def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> TransformGain:
@@ -466,75 +279,6 @@ def _coders(path, b: int, stats: _SecondPass, options: _Options
         gains[t] = _transform_gain(t, v, b, stats)
         bases[t] = basis, v
     return gains, bases
-
-
-def _reader(source: str | os.PathLike) -> Callable:
-    """A fresh iterator over the mono mix of ``source``, piece by piece, at each call."""
-
-    def pieces():
-        for chunk in io.stream(source, block_frames=_READ, prefetch=True):
-            yield chunk[0]
-
-    return pieces
-
-
-@_single_blas_thread
-def _second_pass_task(source, n_samples: int, mean: float, seg: int,
-                      options: _Options) -> _SecondPass:
-    """The second pass as a task of its own (it may run in a worker process)."""
-    return _second_pass(_reader(source), n_samples, mean, seg, options)
-
-
-@_single_blas_thread
-def _coders_task(source, b: int, t: str, basis: np.ndarray, v: np.ndarray, n_samples: int,
-                 mean: float, options: _Options
-                 ) -> tuple[list[CodingResult], list[np.ndarray] | None]:
-    """Transform ``t`` at block size ``b`` coded at every rate (its own two passes over the
-    file; its coders share one transform of each group of blocks). Returns the results in
-    the order of ``options.rates`` and, when asked, the decoded signals (float32)."""
-    quantizer = BasisQuantizer(basis, v) if t == "klt" else None
-    coders = [BlockCoder(basis, v, rate=r, transform=t, reconstruction=options.reconstruction,
-                         samples=n_samples, quantizer=quantizer) for r in options.rates]
-    chunks: dict[int, list[np.ndarray]] = {k: [] for k in range(len(coders))}
-    on_decoded = None
-    if options.keep_decoded:
-        def on_decoded(k: int, s: np.ndarray) -> None:
-            chunks[k].append(s.astype(np.float32))
-    results = run_transform_coders(_reader(source), b, mean, coders, samples=n_samples,
-                                   chunk_blocks=CHUNK_BLOCKS, on_decoded=on_decoded)
-    decoded = None
-    if options.keep_decoded:
-        decoded = [np.concatenate(chunks.pop(k)) for k in range(len(coders))]
-    return results, decoded
-
-
-@_single_blas_thread
-def _prediction_task(source, mean: float, orders: list[int], seg: int, n_samples: int):
-    """The predictors of every usable order and, for the held-out protocol, theirs fitted on
-    one part of the signal and measured on the other (``None`` without predictors)."""
-    pieces = _reader(source)
-    predictions = prediction_section(pieces, mean=mean, orders=orders, nperseg=seg,
-                                     samples=n_samples)
-    lpc = None
-    if predictions:
-        lpc = heldout_prediction(pieces, mean=mean, orders=[p.order for p in predictions],
-                                 samples=n_samples, unit=defaults.HELDOUT_UNIT)
-    return predictions, lpc
-
-
-@_single_blas_thread
-def _lossless_task(path, meta: io.AudioInfo, source) -> Lossless:
-    """The lossless estimate and FLAC of ``path``, from the copy ``source`` of its samples."""
-    return _first_pass(path, meta, read=source).lossless
-
-
-@_single_blas_thread
-def _duality_task(source, block: int, rate: float, mean: float
-                  ) -> tuple[FrameDuality | None, list[str]]:
-    """The duality, and why it is null when it is (returned: a worker's list stays there)."""
-    undefined: list[str] = []
-    duality = duality_section(source, block=block, rate=rate, mean=mean, notes=undefined)
-    return duality, undefined
 
 
 def _measured(res: CodingResult, variance: float, eigenvalues: np.ndarray,
@@ -621,84 +365,6 @@ def _heldout_section(stats: _SecondPass, sections: Sequence[BlockSection], predi
 #: files shorter than this run in the calling process whatever ``jobs`` (about 24 s at
 #: 44.1 kHz: below it, starting the workers costs about as much as they save)
 PARALLEL_MIN_SAMPLES = 1 << 20
-
-
-@contextlib.contextmanager
-def _pool(jobs: int):
-    """A pool of ``jobs`` one-thread worker processes, set up as corpus runs set them up; on
-    an error, the parts not started are dropped."""
-    from ..corpus.executors import process_pool
-
-    pool = process_pool(jobs, preload=(__name__,))
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-class _Later:
-    """A computation run in this process when its result is first asked for (the interface
-    of a future, for jobs=1: the parts then run in the order the report needs them)."""
-
-    def __init__(self, fn, *args) -> None:
-        self._call = (fn, args)
-        self._value = None
-
-    def result(self):
-        if self._call is not None:
-            fn, args = self._call
-            self._value, self._call = fn(*args), None
-        return self._value
-
-
-class _Inline:
-    """Parts run in this process, each when its result is needed."""
-
-    def submit(self, fn, *args) -> _Later:
-        return _Later(fn, *args)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-def _run_part(fn, *args):
-    """``fn(*args)`` and the warnings it raised, ``(value, [(category, message), ...])``:
-    a worker's warnings reach the caller this way, and each names the file as the caller
-    does (see :func:`_result`)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        value = fn(*args)
-    return value, [(w.category, str(w.message)) for w in caught]
-
-
-def _result(part, path, source):
-    """The value of a part run by :func:`_run_part`; its warnings are raised here, the copy
-    ``source`` named as the file ``path`` it was made from."""
-    value, caught = part.result()
-    for category, message in caught:
-        warnings.warn(message.replace(str(source), str(path)), category, stacklevel=2)
-    return value
-
-
-def _share(parts: dict) -> dict:
-    """Run here, from the last, every part (``key -> (future, args)`` of
-    :func:`_coders_task`) that no worker has started, while the workers take them from the
-    first; ``key -> (future or finished part, args)``."""
-    for key in reversed(list(parts)):
-        future, args = parts[key]
-        if future.cancel():
-            parts[key] = _Later(_run_part, _coders_task, *args), args
-            parts[key][0].result()
-    return parts
-
-
-def _warm_up() -> None:
-    """A no-op task: starts a pool's workers while this process reads the file."""
 
 
 def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: _SecondPass,
