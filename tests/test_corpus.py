@@ -347,6 +347,23 @@ def test_the_order_parts_arrive_in_never_changes_the_output(corpus, tmp_path, fm
         sorted(p.name for p in part_of.values())
 
 
+def test_a_truncated_npz_part_is_refused(tmp_path):
+    import json
+
+    from sfm_audio import writers
+    from sfm_audio.writers import NpzJoin, frame_schema
+
+    meta = json.dumps({"rows": 10, "files": ["a.wav"]}).encode()
+    part = tmp_path / "p.part"
+    # 10 rows of frame (int64), time_s (float64) and sfm (float32) need 200 bytes; 100 given
+    part.write_bytes(writers._NPZ_PART_MAGIC + len(meta).to_bytes(8, "little") + meta
+                     + bytes(100))
+    join = NpzJoin(tmp_path / "out.npz", frame_schema(["sfm"]))
+    with pytest.raises(OSError, match="truncated part"):
+        join.append(part)
+    join.abort()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "npz", "parquet"])
 def test_three_jobs_with_a_bad_file_equal_one_job(corpus, tmp_path, fmt, monkeypatch):
     """Byte-identical whatever ``jobs``, with NPZ columns spilled to disk (no memory budget)
