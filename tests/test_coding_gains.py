@@ -134,7 +134,7 @@ def test_gaussian_mse_is_the_quantizer_error_by_quadrature(sigma):
     from scipy.integrate import quad
     from scipy.stats import norm
 
-    from sfm_audio.coding.gains import _gaussian_mse
+    from sfm_audio.coding.predicted_gains import _gaussian_mse
 
     # E[(X - round(X))^2] for X ~ N(0, sigma^2), cell by cell by adaptive quadrature
     exact = sum(quad(lambda x, k=k: (x - k) ** 2 * norm.pdf(x, scale=sigma), k - 0.5,
