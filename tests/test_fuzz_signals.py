@@ -380,8 +380,9 @@ def test_flatness_of_any_tone_is_defined(amplitude, freq, n, phase):
        noise=st.booleans())
 def test_lossless_estimate_of_any_signal_is_finite_and_bounded(amplitude, freq, n, noise):
     """Integer tones (on and between bins, DC, Nyquist), with or without noise, any length
-    >= 2: the estimate is finite, non-negative and at most the sample width plus the gap."""
+    >= 2: the estimate is finite, non-negative and below its bound for 16-bit samples."""
     from sfm_audio.coding import lossless_estimate
+    from sfm_audio.coding.lossless import exponential_log_bias
     from sfm_audio.coding.quantize import ECSQ_GAP_BITS
 
     x = amplitude * np.cos(2 * np.pi * freq * np.arange(n))
@@ -389,7 +390,14 @@ def test_lossless_estimate_of_any_signal_is_finite_and_bounded(amplitude, freq, 
         x = x + np.random.default_rng(n).normal(0, 3, n)
     q = np.clip(np.rint(x), -32768, 32767)
     bits = lossless_estimate(q).estimate_bits_per_sample
-    assert np.isfinite(bits) and 0.0 <= bits <= 16 + 1 + ECSQ_GAP_BITS
+    # the bound: per frame, mean_b 1/2 log2 max(P_b/theta, 1) <= 1/2 log2(1 + mean_b P_b/theta)
+    # (log2(1 + x) is concave and above log2 max(x, 1)); by Parseval the one-sided bins'
+    # mean is at most 2 max|x|^2 (Hann, sum w^2 normalised); theta >= 1/12; plus the largest
+    # log-bias correction (gamma / (2 ln 2)) and the gap. (16 + 1 + gap was no bound: two
+    # samples of DC at 28353 gave 17.2547 through a Hann window [0, 1].)
+    bound = (0.5 * np.log2(1 + 2 * 32768.0**2 * 12) + exponential_log_bias(np.array([1e30]))[0]
+             + ECSQ_GAP_BITS)
+    assert np.isfinite(bits) and 0.0 <= bits <= bound
 
 
 @settings(max_examples=15, deadline=None)
