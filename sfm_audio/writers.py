@@ -244,20 +244,27 @@ class _NpzWriter:
 class NpzJoin:
     """Join the NPZ parts of a corpus run into one NPZ, one part at a time, in order.
 
-    :meth:`append` copies a part's column bytes to the end of each column's spool (the
-    columns share :attr:`MEMORY` bytes of memory, then roll over to temporary files in
-    ``folder``); nothing is decoded, and the work per part is a few reads and writes per
-    column. :meth:`close` zips the spools into ``target``: the same bytes as one
-    :func:`open_writer` given every part's rows in turn.
+    :meth:`append` reads a part (one read, when it is at most :attr:`BATCH` bytes) and keeps
+    its column bytes until :attr:`BATCH` bytes of parts are waiting; then each column's bytes
+    go to the end of its spool in one write (the spools share :attr:`MEMORY` bytes of
+    memory, then roll over to temporary files in ``folder``). Nothing is decoded. A write
+    per column and part cost ~10 µs each, most of the join's time per part. A part larger
+    than :attr:`BATCH` (a file of hours) is copied column by column in blocks, after what
+    waits, so that memory stays bounded. :meth:`close` zips the spools into ``target``: the
+    same bytes as one :func:`open_writer` given every part's rows in turn.
     """
 
     MEMORY = 16 << 20
+    #: bytes of parts kept before they are written to the spools
+    BATCH = 4 << 20
 
     def __init__(self, target: Path, schema: list[Column], *,
                  folder: str | os.PathLike | None = None):
         self.target = target
         self.dtypes = _npz_dtypes(schema)
         self._spools = _spools(list(self.dtypes), self.MEMORY, folder)
+        self._waiting: dict[str, list] = {name: [] for name in self.dtypes}
+        self._waiting_bytes = 0
         self._files: list[str] = []
         self.rows = self.parts = 0
 
@@ -269,29 +276,55 @@ class NpzJoin:
                 raise OSError(f"{part}: not an NPZ part of this version")
             meta = json.loads(fh.read(int.from_bytes(head[8:], "little")))
             rows = meta["rows"]
-            self._spools["file_index"].write(np.full(rows, self.parts, dtype=np.int32))
-            for name, dtype in self.dtypes.items():
-                if name == "file_index":
-                    continue
-                left = rows * dtype.itemsize
-                while left > 0:
-                    block = fh.read(min(left, 1 << 22))
-                    if not block:
-                        raise OSError(f"{part}: truncated part")
-                    self._spools[name].write(block)
-                    left -= len(block)
+            columns = [(name, rows * dtype.itemsize) for name, dtype in self.dtypes.items()
+                       if name != "file_index"]
+            size = sum(n for _, n in columns)
+            index = np.full(rows, self.parts, dtype=np.int32).tobytes()
+            if size <= self.BATCH:
+                body = memoryview(fh.read(size))
+                if len(body) < size:
+                    raise OSError(f"{part}: truncated part")
+                self._waiting["file_index"].append(index)
+                at = 0
+                for name, n in columns:
+                    self._waiting[name].append(body[at : at + n])
+                    at += n
+                self._waiting_bytes += size
+                if self._waiting_bytes >= self.BATCH:
+                    self._flush()
+            else:
+                self._flush()
+                self._spools["file_index"].write(index)
+                for name, n in columns:
+                    left = n
+                    while left > 0:
+                        block = fh.read(min(left, 1 << 22))
+                        if not block:
+                            raise OSError(f"{part}: truncated part")
+                        self._spools[name].write(block)
+                        left -= len(block)
         self._files += meta["files"]
         self.rows += rows
         self.parts += 1
 
+    def _flush(self) -> None:
+        for name, pieces in self._waiting.items():
+            if pieces:
+                self._spools[name].write(b"".join(pieces))
+                pieces.clear()
+        self._waiting_bytes = 0
+
     def close(self) -> None:
         """Write the NPZ (the target's parts must all have been appended)."""
         try:
+            self._flush()
             _zip_columns(self.target, self._files, self._spools, self.dtypes, self.rows)
         finally:
             self.abort()
 
     def abort(self) -> None:
+        for pieces in self._waiting.values():
+            pieces.clear()
         for spool in self._spools.values():
             spool.close()
 

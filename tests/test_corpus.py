@@ -347,12 +347,45 @@ def test_the_order_parts_arrive_in_never_changes_the_output(corpus, tmp_path, fm
         sorted(p.name for p in part_of.values())
 
 
-def test_a_truncated_npz_part_is_refused(tmp_path):
+@pytest.mark.parametrize("batch", ["none", "some parts", "all parts"])
+def test_npz_join_batched_or_block_by_block_gives_the_same_bytes(corpus, tmp_path,
+                                                                 monkeypatch, batch):
+    """Parts kept and written a batch at a time (small parts), each copied column by column
+    in blocks (a part larger than the batch), or both in one run: the NPZ of one job, byte
+    for byte."""
+    from sfm_audio import writers
+
+    one = tmp_path / "one.npz"
+    extract_files([corpus], one, jobs=1)
+    with np.load(one) as table:
+        size = sum(table[k].nbytes for k in table.files if k not in ("files", "file_index"))
+        parts = len(table["files"])
+    limit = {"none": 0, "some parts": int(1.5 * size / parts), "all parts": 4 * size}[batch]
+    monkeypatch.setattr(writers.NpzJoin, "BATCH", limit)
+    monkeypatch.setattr(writers.NpzJoin, "MEMORY", 0)  # spools on disk as well
+    flushes = []
+    flush = writers.NpzJoin._flush
+
+    def counted(self):
+        flushes.append(self._waiting_bytes)
+        flush(self)
+
+    monkeypatch.setattr(writers.NpzJoin, "_flush", counted)
+    two = tmp_path / "two.npz"
+    extract_files([corpus], two, jobs=2)
+    assert same_bytes(one, two)
+    if batch == "some parts":  # a batch was written before the end
+        assert sum(1 for b in flushes[:-1] if b > 0) >= 1
+
+
+@pytest.mark.parametrize("batch", [0, 4 << 20])
+def test_a_truncated_npz_part_is_refused(tmp_path, monkeypatch, batch):
     import json
 
     from sfm_audio import writers
     from sfm_audio.writers import NpzJoin, frame_schema
 
+    monkeypatch.setattr(writers.NpzJoin, "BATCH", batch)
     meta = json.dumps({"rows": 10, "files": ["a.wav"]}).encode()
     part = tmp_path / "p.part"
     # 10 rows of frame (int64), time_s (float64) and sfm (float32) need 200 bytes; 100 given

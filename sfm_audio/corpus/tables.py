@@ -123,7 +123,10 @@ def _corpus_schema(paths: Sequence[str], options: ExtractOptions,
             "resample them to one rate (sr=RATE), or use "
             "mpeg7, octave, third-octave or edges bands, which files of any rate share",
             param="bands")
-    return union_schema([table_schema(m, summary) for m in metas])
+    # files of one rate and layout share their columns: each distinct set once (building
+    # and merging a schema per file cost ~0.2 ms of this process per file)
+    distinct = {tuple(m.columns): m for m in metas}
+    return union_schema([table_schema(m, summary) for m in distinct.values()])
 
 
 def extract_files(
