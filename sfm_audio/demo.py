@@ -182,6 +182,11 @@ def run_demo(
             ("duality", [main_file], {"report": main_report},
              "bits of each frame against water-filling and against the frame's flatness"),
         ]
+    # the duality as the extractor predicts it, judged against y = x (no coded coefficient
+    # used): the demo's independent test of "flat spectra compress less"
+    figures.append(("frame-gains", [main_file], {},
+                    "bits of each frame of the adaptive coder, measured against predicted "
+                    "from the extractor's band levels alone"))
     for kind, files, extra, what in figures:
         try:
             path = render(files, kind, out / f"{kind}.png", dpi=100.0, **extra)

@@ -247,7 +247,7 @@ def test_demo_writes_every_promised_file(tmp_path):
     assert result.exit_code == 0, result.output
     expected = {"frames.csv", "summary.csv", "coding.json", "coding.md",
                 *(f"{k}.png" for k in ("flatness", "bands", "eigen", "rd", "gain", "lossless",
-                                       "prediction", "duality"))}
+                                       "prediction", "duality", "frame-gains"))}
     assert set(_files(out)) == expected
     for name in expected:
         path = out / name
