@@ -48,10 +48,18 @@ _NUMPY_DTYPE = {"int": np.int64, "time": np.float64, "value": np.float32}
 _CHANNEL_DTYPE = np.dtype("<U8")
 
 
-def format_of(output: str | os.PathLike) -> str:
-    """Output format from the file name: csv, jsonl, npz or parquet (``-`` is CSV)."""
+#: formats a table can take on standard output (rows streamed; no whole-table format)
+STDOUT_FORMATS = ("csv", "jsonl")
+
+
+def format_of(output: str | os.PathLike, *, stdout: str = "csv") -> str:
+    """Output format from the file name: csv, jsonl, npz or parquet; ``-`` (standard output)
+    is ``stdout``, CSV or JSON Lines."""
     if str(output) == "-":
-        return "csv"
+        if stdout not in STDOUT_FORMATS:
+            raise ParameterError(f"standard output takes {' or '.join(STDOUT_FORMATS)}, "
+                                 f"not {stdout!r}", param="stdout_format")
+        return stdout
     suffix = Path(output).suffix.lower()
     if suffix not in FORMATS:
         raise ParameterError(

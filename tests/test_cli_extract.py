@@ -2,6 +2,7 @@ import csv
 import inspect
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,3 +326,40 @@ def test_segment_summaries_of_a_corpus_in_a_pool(tmp_path, speech, signals):
     for path in files:  # one segment per started second of audio
         info = sf.info(str(path))
         assert per_file[str(path)] == [float(s) for s in range(int(np.ceil(info.duration)))]
+
+
+def test_stdout_format_jsonl_is_the_jsonl_file(tmp_path):
+    """``-o - --stdout-format jsonl``: the bytes of a .jsonl output, for one file (streamed)
+    and for several on two workers (joined in order); CSV stays the default."""
+    from sfm_audio.examples import example
+
+    wav = str(example())
+    one = tmp_path / "one.jsonl"
+    assert CliRunner().invoke(main, ["extract", wav, "-o", str(one)]).exit_code == 0
+    result = CliRunner().invoke(main, ["extract", wav, "-o", "-", "--stdout-format", "jsonl"])
+    assert result.exit_code == 0 and result.output == one.read_text()
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav"):
+        (folder / name).write_bytes(Path(wav).read_bytes())
+    both = tmp_path / "both.jsonl"
+    args = [str(folder), "--summary", "-q", "--jobs", "2"]
+    assert CliRunner().invoke(main, ["extract", *args, "-o", str(both)]).exit_code == 0
+    result = CliRunner().invoke(main, ["extract", *args, "-o", "-", "--stdout-format",
+                                       "jsonl"])
+    assert result.exit_code == 0 and result.output == both.read_text()
+    assert not result.output.startswith("file,")
+    default = CliRunner().invoke(main, ["extract", wav, "-o", "-", "--features", "sfm"])
+    assert default.output.startswith("file,channel,frame,time_s,sfm\n")
+
+
+def test_stdout_format_needs_standard_output(tmp_path):
+    from sfm_audio.examples import example
+
+    result = CliRunner().invoke(main, ["extract", str(example()), "-o",
+                                       str(tmp_path / "t.csv"), "--stdout-format", "jsonl"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--stdout-format" in lines[0] and "applies to -o - only" in \
+        lines[0]
+    assert not (tmp_path / "t.csv").exists()

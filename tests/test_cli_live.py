@@ -247,6 +247,33 @@ def test_ctrl_c_on_standard_output_leaves_whole_rows():
 # ------------------------------------------------------------------ refusals, in-process
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["--features", "sfm,rms_dbfs"], ["--segment", "0.5"]])
+def test_json_lines_on_standard_output_are_the_jsonl_file(tmp_path, args):
+    """``-o - --stdout-format jsonl`` on a live input: the rows, byte for byte, of the same
+    samples extracted from a file into a .jsonl file (apart from the file name and a segment
+    written before the end, which cannot know duration_s)."""
+    import json
+
+    recorder = _recorder("--seconds", "2.2", "--size", "0")
+    extract = _extract(recorder, "-o", "-", "--stdout-format", "jsonl", *args)
+    out, err = extract.communicate(timeout=TIMEOUT)
+    recorder.wait(TIMEOUT)
+    assert extract.returncode == 0, err
+    target = tmp_path / "direct.jsonl"
+    done = subprocess.run(COMMAND + ["extract", str(_recorded(tmp_path, 2.2)), "-o",
+                                     str(target), *args],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    live = [json.loads(line) for line in out.decode().splitlines()]
+    direct = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len(live) == len(direct) > 1
+    for a, b in zip(live, direct):
+        if a.get("duration_s", 0) is None:
+            a, b = _without(a, "duration_s"), _without(b, "duration_s")
+        assert _without(a, "file") == _without(b, "file")
+
+
 def _wav_stream(seconds: float, *args: str) -> bytes:
     return subprocess.run([sys.executable, str(SOURCE), "--seconds", str(seconds), *args],
                           capture_output=True, check=True, timeout=TIMEOUT).stdout

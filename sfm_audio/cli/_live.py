@@ -85,9 +85,10 @@ class _Output:
     """The table being written: standard output, or a temporary file beside OUTPUT that is
     renamed onto it at the end (or removed)."""
 
-    def __init__(self, output: str, schema, interrupts: _Interrupts) -> None:
+    def __init__(self, output: str, schema, interrupts: _Interrupts, *,
+                 stdout_format: str = "csv") -> None:
         self.output, self.schema, self.interrupts = output, schema, interrupts
-        self.fmt = format_of(output)
+        self.fmt = format_of(output, stdout=stdout_format)
         self.rows = 0
         self._writer = None
         self._fh = None
@@ -162,7 +163,7 @@ def _refuse(output: str, resume: bool) -> None:
 
 
 def extract_live(options: ExtractOptions, output: str, *, summary: bool, keep_partial: bool,
-                 resume: bool, quiet: bool) -> None:
+                 resume: bool, quiet: bool, stdout_format: str = "csv") -> None:
     """Extract standard input (already opened and found live) into ``output``."""
     _refuse(output, resume)
     live = open_live(STDIN, options)
@@ -173,7 +174,8 @@ def extract_live(options: ExtractOptions, output: str, *, summary: bool, keep_pa
     elif summary:
         summaries = WholeSummary(live)
     with _Interrupts() as interrupts:
-        out = _Output(output, table_schema(meta, summary), interrupts)
+        out = _Output(output, table_schema(meta, summary), interrupts,
+                      stdout_format=stdout_format)
         try:
             for chunk in live:
                 rows = table_rows(meta, [chunk], False) if summaries is None else \

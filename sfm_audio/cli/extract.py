@@ -88,7 +88,8 @@ class _FileProgress:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
-              help="Output table: .csv, .jsonl, .npz or .parquet; '-' writes CSV to stdout.")
+              help="Output table: .csv, .jsonl, .npz or .parquet; '-' writes CSV (or JSON "
+                   "Lines: --stdout-format jsonl) to stdout.")
 @click.option("--n-fft", type=int, default=_DEFAULTS.n_fft, show_default=True,
               help="FFT length in samples.")
 @click.option("--hop-length", type=int, default=_DEFAULTS.hop_length, show_default=True,
@@ -146,6 +147,9 @@ class _FileProgress:
               help="Standard input (-) is headerless PCM of this layout, e.g. s16le:48000:1 "
                    "(encodings s8, u8, s16le, s24le, s32le, f32le, f64le and the be ones); "
                    "it is read live.")
+@click.option("--stdout-format", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Format of the table on standard output (-o -): csv (the default) or "
+                   "jsonl, one JSON object per row. A file's extension sets its own format.")
 @click.option("--keep-partial", is_flag=True,
               help="On a live input, an interrupted run (Ctrl-C, SIGTERM) keeps the rows "
                    "written so far under OUTPUT instead of removing it.")
@@ -154,7 +158,7 @@ class _FileProgress:
 @handle_errors
 def extract(inputs, output, n_fft, hop_length, win_length, window, center, power, amin, sr,
             channels, bands, summary, jobs, scheduler, resume, errors_path, raw_format,
-            keep_partial, include, exclude, hidden, quiet, **controls):
+            stdout_format, keep_partial, include, exclude, hidden, quiet, **controls):
     """Spectral flatness per frame and per band of audio files.
 
     INPUTS are files, folders (searched recursively for audio) or glob patterns, or - for
@@ -199,6 +203,11 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     )
     summary = summary or options.segment is not None
     show_warnings_once()
+    if stdout_format is not None and output != "-":
+        raise click.BadParameter(
+            f"applies to -o - only; {output} takes the format of its extension "
+            "(.csv, .jsonl, .npz, .parquet)", param_hint="--stdout-format")
+    stdout_format = stdout_format or "csv"
     format_of(output)  # a bad OUTPUT is refused before waiting for standard input
     raw = None if raw_format is None else io.parse_raw_format(raw_format)
     if raw is not None and STDIN not in inputs:
@@ -212,7 +221,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
             from ._live import extract_live
 
             extract_live(options, output, summary=summary, keep_partial=keep_partial,
-                         resume=resume, quiet=quiet)
+                         resume=resume, quiet=quiet, stdout_format=stdout_format)
             return
     elif raw is not None:
         io.stdin_raw(raw)
@@ -227,7 +236,7 @@ def extract(inputs, output, n_fft, hop_length, win_length, window, center, power
     threads = 1 if jobs == 1 else 2
     scan = dict(include=include, exclude=exclude, hidden=hidden)
     kwargs = dict(summary=summary, jobs=n_jobs, scheduler=scheduler, resume=resume,
-                  threads=threads, own_process=True, **scan)
+                  threads=threads, own_process=True, stdout_format=stdout_format, **scan)
     if _progress_wanted(quiet):
         paths = scan_inputs(inputs, **scan).paths
         if len(paths) == 1 and scheduler is None:

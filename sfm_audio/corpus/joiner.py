@@ -83,10 +83,11 @@ class TableJoiner(InOrder):
         return self.tmp
 
     def _take(self, part: Path) -> None:
-        if self.stdout is not None:  # CSV on standard output: header, then the parts' text
+        if self.stdout is not None:  # text on standard output: the parts' rows, in order
             if not self.started:
-                self.stdout.write(",".join(["file", "channel"] +
-                                           [c.name for c in self.schema]) + "\n")
+                if self.fmt == "csv":  # its header first (JSON Lines rows name their keys)
+                    self.stdout.write(",".join(["file", "channel"] +
+                                               [c.name for c in self.schema]) + "\n")
                 self.started = True
             with open(part, encoding="utf-8", newline="") as src:
                 shutil.copyfileobj(src, self.stdout, 1 << 20)

@@ -143,6 +143,7 @@ def extract_files(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     hidden: bool = False,
+    stdout_format: str = "csv",
     on_plan: Callable[[int, int], None] | None = None,
     on_file: Callable[[str, Failure | None], None] | None = None,
     on_frames: Callable[[int], None] | None = None,
@@ -154,8 +155,8 @@ def extract_files(
     ----------
     inputs : sequence of paths, folders or globs, or "-" (standard input)
     output : path or "-"
-        The format follows the extension (.csv, .jsonl, .npz, .parquet); "-" writes CSV to
-        ``stdout``.
+        The format follows the extension (.csv, .jsonl, .npz, .parquet); "-" writes
+        ``stdout_format`` (CSV or JSON Lines) to ``stdout``.
     options : ExtractOptions
     summary : bool
         One row per file and channel of statistics instead of one row per frame.
@@ -177,6 +178,8 @@ def extract_files(
         may tune its malloc for good (:func:`~sfm_audio.corpus.tune_malloc`).
     include, exclude, hidden
         Filters of what folders and patterns find (:func:`~sfm_audio.corpus.scan_inputs`).
+    stdout_format : {"csv", "jsonl"}
+        The table's format on standard output (``output="-"``).
     on_plan : callable(n_to_compute, n_reused), optional
         Called once before a multi-file run starts.
     on_file, on_frames : callable, optional
@@ -193,7 +196,7 @@ def extract_files(
         of the files' columns.
     """
     options = options or ExtractOptions()
-    fmt = format_of(output)
+    fmt = format_of(output, stdout=stdout_format)
     to_stdout = str(output) == "-"
     check_run(jobs, resume, to_stdout, scheduler)
     if not to_stdout:
