@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sfm_audio.coding.entropy import (
-    _HIST,
+    HIST,
     CoefficientModel,
     ColumnModels,
     IndexStats,
@@ -87,7 +87,7 @@ def test_columns_code_the_same_words_as_each_model():
 
 def test_stats_by_columns_equal_stats_of_the_whole():
     rng = np.random.default_rng(5)
-    scales = np.array([0.3, 4.0, 0.0, 900.0, 3000.0, 12.0])  # one inactive, one beyond _HIST
+    scales = np.array([0.3, 4.0, 0.0, 900.0, 3000.0, 12.0])  # one inactive, one beyond HIST
     active = scales > 0
     scaled = rng.laplace(size=(5000, scales.size)) * scales
     indices = np.rint(scaled).astype(np.int64)
@@ -105,8 +105,8 @@ def test_stats_by_columns_equal_stats_of_the_whole():
     np.testing.assert_allclose(parts.sum_gap[cols], gap, rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(parts.nonzero[cols], (i != 0).sum(axis=0))
     for c, j in enumerate(cols):
-        if i[:, c].min() >= -_HIST and i[:, c].max() < _HIST:  # the histogram is used
-            expected = np.bincount(i[:, c] + _HIST, minlength=2 * _HIST)
+        if i[:, c].min() >= -HIST and i[:, c].max() < HIST:  # the histogram is used
+            expected = np.bincount(i[:, c] + HIST, minlength=2 * HIST)
             np.testing.assert_array_equal(parts.hist[j], expected)
     assert parts.count == 5000
     # the fitted models depend only on these statistics

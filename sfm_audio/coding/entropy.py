@@ -28,6 +28,8 @@ __all__ = [
     "IndexStats",
     "ColumnModels",
     "fit_models",
+    "best_table_model",
+    "HIST",
     "index_code_lengths",
     "quantized_family",
     "categorical_table",
@@ -45,7 +47,7 @@ _FAMILIES = ("inactive", "constant", "gaussian", "laplace")
 #: scale (float32) and shift (5 bits).
 MODEL_SIDE_BITS = 2 + 32 + 32 + 32 + 5
 #: half-width of the index histogram kept for exact model selection
-_HIST = 2048
+HIST = 2048
 #: the model's scale, in high-part index units, is kept at or below this
 _MAX_SCALE = 2.0**12
 #: the high-part alphabet is kept below this size
@@ -248,9 +250,9 @@ class IndexStats:
         self.sum_abs = np.zeros(n)
         self.sum_gap = np.zeros(n)
         self.nonzero = np.zeros(n)
-        #: counts of the indices ``-_HIST .. _HIST - 1`` of each coefficient; complete for the
+        #: counts of the indices ``-HIST .. HIST - 1`` of each coefficient; complete for the
         #: coefficients whose indices all lie there, the only ones it is used for
-        self.hist = np.zeros((n, 2 * _HIST), dtype=np.int64)
+        self.hist = np.zeros((n, 2 * HIST), dtype=np.int64)
 
     def update(self, scaled: np.ndarray, indices: np.ndarray, active: np.ndarray) -> None:
         """Add rows: ``scaled`` = coefficients / step, ``indices``, both shape (m, n)."""
@@ -291,16 +293,16 @@ class IndexStats:
             self.sum_gap[cols] += np.where(nz, ai - a, 0.0).sum(axis=0)
             self.nonzero[cols] += nz.sum(axis=0)
         # the histogram of a coefficient is used only when all its indices lie in
-        # [-_HIST, _HIST): one bincount over the ranges these rows span, then each range
+        # [-HIST, HIST): one bincount over the ranges these rows span, then each range
         # added where it belongs (no clipping, no full-width counts per segment)
-        inside = np.flatnonzero((lo >= -_HIST) & (hi < _HIST))
+        inside = np.flatnonzero((lo >= -HIST) & (hi < HIST))
         if inside.size == 0:
             return
         i = indices if inside.size == cols.size else indices[:, inside]
         lo, width = lo[inside], hi[inside] - lo[inside] + 1
         start = np.cumsum(width) - width
         counts = np.bincount((i + (start - lo)).ravel(), minlength=int(start[-1] + width[-1]))
-        where = np.repeat(cols[inside] * (2 * _HIST) + lo + _HIST - start, width)
+        where = np.repeat(cols[inside] * (2 * HIST) + lo + HIST - start, width)
         self.hist.reshape(-1)[where + np.arange(where.size)] += counts
 
 
@@ -357,22 +359,44 @@ def _fit_one(stats: IndexStats, j: int) -> CoefficientModel:
     shift = max(0, int(np.ceil(np.log2(max(sigma, b) / _MAX_SCALE))))
     while (hi >> shift) - (lo >> shift) >= _MAX_ALPHABET:
         shift += 1
-    if shift == 0 and lo >= -_HIST and hi < _HIST:
-        hist = stats.hist[j, lo + _HIST: hi + _HIST + 1]
-        best = None
-        for family, base in (("gaussian", sigma), ("laplace", b)):
-            for f in _SCALE_FACTORS:
-                scale = float(np.float32(base * f))
-                bits = -(hist * np.log2(_pmf(family, lo, hi, scale))).sum()
-                if best is None or bits < best[0]:
-                    best = (bits, family, scale)
-        _, family, scale = best
+    if shift == 0 and lo >= -HIST and hi < HIST:
+        hist = stats.hist[j, lo + HIST: hi + HIST + 1]
+        _, family, scale = best_table_model(hist, lo, hi, sigma=sigma, b=b)
     else:
         gaussian_bits = np.log2(sigma * np.sqrt(2.0 * np.pi * np.e))
         laplace_bits = np.log2(2.0 * np.e * b)
         family, scale = ("gaussian", sigma) if gaussian_bits <= laplace_bits else ("laplace", b)
         scale = float(np.float32(scale))
     return CoefficientModel(family, lo, hi, scale, shift)
+
+
+def best_table_model(counts: np.ndarray, lo: int, hi: int, *, sigma: float,
+                     b: float) -> tuple[float, Family, float]:
+    """The model a coefficient with these index counts is sent with: of the quantized
+    Gaussian (scale ``sigma``) and Laplace (scale ``b``) on ``[lo, hi]``, each at the scale
+    factors the coder tries, the one that codes the counts in the fewest bits.
+
+    Parameters
+    ----------
+    counts : np.ndarray [shape=(hi - lo + 1,)]
+        How often each index ``lo .. hi`` occurs (or its probability: the bits are then
+        per index).
+    lo, hi : int
+    sigma, b : float
+        Root mean square and mean magnitude of the indices (positive).
+
+    Returns
+    -------
+    (bits, family, scale)
+    """
+    best = None
+    for family, base in (("gaussian", sigma), ("laplace", b)):
+        for f in _SCALE_FACTORS:
+            scale = float(np.float32(base * f))
+            bits = -(counts * np.log2(_pmf(family, lo, hi, scale))).sum()
+            if best is None or bits < best[0]:
+                best = (float(bits), family, scale)
+    return best
 
 
 def fit_models(stats: IndexStats, active: np.ndarray) -> list[CoefficientModel]:

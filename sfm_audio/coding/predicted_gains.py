@@ -41,12 +41,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, ndtri
+from scipy.special import digamma, ndtr, ndtri
 
 from ..tfflatness import band_log_bias, tf_flatness
 from .adaptive import SCALE_BITS
 from .coder import HEADER_BITS, SEGMENT_LENGTH_BITS
-from .entropy import MODEL_SIDE_BITS
+from .entropy import HIST, MODEL_SIDE_BITS, best_table_model
 from .quantize import ECSQ_GAP_BITS
 
 __all__ = ["DB_PER_BIT", "Prediction", "predict_gains", "adaptive_frame_bits",
@@ -76,12 +76,6 @@ class Prediction:
     subfloor_fraction: float
 
 
-def _cells_rate(v: np.ndarray, w: np.ndarray, theta: float) -> float:
-    """``sum w (½ log2(max(v, θ)/θ) + g [v > θ])``: the rate-aware rate of Gaussian cells."""
-    active = v > theta
-    return float(w @ (0.5 * np.log2(np.maximum(v, theta) / theta) + ECSQ_GAP_BITS * active))
-
-
 def _peak_index(std: np.ndarray, count: np.ndarray, step: float) -> np.ndarray:
     """Median of the largest |index| of ``count`` Gaussian coefficients of ``std``:
     ``P(max |z| < t) = (2 Φ(t) − 1)^K = ½``."""
@@ -105,7 +99,7 @@ def _gaussian_mse(v: np.ndarray, step: float) -> np.ndarray:
     upper, lower = (k + 0.5) * step / sigma, (k - 0.5) * step / sigma
     density = np.exp(-0.5 * lower**2) - np.exp(-0.5 * upper**2)
     mean_part = sigma * density / math.sqrt(2.0 * math.pi)          # E[X; cell k] / 1
-    mass = _ndtr(upper) - _ndtr(lower)
+    mass = ndtr(upper) - ndtr(lower)
     both_sides = 2.0 * (2.0 * k * step * mean_part - (k * step) ** 2 * mass).sum(axis=1)
     out[near] = np.maximum(v[near] - both_sides, 0.0)
     return out
@@ -119,26 +113,19 @@ def _pcm_rate_low(energy: np.ndarray, shares: np.ndarray, step: float) -> float 
     cross-entropy (:func:`_fixed_model_rate`) drops the index grid's own entropy there (a
     file at −60 dBFS coded at 8 bits). None where the indices reach beyond the coder's
     histogram (the high-rate value is exact there)."""
-    from .entropy import _HIST, _SCALE_FACTORS, _pmf
-
     sigma = np.sqrt(np.maximum(energy, 0.0))
     reach = int(math.ceil(7.0 * sigma.max() / step)) + 1
-    if reach >= _HIST or float(shares @ energy) > (32.0 * step) ** 2:
+    if reach >= HIST or float(shares @ energy) > (32.0 * step) ** 2:
         return None
     edges = (np.arange(-reach, reach + 2) - 0.5) * step
     z = np.divide(edges[None, :], sigma[:, None], out=np.sign(edges)[None, :] * np.inf
                   * np.ones_like(sigma)[:, None], where=sigma[:, None] > 0)
-    cdf = _ndtr(z)
-    p = shares @ np.diff(cdf, axis=1)
+    p = shares @ np.diff(ndtr(z), axis=1)
     p /= p.sum()
-    gauss = math.sqrt(float(shares @ energy)) / step
-    laplace = float(shares @ np.sqrt(2.0 * energy / np.pi)) / step
-    best = math.inf
-    for family, base in (("gaussian", gauss), ("laplace", laplace)):
-        for factor in _SCALE_FACTORS:
-            q = _pmf(family, -reach, reach, float(np.float32(max(base * factor, 1e-6))))
-            best = min(best, float(-(p * np.log2(q)).sum()))
-    return best
+    bits, _, _ = best_table_model(
+        p, -reach, reach, sigma=max(math.sqrt(float(shares @ energy)) / step, 1e-6),
+        b=max(float(shares @ np.sqrt(2.0 * energy / np.pi)) / step, 1e-6))
+    return bits
 
 
 @functools.lru_cache(maxsize=1)
@@ -229,8 +216,11 @@ def adaptive_frame_bits(v: np.ndarray, v_coder: np.ndarray, k: np.ndarray, step:
 
 
 def bark_variances(bark_levels_db, bark_bins, bark_coefficients, window):
-    """Band variances (linear, unbiased) and the log-corrected variances the coder's scales
-    see (see :func:`predict_gains`)."""
+    """Band variances (linear: the band means are unbiased) and the variances the coder's
+    scales see in the log domain: the log of a band mean of periodogram bins is low by
+    ``band_log_bias``, removed; the coder's scale is the mean square of the band's ``K``
+    coefficients (a Gamma(K/2) variable), whose log is ``ln v + ψ(K/2) − ln(K/2)`` on
+    average."""
     k = np.asarray(bark_coefficients, dtype=np.float64)
     v = 10.0 ** (np.asarray(bark_levels_db, dtype=np.float64) / 10.0)
     bias = digamma(k / 2) - np.log(k / 2) - band_log_bias(window, bark_bins)
@@ -270,14 +260,7 @@ def predict_gains(
     theta = step * step / 12.0
     k = np.asarray(bark_coefficients, dtype=np.float64)
     w = k / k.sum()
-    # band variances: the band means are unbiased (linear quantities use them as they are)
-    v = 10.0 ** (np.asarray(bark_levels_db, dtype=np.float64) / 10.0)
-    # the log of a band mean of periodogram bins is low by bias_ext: removed; the coder's
-    # model scale is the mean square of the band's K coefficients (a Gamma(K/2) variable):
-    # its log is ln v + psi(K/2) - ln(K/2) on average
-    bias_ext = band_log_bias(window, bark_bins)
-    bias_coder = digamma(k / 2) - np.log(k / 2)
-    v_coder = v * np.exp(bias_coder - bias_ext)[:, None]
+    v, v_coder = bark_variances(bark_levels_db, bark_bins, k, window)
     n_frames = v.shape[1]
     # PCM: one model for every sample of the file, frames of variance E_f
     # (PCM codes the samples only: frames weigh by the samples they hold, and an end frame's
@@ -308,8 +291,7 @@ def predict_gains(
     # (u = v[b, f] S_k / mean_{k in b} S), because the error is concave in the variance near θ
     band_psd = np.bincount(band, weights=psd, minlength=k.size) / k
     shape = np.divide(psd, band_psd[band], out=np.ones_like(psd), where=band_psd[band] > 0)
-    transform_distortion = float(np.mean([
-        (_gaussian_mse_table(v[:, f][band] * shape, step)).mean() for f in range(n_frames)]))
+    transform_distortion = float(_gaussian_mse_table(v[band] * shape[:, None], step).mean())
     mean_v = v.mean(axis=1, keepdims=True)
     envelope = np.divide(v, mean_v, out=np.ones_like(v), where=mean_v > 0)
     u = psd[:, None] * envelope[band]                              # (block, n_frames)
@@ -325,7 +307,7 @@ def predict_gains(
         return (10.0 * math.log10(pcm_distortion / transform_distortion)
                 + DB_PER_BIT * (pcm_rate - rate))
 
-    tf = tf_flatness(np.maximum(v, 1e-300), k, log_bias=bias_ext)
+    tf = tf_flatness(np.maximum(v, 1e-300), k, log_bias=band_log_bias(window, bark_bins))
     log_psd = np.log(np.maximum(psd, 1e-300))
     highrate_stationary = 10.0 * math.log10(psd.mean()) - 10.0 * log_psd.mean() / math.log(10)
     return Prediction(
@@ -336,9 +318,3 @@ def predict_gains(
         highrate_adaptive_db=-float(tf.sfm_db),
         subfloor_fraction=float((w @ (v <= theta)).mean()),
     )
-
-
-def _ndtr(x: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtr
-
-    return ndtr(x)
