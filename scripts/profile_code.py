@@ -42,9 +42,9 @@ from sfm_audio.coding import parts as parts_module
 #: wrapped in each module that calls it: the experiment calls the first pass, and so does the
 #: lossless part, in sfm_audio.coding.parts with the other tasks)
 _STEPS = [
-    (experiment_module, "_first_pass", "first pass (mean, copy; and the lossless part's)"),
-    (parts_module, "_first_pass", "first pass (mean, copy; and the lossless part's)"),
-    (experiment_module, "_lossless_task", "lossless estimate and FLAC"),
+    (experiment_module, "first_pass", "first pass (mean, copy; and the lossless part's)"),
+    (parts_module, "first_pass", "first pass (mean, copy; and the lossless part's)"),
+    (experiment_module, "lossless_task", "lossless estimate and FLAC"),
     (parts_module, "run_transform_coders", "coders (all transforms and rates)"),
     (parts_module, "prediction_section", "linear prediction"),
     (parts_module, "duality_section", "per-frame duality"),

@@ -63,7 +63,7 @@ __all__ = [
 #: per-frame features, in column order (the kernel's: :data:`sfm_audio.kernel.FRAME_COLUMNS`)
 FRAME_FEATURES = FRAME_COLUMNS
 #: where ``rms_dbfs`` is among the kernel's columns (kept in every chunk for the summaries)
-_RMS_COLUMN = FRAME_FEATURES.index("rms_dbfs")
+RMS_COLUMN = FRAME_FEATURES.index("rms_dbfs")
 #: names accepted by ``features=``: the frame features and the two groups of band columns
 FEATURE_NAMES = FRAME_FEATURES + BAND_COLUMNS
 #: label of an array's rows in the ``file`` column
@@ -223,7 +223,9 @@ class FileMeta:
                            hop_length=self.hop_length)
 
 
-def _chosen(columns: list[str], features: tuple[str, ...] | None) -> np.ndarray:
+def chosen_columns(columns: list[str], features: tuple[str, ...] | None) -> np.ndarray:
+    """Indices of ``columns`` that ``features`` asks for (all when None); a ``<name>_band``
+    feature takes every ``<name>_band_*`` column."""
     if features is None:
         return np.arange(len(columns))
     keep = [i for i, c in enumerate(columns)
@@ -318,7 +320,7 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
         segments = _file_segments(source, options, meta, params, threads > 1, frames_per_chunk)
     kernel = ChunkKernel(params, power=options.power, amin=options.amin, bins=meta.bins,
                          layout=meta.layout)
-    chosen = _chosen(kernel_columns(meta.layout), options.features)
+    chosen = chosen_columns(kernel_columns(meta.layout), options.features)
     if len(chosen) == kernel.n_columns:  # every column: no copy
         chosen = slice(None)
     frame0 = meta.frame0
@@ -326,7 +328,7 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
     for values, peak, floors in map_ordered(kernel.with_floors, segments, threads):
         if meta.readings is not None:
             meta.readings.add_floors(floors.per_bin, floors.sounding)
-        yield FrameChunk(frame0, values[..., chosen], values[..., _RMS_COLUMN], peak,
+        yield FrameChunk(frame0, values[..., chosen], values[..., RMS_COLUMN], peak,
                          floors.per_frame / n_bins)
         frame0 += values.shape[1]
     note = floor_note(meta)
@@ -415,7 +417,7 @@ def open_features(
     fmax = None if options.fmax is None else min(options.fmax, rate / 2)
     layout = options.layout(rate, fmax)
     columns = kernel_columns(layout)
-    columns = [columns[i] for i in _chosen(columns, options.features)]
+    columns = [columns[i] for i in chosen_columns(columns, options.features)]
     labels = io.output_channels(options.channels, n_in)
     meta = FileMeta(path, rate, n_samples, stop - first, labels, layout, columns, first,
                     params.hop_length, n_in, subtype, bins, options,

@@ -28,12 +28,12 @@ import numpy as np
 from . import io
 from ._errors import ParameterError
 from .features import (
-    _RMS_COLUMN,
+    RMS_COLUMN,
     ExtractOptions,
     FileMeta,
     FileReadings,
     FrameChunk,
-    _chosen,
+    chosen_columns,
     kernel_columns,
 )
 from .kernel import ChunkKernel
@@ -101,7 +101,7 @@ class LiveStream:
         stream = FrameStream(params, len(meta.channels), frames_per_chunk=k)
         kernel = ChunkKernel(params, power=options.power, amin=options.amin, bins=meta.bins,
                              layout=meta.layout)
-        chosen = _chosen(kernel_columns(meta.layout), options.features)
+        chosen = chosen_columns(kernel_columns(meta.layout), options.features)
         if len(chosen) == kernel.n_columns:
             chosen = slice(None)
         # one chunk of new frames per block read: the read returns once they have arrived
@@ -122,7 +122,7 @@ class LiveStream:
             if b <= a:
                 return None
             return FrameChunk(frame - n + a, values[:, a:b, chosen],
-                              values[:, a:b, _RMS_COLUMN], peak[:, a:b],
+                              values[:, a:b, RMS_COLUMN], peak[:, a:b],
                               floors.per_frame[:, a:b] / n_bins)
 
         try:
@@ -182,7 +182,7 @@ def open_live(path: str, options: ExtractOptions | None = None, *,
     fmax = None if options.fmax is None else min(options.fmax, rate / 2)
     layout = options.layout(rate, fmax)
     columns = kernel_columns(layout)
-    columns = [columns[i] for i in _chosen(columns, options.features)]
+    columns = [columns[i] for i in chosen_columns(columns, options.features)]
     hop = params.hop_length
     # the frames of [start, end] as stft.frame_range finds them
     first = 0 if options.start is None else max(0, math.ceil(options.start * rate / hop - _EPS))

@@ -57,21 +57,21 @@ from .duality import FrameDuality, validate_duality_options
 from .heldout import heldout_fit, heldout_klt
 from .mdct import dct4_matrix, mdct_variances, validate_mdct_block
 from .parts import (
-    _coders_task,
-    _duality_task,
-    _Inline,
-    _Later,
-    _lossless_task,
-    _pool,
-    _prediction_task,
-    _result,
-    _run_part,
-    _second_pass_task,
-    _share,
-    _single_blas_thread,
-    _warm_up,
+    Inline,
+    Later,
+    coders_task,
+    duality_task,
+    lossless_task,
+    part_pool,
+    part_result,
+    prediction_task,
+    run_part,
+    second_pass_task,
+    share_parts,
+    single_blas_thread,
+    warm_up,
 )
-from .passes import _first_pass, _SecondPass, lossless_file
+from .passes import SecondPass, first_pass, lossless_file
 from .passes import frame_sfm_mean as frame_sfm_mean  # sfm_audio.coding imports it here
 from .prediction import validate_orders
 from .quantize import validate_reconstruction
@@ -217,7 +217,7 @@ def _theory_curves(variance: float, eigenvalues: np.ndarray, short: ShortTimeRD,
 
 
 @dataclass(frozen=True)
-class _Options:
+class ExperimentOptions:
     """The experiment's options, checked."""
 
     blocks: list[int]
@@ -231,7 +231,7 @@ class _Options:
     keep_decoded: bool
 
 
-def _check_length(path, n_samples: int, options: _Options) -> None:
+def _check_length(path, n_samples: int, options: ExperimentOptions) -> None:
     """A block (or an MDCT frame of two blocks) longer than the signal is refused."""
     longest = max(options.blocks)
     if longest > n_samples:
@@ -246,7 +246,7 @@ def _check_length(path, n_samples: int, options: _Options) -> None:
                                  f"samples, the signal has {n_samples}", param="blocks")
 
 
-def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> TransformGain:
+def _transform_gain(t: str, v: np.ndarray, b: int, stats: SecondPass) -> TransformGain:
     """In-sample gain of transform ``t`` (variances ``v``) and, where possible, held out."""
     held = None
     if b in stats.halves and t != "mdct":
@@ -261,7 +261,7 @@ def _transform_gain(t: str, v: np.ndarray, b: int, stats: _SecondPass) -> Transf
     )
 
 
-def _coders(path, b: int, stats: _SecondPass, options: _Options
+def _coders(path, b: int, stats: SecondPass, options: ExperimentOptions
             ) -> tuple[dict[str, TransformGain], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Each transform's gains at block size ``b``, and its basis and coefficient variances
     (what its coders are built from)."""
@@ -310,7 +310,7 @@ def _rate_point(r: float, eigenvalues: np.ndarray, variance: float,
                      measured=measured)
 
 
-def _block_section(b: int, n_samples: int, stats: _SecondPass, options: _Options,
+def _block_section(b: int, n_samples: int, stats: SecondPass, options: ExperimentOptions,
                    gains: dict[str, TransformGain],
                    results: dict[tuple[str, float], CodingResult]) -> BlockSection:
     """Gains, the short-time R(D), and every transform coded at every rate, at block size b."""
@@ -337,7 +337,7 @@ def _split_value(split) -> SplitValue | None:
                       (_finite(split.first_to_second), _finite(split.second_to_first)))
 
 
-def _heldout_section(stats: _SecondPass, sections: Sequence[BlockSection], predictions,
+def _heldout_section(stats: SecondPass, sections: Sequence[BlockSection], predictions,
                      lpc, duality) -> HeldOutSection:
     """Every fitted model in-sample and under both splits (:mod:`.heldout`)."""
     rows = []
@@ -367,7 +367,7 @@ def _heldout_section(stats: _SecondPass, sections: Sequence[BlockSection], predi
 PARALLEL_MIN_SAMPLES = 1 << 20
 
 
-def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: _SecondPass,
+def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: SecondPass,
               blocks: Sequence[int]) -> tuple[str, ...]:
     """What a reader of the numbers should know: mixed channels, re-quantized samples, blocks
     too few for their size."""
@@ -390,7 +390,7 @@ def _warnings(meta: io.AudioInfo, lossless: Lossless, stats: _SecondPass,
     return tuple(notes)
 
 
-@_single_blas_thread
+@single_blas_thread
 def run_experiment(
     path: str | os.PathLike,
     *,
@@ -460,7 +460,7 @@ def run_experiment(
     blocks, rates, transforms, reconstruction = validate_options(
         blocks, rates, transforms, reconstruction)
     duality_block, duality_rate = validate_duality_options(duality_block, duality_rate)
-    options = _Options(blocks, rates, transforms, reconstruction, nperseg,
+    options = ExperimentOptions(blocks, rates, transforms, reconstruction, nperseg,
                        validate_orders(orders), duality_block, duality_rate, keep_decoded)
     note = progress or (lambda message: None)
     jobs = positive_int(jobs, "jobs")
@@ -470,16 +470,16 @@ def run_experiment(
     parallel = jobs > 1 and n_samples >= PARALLEL_MIN_SAMPLES
     # this process works too: a pool of jobs - 1 workers
     with tempfile.TemporaryDirectory(prefix="sfm-audio-code-") as tmp, (
-            _pool(jobs - 1) if parallel else _Inline()) as pool:
+            part_pool(jobs - 1) if parallel else Inline()) as pool:
         if parallel:
             # the workers start while this process reads the file (starting them waits for
             # the fork server to import the modules: a second or more)
-            starter = threading.Thread(target=pool.submit, args=(_warm_up,), daemon=True)
+            starter = threading.Thread(target=pool.submit, args=(warm_up,), daemon=True)
             starter.start()
         source = os.path.join(tmp, "mono.w64")
         note("reading the file: mean, range, a copy of the mono mix")
         with io.open_sample_copy(source, meta.sr) as copy:
-            first = _first_pass(path, meta, copy, lossless=False)
+            first = first_pass(path, meta, copy, lossless=False)
         if first.lo == first.hi:
             raise SfmError(
                 f"{path}: silent signal (every sample equals {first.lo:g}): every variance "
@@ -494,11 +494,11 @@ def run_experiment(
         def submit_mean_parts() -> None:
             if parallel:
                 starter.join()
-            mean_parts["duality"] = pool.submit(_run_part, _duality_task, source,
+            mean_parts["duality"] = pool.submit(run_part, duality_task, source,
                                                 duality_block, duality_rate, first.mean)
-            mean_parts["lossless"] = pool.submit(_run_part, _lossless_task, path, meta,
+            mean_parts["lossless"] = pool.submit(run_part, lossless_task, path, meta,
                                                  source)
-            mean_parts["prediction"] = pool.submit(_run_part, _prediction_task, source,
+            mean_parts["prediction"] = pool.submit(run_part, prediction_task, source,
                                                    first.mean, options.orders, seg, n_samples)
 
         submitter = threading.Thread(target=submit_mean_parts, daemon=True)
@@ -507,7 +507,7 @@ def run_experiment(
         else:
             submitter.run()
         note("covariance, PSD and local spectra")
-        stats = _result(_Later(_run_part, _second_pass_task, source, n_samples, first.mean,
+        stats = part_result(Later(run_part, second_pass_task, source, n_samples, first.mean,
                                seg, options), path, source)
         if parallel:
             submitter.join()
@@ -519,17 +519,17 @@ def run_experiment(
             gains[b], bases = _coders(path, b, stats, options)
             for t, (basis, v) in bases.items():
                 args = (source, b, t, basis, v, n_samples, first.mean, options)
-                parts[b, t] = pool.submit(_run_part, _coders_task, *args), args
+                parts[b, t] = pool.submit(run_part, coders_task, *args), args
         if parallel:
             note("coding")
-            parts = _share(parts)
+            parts = share_parts(parts)
         decoded: dict = {}
         sections = []
         for b in blocks:
             note(f"coding with block {b}")
             results = {}
             for t in options.transforms:
-                found, signals = _result(parts[b, t][0], path, source)
+                found, signals = part_result(parts[b, t][0], path, source)
                 for k, r in enumerate(options.rates):
                     results[t, r] = found[k]
                     if signals is not None:
@@ -537,12 +537,12 @@ def run_experiment(
             sections.append(_block_section(b, n_samples, stats, options, gains[b], results))
         sections = tuple(sections)
         note("linear prediction and the per-frame duality")
-        predictions, lpc = _result(prediction_part, path, source)
-        duality, undefined = _result(duality_part, path, source)
+        predictions, lpc = part_result(prediction_part, path, source)
+        duality, undefined = part_result(duality_part, path, source)
         note("the held-out protocol")
         heldout = _heldout_section(stats, sections, predictions, lpc, duality)
         note("lossless estimate and FLAC")
-        lossless = _result(lossless_part, path, source)
+        lossless = part_result(lossless_part, path, source)
     report = CodingReport(
         file=str(path), sr=meta.samplerate, samples=n_samples, mean=first.mean,
         variance=stats.variance, psd_sfm=psd_sfm,

@@ -3,10 +3,10 @@
 Once the first pass (:mod:`.passes`) has given the mean, the second pass, each transform at
 each block size (all its rates), the linear prediction, the duality and the lossless estimate
 are independent of one another. Each is a picklable ``*_task`` function here, run with BLAS
-on one thread (:func:`_single_blas_thread`) so that its sums come out in the same order
-wherever it runs: on a pool of worker processes (:func:`_pool`, ``jobs > 1``) or in the
-calling process when its result is first asked for (:class:`_Inline`). Either way the report
-is the same bytes. :func:`_run_part` and :func:`_result` carry a part's warnings back to the
+on one thread (:func:`single_blas_thread`) so that its sums come out in the same order
+wherever it runs: on a pool of worker processes (:func:`part_pool`, ``jobs > 1``) or in the
+calling process when its result is first asked for (:class:`Inline`). Either way the report
+is the same bytes. :func:`run_part` and :func:`part_result` carry a part's warnings back to the
 caller, naming the file the user gave rather than its temporary copy.
 """
 
@@ -26,15 +26,22 @@ from .duality import FrameDuality, duality_section
 from .givens import BasisQuantizer
 from .heldout import heldout_prediction
 from .mdct import run_transform_coders
-from .passes import _first_pass, _reader, _second_pass, _SecondPass
+from .passes import SecondPass, file_reader, first_pass, second_pass
 from .prediction import prediction_section
 from .records import Lossless
 
 if TYPE_CHECKING:  # the experiment's module imports this one
-    from .experiment import _Options
+    from .experiment import ExperimentOptions
 
 
-def _single_blas_thread(func):
+__all__ = [
+    "single_blas_thread", "second_pass_task", "coders_task", "prediction_task",
+    "lossless_task", "duality_task", "part_pool", "Later", "Inline", "run_part",
+    "part_result", "share_parts", "warm_up",
+]
+
+
+def single_blas_thread(func):
     """Run ``func`` with BLAS on one thread: sums then come out in the same order whatever
     the machine's thread count, so a report is the same bytes in a pool worker (pinned to one
     thread) and in the calling process."""
@@ -47,16 +54,16 @@ def _single_blas_thread(func):
     return wrapper
 
 
-@_single_blas_thread
-def _second_pass_task(source, n_samples: int, mean: float, seg: int,
-                      options: _Options) -> _SecondPass:
+@single_blas_thread
+def second_pass_task(source, n_samples: int, mean: float, seg: int,
+                      options: ExperimentOptions) -> SecondPass:
     """The second pass as a task of its own (it may run in a worker process)."""
-    return _second_pass(_reader(source), n_samples, mean, seg, options)
+    return second_pass(file_reader(source), n_samples, mean, seg, options)
 
 
-@_single_blas_thread
-def _coders_task(source, b: int, t: str, basis: np.ndarray, v: np.ndarray, n_samples: int,
-                 mean: float, options: _Options
+@single_blas_thread
+def coders_task(source, b: int, t: str, basis: np.ndarray, v: np.ndarray, n_samples: int,
+                 mean: float, options: ExperimentOptions
                  ) -> tuple[list[CodingResult], list[np.ndarray] | None]:
     """Transform ``t`` at block size ``b`` coded at every rate (its own two passes over the
     file; its coders share one transform of each group of blocks). Returns the results in
@@ -69,7 +76,7 @@ def _coders_task(source, b: int, t: str, basis: np.ndarray, v: np.ndarray, n_sam
     if options.keep_decoded:
         def on_decoded(k: int, s: np.ndarray) -> None:
             chunks[k].append(s.astype(np.float32))
-    results = run_transform_coders(_reader(source), b, mean, coders, samples=n_samples,
+    results = run_transform_coders(file_reader(source), b, mean, coders, samples=n_samples,
                                    chunk_blocks=CHUNK_BLOCKS, on_decoded=on_decoded)
     decoded = None
     if options.keep_decoded:
@@ -77,11 +84,11 @@ def _coders_task(source, b: int, t: str, basis: np.ndarray, v: np.ndarray, n_sam
     return results, decoded
 
 
-@_single_blas_thread
-def _prediction_task(source, mean: float, orders: list[int], seg: int, n_samples: int):
+@single_blas_thread
+def prediction_task(source, mean: float, orders: list[int], seg: int, n_samples: int):
     """The predictors of every usable order and, for the held-out protocol, theirs fitted on
     one part of the signal and measured on the other (``None`` without predictors)."""
-    pieces = _reader(source)
+    pieces = file_reader(source)
     predictions = prediction_section(pieces, mean=mean, orders=orders, nperseg=seg,
                                      samples=n_samples)
     lpc = None
@@ -91,14 +98,14 @@ def _prediction_task(source, mean: float, orders: list[int], seg: int, n_samples
     return predictions, lpc
 
 
-@_single_blas_thread
-def _lossless_task(path, meta: io.AudioInfo, source) -> Lossless:
+@single_blas_thread
+def lossless_task(path, meta: io.AudioInfo, source) -> Lossless:
     """The lossless estimate and FLAC of ``path``, from the copy ``source`` of its samples."""
-    return _first_pass(path, meta, read=source).lossless
+    return first_pass(path, meta, read=source).lossless
 
 
-@_single_blas_thread
-def _duality_task(source, block: int, rate: float, mean: float
+@single_blas_thread
+def duality_task(source, block: int, rate: float, mean: float
                   ) -> tuple[FrameDuality | None, list[str]]:
     """The duality, and why it is null when it is (returned: a worker's list stays there)."""
     undefined: list[str] = []
@@ -107,13 +114,13 @@ def _duality_task(source, block: int, rate: float, mean: float
 
 
 @contextlib.contextmanager
-def _pool(jobs: int):
+def part_pool(jobs: int):
     """A pool of ``jobs`` one-thread worker processes, set up as corpus runs set them up; on
     an error, the parts not started are dropped."""
     from ..corpus.executors import process_pool
 
     # the fork server imports the experiment's module, as when the pool lived there: the
-    # tasks' arguments are its classes (``_Options``), and it imports this module
+    # tasks' arguments are its classes (``ExperimentOptions``), and it imports this module
     pool = process_pool(jobs, preload=(f"{__package__}.experiment",))
     try:
         yield pool
@@ -123,7 +130,7 @@ def _pool(jobs: int):
     pool.shutdown(wait=True)
 
 
-class _Later:
+class Later:
     """A computation run in this process when its result is first asked for (the interface
     of a future, for jobs=1: the parts then run in the order the report needs them)."""
 
@@ -138,11 +145,11 @@ class _Later:
         return self._value
 
 
-class _Inline:
+class Inline:
     """Parts run in this process, each when its result is needed."""
 
-    def submit(self, fn, *args) -> _Later:
-        return _Later(fn, *args)
+    def submit(self, fn, *args) -> Later:
+        return Later(fn, *args)
 
     def __enter__(self):
         return self
@@ -151,18 +158,18 @@ class _Inline:
         pass
 
 
-def _run_part(fn, *args):
+def run_part(fn, *args):
     """``fn(*args)`` and the warnings it raised, ``(value, [(category, message), ...])``:
     a worker's warnings reach the caller this way, and each names the file as the caller
-    does (see :func:`_result`)."""
+    does (see :func:`part_result`)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = fn(*args)
     return value, [(w.category, str(w.message)) for w in caught]
 
 
-def _result(part, path, source):
-    """The value of a part run by :func:`_run_part`; its warnings are raised here, the copy
+def part_result(part, path, source):
+    """The value of a part run by :func:`run_part`; its warnings are raised here, the copy
     ``source`` named as the file ``path`` it was made from."""
     value, caught = part.result()
     for category, message in caught:
@@ -170,17 +177,17 @@ def _result(part, path, source):
     return value
 
 
-def _share(parts: dict) -> dict:
+def share_parts(parts: dict) -> dict:
     """Run here, from the last, every part (``key -> (future, args)`` of
-    :func:`_coders_task`) that no worker has started, while the workers take them from the
+    :func:`coders_task`) that no worker has started, while the workers take them from the
     first; ``key -> (future or finished part, args)``."""
     for key in reversed(list(parts)):
         future, args = parts[key]
         if future.cancel():
-            parts[key] = _Later(_run_part, _coders_task, *args), args
+            parts[key] = Later(run_part, coders_task, *args), args
             parts[key][0].result()
     return parts
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """A no-op task: starts a pool's workers while this process reads the file."""

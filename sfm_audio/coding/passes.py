@@ -2,16 +2,16 @@
 
 Each reads the samples block by block, so memory stays bounded by the block size:
 
-1. :func:`_first_pass`: mean, range, the lossless estimate and the integer samples (at the
+1. :func:`first_pass`: mean, range, the lossless estimate and the integer samples (at the
    file's own width: 8, 16 or 24 bits; anything else quantized to 16) streamed through
    libFLAC; it may also write the mono mix to a copy that the later passes read instead of
    decoding the file again (:func:`lossless_file` is this pass alone);
-2. :func:`_second_pass`: block covariance for every block size (of all blocks, and of each
+2. :func:`second_pass`: block covariance for every block size (of all blocks, and of each
    half and of the even and odd blocks for the held-out KLT gains), the Welch PSD, the
    extractor's per-frame SFM (:class:`FrameSfmMean`; :func:`frame_sfm_mean` on a file) and
    the local DCT spectra of the short-time R(D).
 
-:func:`_reader` gives the later passes (the tasks of :mod:`.parts`) a fresh iterator over the
+:func:`file_reader` gives the later passes (the tasks of :mod:`.parts`) a fresh iterator over the
 copy at each call. :func:`~sfm_audio.coding.experiment.run_experiment` composes them.
 """
 
@@ -36,23 +36,24 @@ from .spectra import WelchPSD
 from .transforms import BlockCovariance
 
 if TYPE_CHECKING:  # the experiment's module imports this one
-    from .experiment import _Options
+    from .experiment import ExperimentOptions
 
-__all__ = ["lossless_file", "frame_sfm_mean", "FrameSfmMean"]
+__all__ = ["FirstPass", "first_pass", "SecondPass", "second_pass", "file_reader",
+           "lossless_file", "frame_sfm_mean", "FrameSfmMean"]
 
 _READ = 1 << 16
 
 
 @dataclass(frozen=True)
-class _FirstPass:
+class FirstPass:
     mean: float
     lo: float
     hi: float
     lossless: Lossless
 
 
-def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None, *,
-                lossless: bool = True, read: str | os.PathLike | None = None) -> _FirstPass:
+def first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None, *,
+                lossless: bool = True, read: str | os.PathLike | None = None) -> FirstPass:
     """Mean and range of the mono mix, its lossless estimate and what libFLAC spends on it.
 
     One streamed read: the integer samples go to the estimate and to the FLAC encoder block
@@ -93,7 +94,7 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None, *,
     if not lossless:
         for _ in samples():
             pass
-        return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], None)
+        return FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], None)
     try:
         flac_bits = 8.0 * flac_size(pcm_blocks(), meta.sr, bits=bits)
     except FlacEncoderError as exc:  # e.g. a rate libFLAC cannot state: name the file
@@ -106,7 +107,7 @@ def _first_pass(path: str | os.PathLike, meta: io.AudioInfo, copy=None, *,
         estimate_bits_per_sample=float(estimate.result().estimate_bits_per_sample),
         flac_bits_per_sample=flac_bits / meta.frames,
     )
-    return _FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], lossless)
+    return FirstPass(stats["total"] / meta.frames, stats["lo"], stats["hi"], lossless)
 
 
 def lossless_file(path: str | os.PathLike) -> Lossless:
@@ -122,7 +123,7 @@ def lossless_file(path: str | os.PathLike) -> Lossless:
         short-time spectrum, :mod:`.lossless`) and ``flac_bits_per_sample`` (what libFLAC
         spends on the same integers).
     """
-    return _first_pass(path, io.info(path)).lossless
+    return first_pass(path, io.info(path)).lossless
 
 
 class FrameSfmMean:
@@ -177,7 +178,7 @@ def frame_sfm_mean(path: str | os.PathLike) -> float:
 
 
 @dataclass
-class _SecondPass:
+class SecondPass:
     """Block covariances (all blocks, each half, MDCT frames), the PSD, the frame SFM and
     the local spectra of the short-time R(D) of every block size."""
 
@@ -190,8 +191,8 @@ class _SecondPass:
     short: dict[int, ShortTimeRD]
 
 
-def _second_pass(pieces, n_samples: int, mean: float, seg: int,
-                 options: _Options) -> _SecondPass:
+def second_pass(pieces, n_samples: int, mean: float, seg: int,
+                 options: ExperimentOptions) -> SecondPass:
     welch = WelchPSD(seg, mean=mean)
     covariance = {b: BlockCovariance(b, mean=mean) for b in options.blocks}
     # the blocks of each half and the even and odd blocks, for the held-out gains (each part
@@ -219,11 +220,11 @@ def _second_pass(pieces, n_samples: int, mean: float, seg: int,
     for b, grouper in groups.items():
         for group, _ in grouper.finish():
             short[b].update(group)
-    return _SecondPass(sum_sq / n_samples, welch, covariance, halves, lapped,
+    return SecondPass(sum_sq / n_samples, welch, covariance, halves, lapped,
                        frame_sfm.result(), short)
 
 
-def _reader(source: str | os.PathLike) -> Callable:
+def file_reader(source: str | os.PathLike) -> Callable:
     """A fresh iterator over the mono mix of ``source``, piece by piece, at each call."""
 
     def pieces():

@@ -31,28 +31,28 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import AudioFileError, ParameterError
 from .coding import (
-    _as_report,
-    _fig_duality,
-    _fig_eigen,
-    _fig_frame_gains,
-    _fig_gain,
-    _fig_gains,
-    _fig_lossless,
-    _fig_prediction,
-    _fig_rd,
+    as_report,
+    fig_duality,
+    fig_eigen,
+    fig_frame_gains,
+    fig_gain,
+    fig_gains,
+    fig_lossless,
+    fig_prediction,
+    fig_rd,
 )
 from .options import CODING_KINDS as CODING_KINDS
 from .options import (
     CORPUS_KINDS,
     KINDS,
     PlotOptions,
-    _plot_options,
     check_kind,
+    plot_options_from,
 )
 from .options import GAINS_FIGURE_BITS as GAINS_FIGURE_BITS
 from .options import MIN_PIXELS as MIN_PIXELS
 from .options import SIZES as SIZES
-from .spectral import _fig_bands, _fig_flatness
+from .spectral import fig_bands, fig_flatness
 
 if TYPE_CHECKING:  # plot is the only matplotlib importer; its Figure is matplotlib's
     from ..coding.records import CodingReport, Lossless
@@ -111,22 +111,22 @@ def _as_inputs(path_or_paths: Any) -> list[str]:
 
 
 _FIGURES: dict[str, Callable[..., Figure]] = {
-    "flatness": _fig_flatness,
-    "bands": _fig_bands,
-    "eigen": _fig_eigen,
-    "rd": _fig_rd,
-    "gain": _fig_gain,
-    "lossless": _fig_lossless,
-    "prediction": _fig_prediction,
-    "duality": _fig_duality,
-    "gains": _fig_gains,
-    "frame-gains": _fig_frame_gains,
+    "flatness": fig_flatness,
+    "bands": fig_bands,
+    "eigen": fig_eigen,
+    "rd": fig_rd,
+    "gain": fig_gain,
+    "lossless": fig_lossless,
+    "prediction": fig_prediction,
+    "duality": fig_duality,
+    "gains": fig_gains,
+    "frame-gains": fig_frame_gains,
 }
 
 
 def _prepare(path_or_paths: Any, kind: str, options: dict[str, Any]):
     kind = check_kind(kind)
-    opts = _plot_options(options).check(kind)
+    opts = plot_options_from(options).check(kind)
     inputs = _check_inputs(kind, _as_inputs(path_or_paths))
     return kind, opts, inputs
 
@@ -184,7 +184,7 @@ def figure(
 def _draw(kind: str, inputs: list[str], opts: PlotOptions, *, report, reports) -> Figure:
     precomputed: dict[str, Any] = {}
     if report is not None:
-        precomputed["report"] = _as_report(report)
+        precomputed["report"] = as_report(report)
     if reports is not None:
         precomputed["reports"] = reports
     from .. import plot as splot

@@ -26,7 +26,7 @@ def _report(path: str, blocks: tuple[int, ...], rates: tuple[float, ...]) -> Cod
                           transforms=list(defaults.TRANSFORMS)).report
 
 
-def _as_report(report: CodingReport | dict | None) -> CodingReport | None:
+def as_report(report: CodingReport | dict | None) -> CodingReport | None:
     """A report given to :func:`figure`: the record, or its JSON (``to_dict()``) as a dict."""
     if report is None or not isinstance(report, dict):
         return report
@@ -69,7 +69,7 @@ def _block_entry(report: CodingReport, n: int) -> BlockSection:
                              param="blocks") from None
 
 
-def _fig_eigen(inputs, options: PlotOptions, figsize, report=None):
+def fig_eigen(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
 
     n = _single_block(options, "eigen")
@@ -92,7 +92,7 @@ RD_CAPTION = (
 )
 
 
-def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
+def fig_rd(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
     from ..coding.theory import rd_curves
 
@@ -118,7 +118,7 @@ def _fig_rd(inputs, options: PlotOptions, figsize, report=None):
                     title=title, figsize=figsize)
 
 
-def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
+def fig_gain(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
 
     blocks = tuple(options.blocks) if options.blocks else defaults.GAIN_BLOCKS
@@ -144,7 +144,7 @@ def _fig_gain(inputs, options: PlotOptions, figsize, report=None):
                       figsize=figsize)
 
 
-def _fig_lossless(inputs, options: PlotOptions, figsize, reports=None):
+def fig_lossless(inputs, options: PlotOptions, figsize, reports=None):
     from .. import plot as splot
 
     estimate, flac, names = [], [], []
@@ -160,7 +160,7 @@ def _fig_lossless(inputs, options: PlotOptions, figsize, reports=None):
     return splot.lossless(estimate, flac, names, title=title, figsize=figsize)
 
 
-def _fig_prediction(inputs, options: PlotOptions, figsize, report=None):
+def fig_prediction(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
     from ..coding.prediction import predict_file
 
@@ -191,7 +191,7 @@ def _fig_prediction(inputs, options: PlotOptions, figsize, report=None):
                             residual_order=orders[-1], title=title, figsize=figsize)
 
 
-def _fig_duality(inputs, options: PlotOptions, figsize, report=None):
+def fig_duality(inputs, options: PlotOptions, figsize, report=None):
     from .. import plot as splot
     from ..coding.duality import duality_file
 
@@ -231,7 +231,7 @@ def _gains_rows(inputs: list[str]) -> list[dict]:
             for r in gains_file(path, pcm_bits=(GAINS_FIGURE_BITS,))]
 
 
-def _fig_gains(inputs, options: PlotOptions, figsize):
+def fig_gains(inputs, options: PlotOptions, figsize):
     from .. import plot as splot
 
     rows = _gains_rows(inputs)
@@ -251,7 +251,7 @@ def _fig_gains(inputs, options: PlotOptions, figsize):
     return splot.gains(measured, predicted, title=title, figsize=figsize)
 
 
-def _fig_frame_gains(inputs, options: PlotOptions, figsize):
+def fig_frame_gains(inputs, options: PlotOptions, figsize):
     from .. import io
     from .. import plot as splot
     from ..coding.gains import DEFAULT_BLOCK, DEFAULT_SECONDS, frame_gains

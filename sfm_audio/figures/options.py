@@ -163,7 +163,8 @@ class PlotOptions:
         return w_in, h_in
 
 
-def _plot_options(options: dict[str, Any]) -> PlotOptions:
+def plot_options_from(options: dict[str, Any]) -> PlotOptions:
+    """The :class:`PlotOptions` of keyword options, refusing an unknown name."""
     names = [f.name for f in dataclasses.fields(PlotOptions)]
     unknown = sorted(set(options) - set(names))
     if unknown:

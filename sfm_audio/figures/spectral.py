@@ -94,7 +94,7 @@ def _range_text(ov: Overview, options: PlotOptions) -> str:
     return text
 
 
-def _fig_flatness(inputs, options: PlotOptions, figsize):
+def fig_flatness(inputs, options: PlotOptions, figsize):
     from .. import plot as splot
 
     def draw(ov: Overview, name: str, row, limits=None) -> None:
@@ -111,7 +111,7 @@ def _fig_flatness(inputs, options: PlotOptions, figsize):
     return _spectrogram_figure(inputs, options, figsize, draw, None)
 
 
-def _fig_bands(inputs, options: PlotOptions, figsize):
+def fig_bands(inputs, options: PlotOptions, figsize):
     from .. import plot as splot
 
     if options.bands.strip().lower() == "none":
