@@ -252,13 +252,12 @@ class _NpzWriter:
 class NpzJoin:
     """Join the NPZ parts of a corpus run into one NPZ, one part at a time, in order.
 
-    :meth:`append` reads a part (one read, when it is at most :attr:`BATCH` bytes) and keeps
-    its column bytes until :attr:`BATCH` bytes of parts are waiting; then each column's bytes
-    go to the end of its spool in one write (the spools share :attr:`MEMORY` bytes of
-    memory, then roll over to temporary files in ``folder``). Nothing is decoded. A write
-    per column and part cost ~10 µs each, most of the join's time per part. A part larger
-    than :attr:`BATCH` (a file of hours) is copied column by column in blocks, after what
-    waits, so that memory stays bounded. :meth:`close` zips the spools into ``target``: the
+    :meth:`append` reads a part's columns and keeps their bytes until :attr:`BATCH` bytes
+    wait; then each column's bytes go to the end of its spool in one write (the spools share
+    :attr:`MEMORY` bytes of memory, then roll over to temporary files in ``folder``), because
+    a write per column and part (~10 µs each) was most of the join's time per part. Nothing
+    is decoded, and a part of any size is read in blocks of at most 4 MB, so memory stays
+    bounded. :meth:`close` zips the spools into ``target``: the
     same bytes as one :func:`open_writer` given every part's rows in turn.
     """
 
@@ -284,36 +283,26 @@ class NpzJoin:
                 raise OSError(f"{part}: not an NPZ part of this version")
             meta = json.loads(fh.read(int.from_bytes(head[8:], "little")))
             rows = meta["rows"]
-            columns = [(name, rows * dtype.itemsize) for name, dtype in self.dtypes.items()
-                       if name != "file_index"]
-            size = sum(n for _, n in columns)
-            index = np.full(rows, self.parts, dtype=np.int32).tobytes()
-            if size <= self.BATCH:
-                body = memoryview(fh.read(size))
-                if len(body) < size:
-                    raise OSError(f"{part}: truncated part")
-                self._waiting["file_index"].append(index)
-                at = 0
-                for name, n in columns:
-                    self._waiting[name].append(body[at : at + n])
-                    at += n
-                self._waiting_bytes += size
-                if self._waiting_bytes >= self.BATCH:
-                    self._flush()
-            else:
-                self._flush()
-                self._spools["file_index"].write(index)
-                for name, n in columns:
-                    left = n
-                    while left > 0:
-                        block = fh.read(min(left, 1 << 22))
-                        if not block:
-                            raise OSError(f"{part}: truncated part")
-                        self._spools[name].write(block)
-                        left -= len(block)
+            self._keep("file_index", np.full(rows, self.parts, dtype=np.int32).tobytes())
+            for name, dtype in self.dtypes.items():
+                if name == "file_index":
+                    continue
+                left = rows * dtype.itemsize
+                while left > 0:
+                    block = fh.read(min(left, 1 << 22))
+                    if not block:
+                        raise OSError(f"{part}: truncated part")
+                    self._keep(name, block)
+                    left -= len(block)
         self._files += meta["files"]
         self.rows += rows
         self.parts += 1
+
+    def _keep(self, name: str, data: bytes) -> None:
+        self._waiting[name].append(data)
+        self._waiting_bytes += len(data)
+        if self._waiting_bytes >= self.BATCH:
+            self._flush()
 
     def _flush(self) -> None:
         for name, pieces in self._waiting.items():

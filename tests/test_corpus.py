@@ -350,9 +350,8 @@ def test_the_order_parts_arrive_in_never_changes_the_output(corpus, tmp_path, fm
 @pytest.mark.parametrize("batch", ["none", "some parts", "all parts"])
 def test_npz_join_batched_or_block_by_block_gives_the_same_bytes(corpus, tmp_path,
                                                                  monkeypatch, batch):
-    """Parts kept and written a batch at a time (small parts), each copied column by column
-    in blocks (a part larger than the batch), or both in one run: the NPZ of one job, byte
-    for byte."""
+    """Columns written to the spools at once (no batch), a batch of a few parts at a time,
+    or all at the end: the NPZ of one job, byte for byte."""
     from sfm_audio import writers
 
     one = tmp_path / "one.npz"
