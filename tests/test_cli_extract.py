@@ -363,3 +363,17 @@ def test_stdout_format_needs_standard_output(tmp_path):
     assert len(lines) == 1 and "--stdout-format" in lines[0] and "applies to -o - only" in \
         lines[0]
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_stdout_format_bad_values(tmp_path):
+    from sfm_audio import ParameterError
+    from sfm_audio.corpus import extract_files
+    from sfm_audio.examples import example
+
+    result = CliRunner().invoke(main, ["extract", str(example()), "-o", "-",
+                                       "--stdout-format", "xml"])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1
+    assert "--stdout-format" in lines[0] and "xml" in lines[0]
+    with pytest.raises(ParameterError, match="standard output takes csv or jsonl, not 'npz'"):
+        extract_files([example()], "-", stdout_format="npz")
