@@ -64,6 +64,7 @@ __all__ = [
     "gains_signal",
     "FrameGains",
     "frame_gains",
+    "frame_gains_file",
     "gains_file",
     "predict_gains",
     "validate_pcm_bits",
@@ -216,6 +217,65 @@ def _extractor_levels(y: np.ndarray, sr: float, block: int, bands: str):
     return f.band_level[0], f.meta.layout
 
 
+def _checked_signal(y: np.ndarray, sr: float, block: int, label: str):
+    """``(y, sr, block)`` validated for the gains experiment: a finite mono signal of at
+    least two blocks that is not constant (messages name ``label``)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or not np.isfinite(y).all():
+        raise ParameterError("y must be finite with shape (n_samples,)")
+    sr = positive_float(sr, "sr")
+    block = validate_mdct_block(block)
+    if y.size < 2 * block:
+        raise ParameterError(f"{label}: {y.size} samples are fewer than two blocks of {block}",
+                             param="block")
+    if not np.ptp(y) > 0:
+        raise SfmError(f"{label}: the signal is constant; gains over PCM are undefined")
+    return y, sr, block
+
+
+@dataclass(frozen=True)
+class _BarkLevels:
+    """The extractor's Bark band levels in the coder's frames, and the coder's bands."""
+
+    db: np.ndarray        # (n_bands, n_frames)
+    bins: np.ndarray      # FFT bins per band
+    widths: np.ndarray    # MDCT coefficients per band
+    edges: np.ndarray     # coefficient edges (n_bands + 1)
+    window: np.ndarray    # the analysis window (2 block)
+
+
+def _bark_levels(y: np.ndarray, sr: float, block: int) -> _BarkLevels:
+    """The extractor's Bark levels of ``y`` in the coder's frames, matched band for band
+    to the coder's coefficient bands (an extractor band no coefficient falls in is dropped)."""
+    from ..stft import get_window
+
+    edges_hz = bark_edges_hz(sr)
+    spec = "edges:" + ",".join(f"{e:.6g}" for e in edges_hz)
+    db, layout = _extractor_levels(y, sr, block, spec)
+    bins = layout.bin_hi - layout.bin_lo + 1
+    edges = coefficient_edges(edges_hz, sr=sr, block=block)
+    # the extractor's bands and the coder's: one coefficient band per Bark band that holds one
+    band_of = np.searchsorted(edges_hz[1:-1], (edges[:-1] + 0.5) * sr / (2 * block),
+                              side="right")
+    if band_of.size != bins.size:
+        keep = np.isin(np.arange(bins.size), band_of)
+        db, bins = db[keep], bins[keep]
+    return _BarkLevels(db, bins, np.diff(edges), edges, get_window("cosine", 2 * block))
+
+
+def _read_mono(path: str | os.PathLike, seconds: float | None):
+    """The mono mix of the first ``seconds`` of a file (None: all), its rate and subtype."""
+    from .. import io
+
+    meta = io.info(path)
+    stop = meta.frames
+    if seconds is not None:
+        stop = min(stop, int(round(positive_float(seconds, "seconds") * meta.samplerate)))
+    pieces = [chunk[0] for chunk in io.stream(path, block_frames=1 << 16, stop=stop)]
+    y = np.concatenate(pieces) if pieces else np.zeros(0)
+    return y, float(meta.samplerate), meta.subtype
+
+
 def gains_signal(
     y: np.ndarray, *, sr: float, pcm_bits: Sequence[int] = DEFAULT_PCM_BITS,
     block: int = DEFAULT_BLOCK, label: str = "<array>", source_bits: int = 0,
@@ -243,33 +303,11 @@ def gains_signal(
     list of GainsRow
         One per operating point.
     """
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1 or not np.isfinite(y).all():
-        raise ParameterError("y must be finite with shape (n_samples,)")
-    sr = positive_float(sr, "sr")
-    block = validate_mdct_block(block)
     bits = validate_pcm_bits(pcm_bits)
-    if y.size < 2 * block:
-        raise ParameterError(f"{label}: {y.size} samples are fewer than two blocks of {block}",
-                             param="block")
-    if not np.ptp(y) > 0:
-        raise SfmError(f"{label}: the signal is constant; gains over PCM are undefined")
-    edges_hz = bark_edges_hz(sr)
-    spec = "edges:" + ",".join(f"{e:.6g}" for e in edges_hz)
-    bark_db, layout = _extractor_levels(y, sr, block, spec)
+    y, sr, block = _checked_signal(y, sr, block, label)
+    bark = _bark_levels(y, sr, block)
+    bark_db, bins, widths, edges, window = bark.db, bark.bins, bark.widths, bark.edges, bark.window
     psd_db, _ = _extractor_levels(y, sr, block, f"linear:{block}")
-    from ..stft import get_window
-
-    window = get_window("cosine", 2 * block)
-    bins = layout.bin_hi - layout.bin_lo + 1
-    edges = coefficient_edges(edges_hz, sr=sr, block=block)
-    widths = np.diff(edges)
-    # the extractor's bands and the coder's: one coefficient band per Bark band that holds one
-    band_of = np.searchsorted(edges_hz[1:-1], (edges[:-1] + 0.5) * sr / (2 * block),
-                              side="right")
-    if band_of.size != bins.size:
-        keep = np.isin(np.arange(bins.size), band_of)
-        bark_db, bins = bark_db[keep], bins[keep]
     tf = tf_flatness(10.0 ** (bark_db / 10.0), widths, log_bias=band_log_bias(window, bins))
     rows = []
     for b in bits:
@@ -307,18 +345,11 @@ def gains_file(
     block: int = DEFAULT_BLOCK, seconds: float | None = DEFAULT_SECONDS,
 ) -> list[GainsRow]:
     """:func:`gains_signal` of the mono mix of the first ``seconds`` of a file (None: all)."""
-    from .. import io
-
-    meta = io.info(path)
-    stop = meta.frames
-    if seconds is not None:
-        stop = min(stop, int(round(positive_float(seconds, "seconds") * meta.samplerate)))
-    pieces = [chunk[0] for chunk in io.stream(path, block_frames=1 << 16, stop=stop)]
-    y = np.concatenate(pieces) if pieces else np.zeros(0)
     from ..summaries import bits_of
 
-    return gains_signal(y, sr=float(meta.samplerate), pcm_bits=pcm_bits, block=block,
-                        label=str(path), source_bits=bits_of(meta.subtype))
+    y, sr, subtype = _read_mono(path, seconds)
+    return gains_signal(y, sr=sr, pcm_bits=pcm_bits, block=block, label=str(path),
+                        source_bits=bits_of(subtype))
 
 
 @dataclass(frozen=True)
@@ -338,34 +369,19 @@ class FrameGains:
 
 
 def frame_gains(y: np.ndarray, *, sr: float, pcm_bits: int = 8,
-                block: int = DEFAULT_BLOCK) -> FrameGains:
+                block: int = DEFAULT_BLOCK, label: str = "<array>") -> FrameGains:
     """The adaptive coder's bits frame by frame, measured and predicted from the extractor.
 
     The prediction uses each frame's Bark band levels and the step only (as
-    :func:`predict_gains`); nothing comes from the coded coefficients.
+    :func:`predict_gains`); nothing comes from the coded coefficients. ``label`` names the
+    signal in errors (as :func:`gains_signal`).
     """
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1 or not np.isfinite(y).all():
-        raise ParameterError("y must be finite with shape (n_samples,)")
     (b,) = validate_pcm_bits(pcm_bits)
-    block = validate_mdct_block(block)
-    if y.size < 2 * block:
-        raise ParameterError(f"{y.size} samples are fewer than two blocks of {block}",
-                             param="block")
-    if not np.ptp(y) > 0:
-        raise SfmError("the signal is constant; its frames cost nothing to code")
+    y, sr, block = _checked_signal(y, sr, block, label)
     step = 2.0 ** (1 - b)
-    edges_hz = bark_edges_hz(sr)
-    spec = "edges:" + ",".join(f"{e:.6g}" for e in edges_hz)
-    bark_db, layout = _extractor_levels(y, sr, block, spec)
-    from ..stft import get_window
-
-    window = get_window("cosine", 2 * block)
-    bins = layout.bin_hi - layout.bin_lo + 1
-    edges = coefficient_edges(edges_hz, sr=sr, block=block)
-    k = np.diff(edges).astype(np.float64)
-    if k.size != bins.size:
-        raise SfmError("the extractor's Bark bands and the coder's differ at this rate")
+    bark = _bark_levels(y, sr, block)
+    bark_db, bins, edges, window = bark.db, bark.bins, bark.edges, bark.window
+    k = bark.widths.astype(np.float64)
     v, v_coder = bark_variances(bark_db, bins, k, window)
     predicted = adaptive_frame_bits(v, v_coder, k, step, block)
     w = k / k.sum()
@@ -378,6 +394,14 @@ def frame_gains(y: np.ndarray, *, sr: float, pcm_bits: int = 8,
     n = min(m.size, predicted.size)
     return FrameGains(measured=m[:n], predicted=predicted[:n], energy_only=energy_only[:n],
                       times=np.arange(n) * block / sr, pcm_bits=b, block=block)
+
+
+def frame_gains_file(path: str | os.PathLike, *, pcm_bits: int = 8,
+                     block: int = DEFAULT_BLOCK,
+                     seconds: float | None = DEFAULT_SECONDS) -> FrameGains:
+    """:func:`frame_gains` of the mono mix of the first ``seconds`` of a file (None: all)."""
+    y, sr, _ = _read_mono(path, seconds)
+    return frame_gains(y, sr=sr, pcm_bits=pcm_bits, block=block, label=str(path))
 
 
 def write_gains(path: str | os.PathLike, rows: Sequence[GainsRow | dict]) -> Path:

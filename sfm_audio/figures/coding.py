@@ -252,16 +252,12 @@ def fig_gains(inputs, options: PlotOptions, figsize):
 
 
 def fig_frame_gains(inputs, options: PlotOptions, figsize):
-    from .. import io
     from .. import plot as splot
-    from ..coding.gains import DEFAULT_BLOCK, DEFAULT_SECONDS, frame_gains
+    from ..coding.gains import DEFAULT_BLOCK, frame_gains_file
 
     path = inputs[0]
-    sr = io.info(path).samplerate
-    stop = min(io.info(path).frames, int(DEFAULT_SECONDS * sr))
-    y = np.concatenate([c[0] for c in io.stream(path, block_frames=1 << 16, stop=stop)])
     block = _single_block(options, "frame-gains") if options.blocks else DEFAULT_BLOCK
-    f = frame_gains(y, sr=sr, pcm_bits=GAINS_FIGURE_BITS, block=block)
+    f = frame_gains_file(path, pcm_bits=GAINS_FIGURE_BITS, block=block)
     title = (f"{Path(path).name}: bits of each {f.block}-sample MDCT frame of the adaptive coder "
              f"at the {f.pcm_bits}-bit PCM step,\nmeasured against predicted from the "
              "extractor's Bark band levels of that frame (no coded coefficient used)")
