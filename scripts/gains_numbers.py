@@ -17,6 +17,7 @@ Usage::
 
     python scripts/fetch_corpus.py /tmp/corpus
     python scripts/gains_numbers.py /tmp/corpus --csv /tmp/gains.csv
+    python scripts/gains_numbers.py --controls
 """
 
 from __future__ import annotations
@@ -48,14 +49,50 @@ def _one(job):
         return [], f"{path}: {exc}"
 
 
+def controls() -> None:
+    """The synthetic controls the predictor was designed on, as ``tests/test_coding_gains.py``
+    builds them (16 kHz, AR(1) a = 0.9 of RMS 0.1, seeds 0 and 1)."""
+    import math
+
+    import numpy as np
+    from scipy.signal import lfilter
+
+    from sfm_audio.coding.gains import gains_signal
+
+    sr = 16000
+
+    def ar1(n, seed, a=0.9, s=0.1):
+        w = np.random.default_rng(seed).standard_normal(n) * s * math.sqrt(1 - a * a)
+        return lfilter([1.0], [1.0, -a], w)
+
+    limit = -10 * math.log10(1 - 0.9**2)
+    (row,) = gains_signal(ar1(sr * 60, 0), sr=sr, pcm_bits=(8,), block=256)
+    print(f"AR(1) a = 0.9, 60 s, block 256, 8 bit: stationary measured "
+          f"{row.measured_stationary_db:.2f} dB, predicted {row.predicted_stationary_db:.2f}, "
+          f"limit 1/SFM {limit:.2f}")
+    n = sr * 20
+    level = np.repeat(np.tile([1.0, 0.1], n // 8192 + 1), 4096)[:n]
+    (row,) = gains_signal(ar1(n, 1) * level, sr=sr, pcm_bits=(8,))
+    print(f"AR(1) alternating 20 dB every 4096 samples, 20 s, 8 bit: adaptive measured "
+          f"{row.measured_adaptive_db:.2f} dB, predicted {row.predicted_adaptive_db:.2f}; "
+          f"stationary measured {row.measured_stationary_db:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus", type=Path)
+    parser.add_argument("corpus", type=Path, nargs="?")
+    parser.add_argument("--controls", action="store_true",
+                        help="print the synthetic controls instead of a corpus")
     parser.add_argument("--pcm-bits", default="4,8,16")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args()
+    if args.controls:
+        controls()
+        return
+    if args.corpus is None:
+        parser.error("give CORPUS, or --controls")
     files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in AUDIO)
     if not files:
         sys.exit(f"Error: no audio files in {args.corpus}")
