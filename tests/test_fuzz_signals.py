@@ -403,8 +403,9 @@ def test_lossless_estimate_of_any_signal_is_finite_and_bounded(amplitude, freq, 
     # (log2(1 + x) is concave and above log2 max(x, 1)); by Parseval the one-sided bins'
     # mean is at most 2 max|x|^2 (Hann, sum w^2 normalised); theta >= 1/12; plus the largest
     # log-bias correction (it is negative below a = 1 and increasing above, d/da [ln a -
-    # E1(1/a)] = (1 - exp(-1/a))/a > 0, towards gamma / (2 ln 2)) and the gap. (16 + 1 + gap was no bound: two
-    # samples of DC at 28353 gave 17.2547 through a Hann window [0, 1].)
+    # E1(1/a)] = (1 - exp(-1/a))/a > 0, towards gamma / (2 ln 2)) and the gap. (16 + 1 +
+    # gap was no bound: two samples of DC at 28353 gave 17.2547 through a Hann window
+    # [0, 1].)
     bound = (0.5 * np.log2(1 + 2 * 32768.0**2 * 12) + exponential_log_bias(np.array([1e30]))[0]
              + ECSQ_GAP_BITS)
     assert np.isfinite(bits) and 0.0 <= bits <= bound
