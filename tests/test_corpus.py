@@ -347,11 +347,13 @@ def test_the_order_parts_arrive_in_never_changes_the_output(corpus, tmp_path, fm
         sorted(p.name for p in part_of.values())
 
 
+@pytest.mark.parametrize("block", ["whole parts", "a few columns", "within a column"])
 @pytest.mark.parametrize("batch", ["none", "some parts", "all parts"])
 def test_npz_join_batched_or_block_by_block_gives_the_same_bytes(corpus, tmp_path,
-                                                                 monkeypatch, batch):
+                                                                 monkeypatch, batch, block):
     """Columns written to the spools at once (no batch), a batch of a few parts at a time,
-    or all at the end: the NPZ of one job, byte for byte."""
+    or all at the end; parts read whole, a few columns at a time, or each column in several
+    blocks: the NPZ of one job, byte for byte."""
     from sfm_audio import writers
 
     one = tmp_path / "one.npz"
@@ -359,8 +361,13 @@ def test_npz_join_batched_or_block_by_block_gives_the_same_bytes(corpus, tmp_pat
     with np.load(one) as table:
         size = sum(table[k].nbytes for k in table.files if k not in ("files", "file_index"))
         parts = len(table["files"])
+        column = min(table[k].nbytes for k in table.files
+                     if k not in ("files", "file_index")) // parts  # a part's column, about
     limit = {"none": 0, "some parts": int(1.5 * size / parts), "all parts": 4 * size}[batch]
     monkeypatch.setattr(writers.NpzJoin, "BATCH", limit)
+    read = {"whole parts": 4 * size, "a few columns": 3 * column,
+            "within a column": max(column // 3, 1)}[block]
+    monkeypatch.setattr(writers.NpzJoin, "BLOCK", read)
     monkeypatch.setattr(writers.NpzJoin, "MEMORY", 0)  # spools on disk as well
     flushes = []
     flush = writers.NpzJoin._flush
@@ -377,14 +384,41 @@ def test_npz_join_batched_or_block_by_block_gives_the_same_bytes(corpus, tmp_pat
         assert sum(1 for b in flushes[:-1] if b > 0) >= 1
 
 
+def test_parquet_join_gathers_parts_into_row_groups(corpus, tmp_path, monkeypatch):
+    """The join writes a row group once the parts' rows reach ROW_GROUP (the rule of a table
+    written directly), not one per part; the same bytes whatever ``jobs``, the same rows as
+    each file's own table."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.compute as pc
+
+    from sfm_audio import writers
+
+    monkeypatch.setattr(writers._ParquetWriter, "ROW_GROUP", 50)  # 32 rows per 1-s file
+    outs = {jobs: tmp_path / f"j{jobs}.parquet" for jobs in (1, 2)}
+    for jobs, out in outs.items():
+        assert not extract_files([corpus], out, jobs=jobs).failed
+    assert same_bytes(outs[1], outs[2])
+    meta = pq.ParquetFile(outs[1]).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [64, 64, 64]  # two parts of 32 rows each, three times
+    joined = pq.read_table(outs[1])
+    for k, path in enumerate(expand_inputs([corpus])[0]):
+        own = tmp_path / f"own{k}.parquet"
+        extract_files([path], own)
+        mine = joined.filter(pc.equal(joined["file"], path))
+        assert mine.equals(pq.read_table(own))
+
+
+@pytest.mark.parametrize("block", [16, 4 << 20])
 @pytest.mark.parametrize("batch", [0, 4 << 20])
-def test_a_truncated_npz_part_is_refused(tmp_path, monkeypatch, batch):
+def test_a_truncated_npz_part_is_refused(tmp_path, monkeypatch, batch, block):
     import json
 
     from sfm_audio import writers
     from sfm_audio.writers import NpzJoin, frame_schema
 
     monkeypatch.setattr(writers.NpzJoin, "BATCH", batch)
+    monkeypatch.setattr(writers.NpzJoin, "BLOCK", block)
     meta = json.dumps({"rows": 10, "files": ["a.wav"]}).encode()
     part = tmp_path / "p.part"
     # 10 rows of frame (int64), time_s (float64) and sfm (float32) need 200 bytes; 100 given
