@@ -131,6 +131,131 @@ def test_a_worker_that_dies_is_that_files_failure(corpus, tmp_path):
     assert len(list(staging.glob("[!.]*.csv"))) == len(files)
 
 
+class _Threes(ProcessPool):
+    def batch_size(self, left: int, n_workers: int) -> int:
+        return min(3, left)
+
+
+def test_a_worker_that_dies_in_a_batch_fails_only_its_file(corpus, tmp_path):
+    """Jobs go in batches of three: the death of a worker loses its whole batch, whose
+    other files are run again one by one and succeed."""
+    staging = tmp_path / "parts"
+    staging.mkdir()
+    files = expand_inputs([corpus])[0]
+    boom = tmp_path / "boom.wav"
+    shutil.copy(files[0], boom)
+    labels = files[:1] + [str(boom)] + files[1:]  # boom shares its batch with two others
+    task = TableTask(ExtractOptions(), "csv", False, None)
+    jobs = [Job(p, p, str(staging / f"{i}.csv"), task) for i, p in enumerate(labels)]
+    results = [r for r in _Threes(2, _crash_on_boom).map(jobs)]
+    assert sorted(r.label for r in results) == sorted(labels)  # each once
+    failed = [r.label for r in results if r.failure is not None]
+    assert failed == [str(boom)]
+    assert len(list(staging.glob("[!.]*.csv"))) == len(files)
+
+
+def test_batches_shrink_toward_the_end():
+    from sfm_audio.corpus import executors
+
+    sizes, left = [], 40
+    while left:
+        sizes.append(ProcessPool(2).batch_size(left, 2))
+        left -= sizes[-1]
+    assert max(sizes) == executors.MAX_BATCH and sizes == sorted(sizes, reverse=True)
+    assert sizes[-8:] == [1] * 8  # the last two batches of each worker: single files
+
+
+class _FakeDask:
+    """Just enough of a Dask client and ``as_completed`` for :meth:`DaskCluster.map`: tasks run
+    here when submitted; a batch holding a "boom" job errs with KilledWorker (its worker
+    died), and a worker that "wrote" a part this machine cannot see is faked by removing
+    the part it wrote once."""
+
+    class KilledWorker(Exception):
+        pass
+
+    loop = None
+
+    def __init__(self, threads: int, hide: str | None = None):
+        self.threads, self.hide, self.batches = threads, hide, []
+        self.done: list = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def nthreads(self):
+        return {f"w{k}": 1 for k in range(self.threads)}
+
+    def submit(self, fn, batch, pure=False):
+        from types import SimpleNamespace
+
+        self.batches.append([job.label for job in batch])
+        future = SimpleNamespace(key=len(self.batches), release=lambda: None)
+        if any("boom" in job.label for job in batch):
+            result = (self.KilledWorker, self.KilledWorker("boom"), None)
+        else:
+            result = fn(batch)
+            for job, one in zip(batch, result):
+                if self.hide and self.hide in job.label and one.data is None:
+                    Path(job.part).unlink()  # written on a machine this one cannot see
+                    self.hide = None
+        self.done.append((future, result))
+        return future
+
+    def map(self, fn, batches, pure=False):
+        return [self.submit(fn, batch) for batch in batches]
+
+    def as_completed(self, futures, **kw):
+        client = self
+
+        class Finished:
+            def __iter__(self):
+                while client.done:
+                    yield client.done.pop(0)
+
+            def add(self, future):
+                pass  # submit already queued its result
+
+        return Finished()
+
+
+@pytest.mark.parametrize("hide", [None, "f03"])
+def test_dask_batches_isolate_a_killed_worker_and_fetch_unseen_parts(corpus, tmp_path,
+                                                                    monkeypatch, hide):
+    """On Dask, jobs go in batches; a batch whose worker died is run again job by job, so
+    only the file that kills its worker fails; a part written where this machine cannot see
+    it is asked for again as bytes."""
+    distributed = pytest.importorskip("distributed")
+    from sfm_audio.corpus import executors
+    from sfm_audio.corpus.staging import STAGING_MARK
+
+    fake = _FakeDask(threads=1, hide=hide)
+    monkeypatch.setattr(executors.DaskCluster, "_client", lambda self: fake)
+    monkeypatch.setattr(distributed, "as_completed", fake.as_completed)
+    staging = tmp_path / "parts"
+    staging.mkdir()
+    (staging / STAGING_MARK).write_text("tok")
+    files = expand_inputs([corpus])[0]
+    boom = tmp_path / "boom.wav"
+    shutil.copy(files[0], boom)
+    labels = files[:1] + [str(boom)] + files[1:] + files[:4]  # 11 jobs, 11 // 4 = 2 at first
+    task = TableTask(ExtractOptions(), "csv", False, None)
+    jobs = [Job(p, p, str(staging / f"{i}.csv"), task, "tok") for i, p in enumerate(labels)]
+    results = list(executors.DaskCluster("tcp://127.0.0.1:1").map(jobs))
+    assert len(fake.batches[0]) == 2 and str(boom) in fake.batches[0]
+    assert [str(boom)] in fake.batches and [files[0]] in fake.batches  # run again alone
+    assert sorted(r.label for r in results) == sorted(labels)
+    failed = [r for r in results if r.failure is not None]
+    assert [r.label for r in failed] == [str(boom)]
+    assert "the Dask workers running it died" in failed[0].failure.error
+    fetched = [r for r in results if r.data is not None]
+    assert [r.label for r in fetched] == ([] if hide is None else
+                                          [p for p in files if "f03" in p][:1])
+
+
 def _bad_corpus(folder: Path, good: Path) -> dict[str, Path]:
     folder.mkdir()
     data = (good / "f00.wav").read_bytes()
