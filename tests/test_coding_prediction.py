@@ -13,6 +13,7 @@ from scipy.signal import lfilter
 from sfm_audio._errors import ParameterError, SfmError
 from sfm_audio.coding.prediction import (
     autocorrelation,
+    fir_filter,
     levinson,
     lpc,
     predict,
@@ -156,3 +157,21 @@ def test_bad_inputs():
         lpc(np.ones(4), order=8)
     with pytest.raises(ParameterError, match="more than 8 samples"):
         predict_stream(lambda: [np.arange(5.0)], mean=0.0, orders=[8])
+
+
+@settings(max_examples=30, deadline=None)
+@given(order=st.integers(0, 40), cuts=st.lists(st.integers(0, 3000), max_size=4),
+       seed=st.integers(0, 2**32 - 1))
+def test_fir_filter_streamed_equals_scipy_lfilter(order, cuts, seed):
+    """The prediction-error filter over a signal cut into pieces anywhere (pieces shorter
+    than the order included) equals scipy.signal.lfilter over the whole signal, to 1e-12."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(3000)
+    a = np.r_[1.0, 0.3 * rng.standard_normal(order)]
+    edges = [0, *sorted(cuts), x.size]
+    history, pieces = None, []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        e, history = fir_filter(a, x[lo:hi], history)
+        pieces.append(e)
+    assert np.allclose(np.concatenate(pieces), lfilter(a, [1.0], x), rtol=0, atol=1e-12)
+    assert history.shape == (order,)

@@ -31,11 +31,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .. import defaults
 from .._errors import SfmError
-from .prediction import levinson
+from .prediction import fir_filter, levinson
 from .spectra import heldout_coding_gain_db
 
 __all__ = [
@@ -249,7 +248,7 @@ def heldout_prediction(
         for split in SPLITS:
             power[split] += weights[split] @ (d * d)
         for key, a in filters.items():
-            e, states[key] = lfilter(a, [1.0], d, zi=states[key])
+            e, states[key] = fir_filter(a, d, states[key])
             energy[key] += weights[key[0]] @ (e * e)
     out: dict[int, dict[str, Split | None]] = {}
     for p in orders:
