@@ -91,3 +91,37 @@ def test_bad_inputs(kwargs, message):
 def test_silence_is_refused():
     with pytest.raises(ParameterError, match="silence"):
         code_signal(np.zeros(64), block=4, rate=1.0)
+
+
+@pytest.mark.parametrize("transform", ["klt", "dct", "pcm"])
+@pytest.mark.parametrize("reconstruction", ["midpoint", "centroid"])
+def test_error_on_the_coefficients_equals_the_error_on_the_samples(transform, reconstruction,
+                                                                     ar1_signal):
+    """Without a consumer of the decoded samples, full groups measure the error on the
+    coefficients (Parseval, inactive coefficients' energy included); it is the error of the
+    rebuilt samples, to 1e-9, at rates where most coefficients are inactive and where none
+    is."""
+    from sfm_audio.coding import BlockCoder, coefficient_variances, transform_matrix
+    from sfm_audio.coding.coder import run_coders
+
+    y = ar1_signal(30011, 0.95, seed=3) + 0.3  # a mean, and a length not a multiple of 16
+    cov = block_covariance(y - y.mean(), 16)
+    basis = transform_matrix(transform, cov)
+    v = coefficient_variances(cov, basis)
+    for rate in (0.25, 1.0, 9.0):
+        runs = {}
+        for samples in (False, True):
+            decoded: list[np.ndarray] = []
+            coder = BlockCoder(basis, v, rate=rate, transform=transform, samples=y.size,
+                               reconstruction=reconstruction)
+            (result,), _ = run_coders(
+                lambda: [y], 16, float(y.mean()), [coder], samples=y.size, chunk_blocks=100,
+                on_decoded=(lambda k, s, out=decoded: out.append(s)) if samples else None)
+            runs[samples] = result
+            if samples:  # the rebuilt samples themselves
+                assert np.mean((np.concatenate(decoded) - y) ** 2) == \
+                    pytest.approx(result.distortion, rel=1e-9)
+        assert runs[False].distortion == pytest.approx(runs[True].distortion, rel=1e-9)
+        assert runs[False].bits == runs[True].bits
+        if rate == 0.25 and transform != "pcm":
+            assert runs[False].active < 16  # inactive coefficients were measured too
