@@ -374,8 +374,8 @@ class _ParquetWriter:
     """Buffer rows into row groups of at least 65536 rows and write them with pyarrow.
 
     ``part=True`` writes a corpus run's part instead: an Arrow IPC file holding one record
-    batch per row group, which :class:`ParquetJoin` hands to the Parquet writer as they are
-    (mapped, not copied or decoded), so that the output has the same row groups.
+    batch per row group, which :class:`ParquetJoin` gathers (mapped, not copied or decoded)
+    into row groups by the same rule.
     """
 
     ROW_GROUP = 1 << 16

@@ -26,7 +26,9 @@ Where the jobs run
   Each part is appended to the output as soon as every earlier file is settled, so the join
   overlaps the computing, and the work per part in this process is a copy of its bytes (NPZ
   parts are raw columns, Parquet parts Arrow record batches: nothing is parsed or decoded
-  but Parquet's encoding of the row groups).
+  but Parquet's encoding of the row groups, each of at least 65,536 rows gathered over
+  parts). Jobs go to the workers in batches of up to four (one at a time near the end):
+  each round trip to a worker costs this process ~0.3 ms of CPU, which a batch shares.
 - ``scheduler="tcp://host:8786"``: the same jobs on a running Dask distributed cluster.
   Workers open the input files by their absolute path, so every path must be readable under
   that same path on every worker (a shared filesystem), and the workers need the same
