@@ -228,9 +228,18 @@ def main() -> int:
                       f"  / pool {td / tp:.2f} (goal <= 1.2)  / floor {td / floor[top]:.2f}")
             big, little = median(cpus[("cmd", fmt, top)]), median(cpus[("small", fmt, top)])
             per_file = (big - little) / (opts.files - opts.small) * 1e3
+            # each round's own difference too: the spread says how far to trust the median
+            rounds = [(b - s) / (opts.files - opts.small) * 1e3
+                      for b, s in zip(cpus[("cmd", fmt, top)], cpus[("small", fmt, top)])]
             print(f"  parent CPU at --jobs {top}: {opts.files} files {big:.2f} s, "
                   f"{opts.small} files {little:.2f} s: {per_file:.2f} ms per file "
-                  "(goal <= 2)")
+                  f"(rounds {min(rounds):.2f}-{max(rounds):.2f}; goal <= 2)")
+            if base and per_file > 0:
+                # an estimate, not a measurement: the parent joins files one after another,
+                # so it keeps up with at most (a worker's time per file / its own) workers
+                worker_ms = base / opts.files * 1e3
+                print(f"  a file takes one job {worker_ms:.0f} ms (--jobs 1); the parent "
+                      f"keeps up with at most {worker_ms / per_file:.0f} workers")
             outputs = [work / f"j{n}.{fmt}" for n in jobs]
             if cluster is not None:
                 outputs.append(work / f"dask.{fmt}")
