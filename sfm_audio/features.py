@@ -344,31 +344,25 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
 
 
 def _geometry(options: ExtractOptions, rate: float, fmax: float | None
-              ) -> tuple[BandLayout | None, list[str]]:
-    """The band layout and the chosen columns of files at ``rate``: built once per options and
-    rate (a corpus run's parent describes every file before the run, and building the MPEG-7
-    layout each time was ~0.5 ms of its CPU per file)."""
+              ) -> tuple[BandLayout | None, tuple[str, ...]]:
+    """The band layout and the chosen columns of files at ``rate``, built once per options and
+    rate (a corpus run's parent describes every file first: building the MPEG-7 layout each
+    time was ~0.5 ms of its CPU per file). The layout is shared, so it is read-only."""
     try:
         return _cached_geometry(options, rate, fmax)
-    except TypeError:  # unhashable options (a window given as an array): build it
-        return _build_geometry(options, rate, fmax)
-
-
-def _build_geometry(options: ExtractOptions, rate: float, fmax: float | None
-                    ) -> tuple[BandLayout | None, list[str]]:
-    layout = options.layout(rate, fmax)
-    columns = kernel_columns(layout)
-    return layout, [columns[i] for i in chosen_columns(columns, options.features)]
+    except TypeError:  # unhashable options (a window given as an array): built each time
+        return _cached_geometry.__wrapped__(options, rate, fmax)
 
 
 @functools.lru_cache(maxsize=64)
 def _cached_geometry(options: ExtractOptions, rate: float, fmax: float | None
                      ) -> tuple[BandLayout | None, tuple[str, ...]]:
-    layout, columns = _build_geometry(options, rate, fmax)
-    if layout is not None:  # shared by every file at this rate: nobody may change it
+    layout = options.layout(rate, fmax)
+    if layout is not None:
         for values in (layout.lo_hz, layout.hi_hz, layout.bin_lo, layout.bin_hi, layout.group):
             values.flags.writeable = False
-    return layout, tuple(columns)
+    columns = kernel_columns(layout)
+    return layout, tuple(columns[i] for i in chosen_columns(columns, options.features))
 
 
 def _sample_levels(params: StftParams, rate: float, native: float, n_samples: int, n_in: int,

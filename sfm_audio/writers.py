@@ -374,8 +374,8 @@ class _ParquetWriter:
     """Buffer rows into row groups of at least 65536 rows and write them with pyarrow.
 
     ``part=True`` writes a corpus run's part instead: an Arrow IPC file holding one record
-    batch per row group, which :class:`ParquetJoin` gathers (mapped, not copied or decoded)
-    into row groups by the same rule.
+    batch per row group, which :class:`ParquetJoin` adds (:meth:`add`, not decoded) to the
+    output's writer, whose row groups then follow the same rule across parts.
     """
 
     ROW_GROUP = 1 << 16
@@ -400,8 +400,13 @@ class _ParquetWriter:
                   self.pa.array(list(channel), self.pa.string())]
         arrays += [self.pa.array(numeric[:, j].astype(_NUMPY_DTYPE[c.kind]))
                    for j, c in enumerate(self.schema)]
-        self._pending.append(self.pa.Table.from_arrays(arrays, schema=self.arrow_schema))
-        self._pending_rows += n
+        self.add(self.pa.Table.from_arrays(arrays, schema=self.arrow_schema))
+
+    def add(self, table) -> None:
+        """Add rows already in Arrow (a table of this schema); a row group is written once
+        :attr:`ROW_GROUP` rows wait."""
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
         if self._pending_rows >= self.ROW_GROUP:
             self._flush()
 
@@ -426,57 +431,29 @@ class _ParquetWriter:
 
 class ParquetJoin:
     """Join the Parquet parts of a corpus run (Arrow IPC files) into one Parquet file, one
-    part at a time, in order.
-
-    Record batches are gathered (memory-mapped, not copied or decoded) until they hold
-    :attr:`_ParquetWriter.ROW_GROUP` rows, then written as one row group, the rule of a
-    table written directly: a row group per part cost the encoder's fixed work per column
-    chunk for every file (~2 ms of the run's process per 10-s file). At most one row group
-    of parts is mapped at a time.
-    """
+    part at a time, in order: their record batches go to the writer of a table written
+    directly (:meth:`_ParquetWriter.add`), so its row groups gather parts until they hold
+    :attr:`_ParquetWriter.ROW_GROUP` rows. (A row group per part paid the encoder's fixed
+    work per column chunk for every file, ~2 ms of the run's process per 10-s file.)"""
 
     def __init__(self, target: Path, schema: list[Column]):
-        pa = _require_pyarrow()
-        self.pa = pa
-        self._writer = _parquet_writer(target, _arrow_schema(pa, schema))
-        self._sources: list = []  # the memory maps the pending batches live in
-        self._pending: list = []
-        self._pending_rows = 0
+        self._rows = _ParquetWriter(target, schema)
 
     def append(self, part: Path) -> None:
         """Add the rows of ``part`` (written by ``open_writer("parquet", ..., header=False)``)."""
-        source = self.pa.memory_map(str(part))
-        self._sources.append(source)
-        reader = self.pa.ipc.open_file(source)
-        for i in range(reader.num_record_batches):
-            batch = reader.get_batch(i)
-            self._pending.append(batch)
-            self._pending_rows += batch.num_rows
-            if self._pending_rows >= _ParquetWriter.ROW_GROUP:
-                self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            table = self.pa.Table.from_batches(self._pending)
-            self._writer.write_table(table)
-        self._pending, self._pending_rows = [], 0
-        # the sources of the pending batches: all but the newest part's, which may hold more
-        for source in self._sources[:-1]:
-            source.close()
-        del self._sources[:-1]
+        pa = self._rows.pa
+        # mapped, not copied: a batch keeps the mapping it points into alive once the file
+        # is closed (Arrow's buffers hold the mapped region), until its row group is written
+        with pa.memory_map(str(part)) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                self._rows.add(pa.Table.from_batches([reader.get_batch(i)]))
 
     def close(self) -> None:
-        try:
-            self._flush()
-        finally:
-            self.abort()
+        self._rows.close()
 
     def abort(self) -> None:
-        self._pending = []
-        for source in self._sources:
-            source.close()
-        self._sources = []
-        self._writer.close()
+        self._rows.abort()
 
 
 class Writer:

@@ -131,12 +131,7 @@ def test_a_worker_that_dies_is_that_files_failure(corpus, tmp_path):
     assert len(list(staging.glob("[!.]*.csv"))) == len(files)
 
 
-class _Threes(ProcessPool):
-    def batch_size(self, left: int, n_workers: int) -> int:
-        return min(3, left)
-
-
-def test_a_worker_that_dies_in_a_batch_fails_only_its_file(corpus, tmp_path):
+def test_a_worker_that_dies_in_a_batch_fails_only_its_file(corpus, tmp_path, monkeypatch):
     """Jobs go in batches of three: the death of a worker loses its whole batch, whose
     other files are run again one by one and succeed."""
     staging = tmp_path / "parts"
@@ -147,7 +142,10 @@ def test_a_worker_that_dies_in_a_batch_fails_only_its_file(corpus, tmp_path):
     labels = files[:1] + [str(boom)] + files[1:]  # boom shares its batch with two others
     task = TableTask(ExtractOptions(), "csv", False, None)
     jobs = [Job(p, p, str(staging / f"{i}.csv"), task) for i, p in enumerate(labels)]
-    results = [r for r in _Threes(2, _crash_on_boom).map(jobs)]
+    from sfm_audio.corpus import executors
+
+    monkeypatch.setattr(executors, "batch_size", lambda left, workers: min(3, left))
+    results = list(ProcessPool(2, _crash_on_boom).map(jobs))
     assert sorted(r.label for r in results) == sorted(labels)  # each once
     failed = [r.label for r in results if r.failure is not None]
     assert failed == [str(boom)]
@@ -159,7 +157,7 @@ def test_batches_shrink_toward_the_end():
 
     sizes, left = [], 40
     while left:
-        sizes.append(ProcessPool(2).batch_size(left, 2))
+        sizes.append(executors.batch_size(left, 2))
         left -= sizes[-1]
     assert max(sizes) == executors.MAX_BATCH and sizes == sorted(sizes, reverse=True)
     assert sizes[-8:] == [1] * 8  # the last two batches of each worker: single files

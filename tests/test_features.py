@@ -434,3 +434,21 @@ def test_to_pandas_without_pandas_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
     with pytest.raises(ImportError, match="pip install pandas"):
         f.to_pandas()
+
+
+def test_layout_built_once_per_rate_and_an_array_window_still_works():
+    """Files at one rate share one band layout (read-only, so no caller can change it for
+    the others); a window given as an array (options that cannot be hashed) is not cached
+    and gives the numbers of the same window by name."""
+    from sfm_audio.features import ExtractOptions, _geometry
+
+    options = ExtractOptions()
+    first, second = _geometry(options, 22050.0, None), _geometry(options, 22050.0, None)
+    assert first[0] is second[0] and first[1] == second[1]
+    with pytest.raises(ValueError):
+        first[0].bin_lo[0] = 99
+    y = np.random.default_rng(3).standard_normal(16000)
+    by_name = extract(y, sr=16000, n_fft=512, window="hann")
+    periodic_hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(512) / 512)
+    by_array = extract(y, sr=16000, n_fft=512, window=periodic_hann)
+    np.testing.assert_allclose(by_array.values["sfm"], by_name.values["sfm"], rtol=1e-9)

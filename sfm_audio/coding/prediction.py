@@ -47,7 +47,6 @@ __all__ = [
 DEFAULT_ORDERS = defaults.ORDERS
 
 
-
 def fir_filter(a: np.ndarray, x: np.ndarray, history: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """The prediction-error filter ``a`` over ``x``, continuing a stream.
@@ -77,6 +76,7 @@ def fir_filter(a: np.ndarray, x: np.ndarray, history: np.ndarray | None = None
     extended = np.concatenate([history, x])
     e = np.convolve(extended, a, mode="valid")
     return e, extended[extended.size - order:].copy() if order else history
+
 
 def validate_orders(orders: Sequence[int]) -> list[int]:
     """Check prediction orders (positive integers); sorted, duplicates dropped."""

@@ -206,8 +206,8 @@ class ProcessPool:
 
     Jobs go to the workers in small batches (:func:`batch_size`: at most :data:`MAX_BATCH`
     jobs, and fewer as the run's end nears, so that no worker keeps a queue while others
-    idle): each
-    message to a worker and back cost this process ~0.3 ms of CPU, which a batch shares.
+    idle): each message to a worker and back cost this process ~0.3 ms of CPU, which a batch
+    shares.
     At most two batches per worker are in flight. When a worker dies, the pool breaks and
     every job in flight is lost; those jobs are then run again one at a time, each in a
     fresh single-process pool, so that the file that kills its worker is found and reported
@@ -218,9 +218,6 @@ class ProcessPool:
 
     def __init__(self, n_workers: int, fn=run_job):
         self.n_workers, self.fn = n_workers, fn
-
-    def batch_size(self, left: int, n_workers: int) -> int:
-        return batch_size(left, n_workers)
 
     def map(self, jobs: Sequence[Job]) -> Iterator[Result]:
         from concurrent.futures.process import BrokenProcessPool
@@ -238,7 +235,7 @@ class ProcessPool:
                 while todo or running:
                     while todo and len(running) < 2 * n_workers:
                         batch = [todo.popleft()
-                                 for _ in range(self.batch_size(len(todo), n_workers))]
+                                 for _ in range(batch_size(len(todo), n_workers))]
                         running[pool.submit(run_batch, self.fn, batch)] = batch
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
