@@ -52,10 +52,11 @@ _STEPS = [
 #: (class, methods, label): inner steps of the block coder, summed over its calls (the first
 #: of the methods that exists is timed)
 _METHODS = [
-    (coder_module.BlockCoder, ("observe_active", "observe"), "coder: statistics (pass 1)"),
+    (coder_module.BlockCoder, ("observe_scaled", "observe_active", "observe"),
+     "coder: statistics (pass 1)"),
     (coder_module.BlockCoder, ("fit",), "coder: model fit"),
     (coder_module.BlockCoder, ("code_active", "code_segment"),
-     "coder: quantize + range encode + decode"),
+     "coder: range encode + decode + check"),
     (coder_module.BlockCoder, ("reconstruct_active", "reconstruct"), "coder: rebuild blocks"),
 ]
 

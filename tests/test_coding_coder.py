@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sfm_audio._errors import ParameterError
 from sfm_audio.coding import block_covariance, code_signal, klt, reverse_waterfill
@@ -97,10 +99,10 @@ def test_silence_is_refused():
 @pytest.mark.parametrize("reconstruction", ["midpoint", "centroid"])
 def test_error_on_the_coefficients_equals_the_error_on_the_samples(transform, reconstruction,
                                                                      ar1_signal):
-    """Without a consumer of the decoded samples, full groups measure the error on the
-    coefficients (Parseval, inactive coefficients' energy included); it is the error of the
+    """The error is measured on the coefficients (Parseval, the inactive coefficients'
+    energy included; only a padded last block on its samples); it is the error of the
     rebuilt samples, to 1e-9, at rates where most coefficients are inactive and where none
-    is."""
+    is, and whether or not someone takes the decoded samples."""
     from sfm_audio.coding import BlockCoder, coefficient_variances, transform_matrix
     from sfm_audio.coding.coder import run_coders
 
@@ -125,3 +127,31 @@ def test_error_on_the_coefficients_equals_the_error_on_the_samples(transform, re
         assert runs[False].bits == runs[True].bits
         if rate == 0.25 and transform != "pcm":
             assert runs[False].active < 16  # inactive coefficients were measured too
+
+
+@settings(max_examples=25, deadline=None)
+@given(cuts=st.lists(st.integers(1, 9000), max_size=6), shared=st.booleans(),
+       reconstruction=st.sampled_from(["midpoint", "centroid"]))
+def test_same_result_wherever_the_pieces_fall(cuts, shared, reconstruction, ar1_signal):
+    """Bits and distortion, to the last digit, do not depend on how the signal is cut into
+    pieces (a group within a piece is transformed where it lies, one across pieces is
+    gathered first): what makes a report the same bytes whatever --jobs reads it with. One
+    coder per basis (its steps folded into the basis) and several sharing one."""
+    from sfm_audio.coding import BlockCoder, coefficient_variances, transform_matrix
+    from sfm_audio.coding.coder import run_coders
+
+    y = ar1_signal(9001, 0.9, seed=2) + 0.05
+    cov = block_covariance(y - y.mean(), 8)
+    basis = transform_matrix("klt", cov)
+    v = coefficient_variances(cov, basis)
+    rates = (0.5, 3.0) if shared else (0.5,)
+
+    def run(pieces):
+        coders = [BlockCoder(basis, v, rate=r, transform="klt", samples=y.size,
+                             reconstruction=reconstruction) for r in rates]
+        results, _ = run_coders(lambda: pieces, 8, float(y.mean()), coders, samples=y.size,
+                                chunk_blocks=64)
+        return [(r.bits, r.distortion) for r in results]
+
+    edges = np.cumsum(cuts)
+    assert run(np.split(y, edges[edges < y.size])) == run([y])

@@ -49,40 +49,59 @@ def test_table_spends_what_the_parametric_model_spends(family, scale, shift):
 
 
 def _models(rng):
-    """A mix of every kind of model, each with indices in its range."""
+    """A mix of every kind of model (shifted ones among them), each with indices in its
+    range: the models and the indices, one row per model, shape (k, m)."""
     specs = [("gaussian", -7, 9, 2.5, 0), ("inactive", 0, 0, 1.0, 0), ("laplace", -40, 33, 6.0, 0),
              ("constant", 4, 4, 1.0, 0), ("gaussian", -9000, 8500, 2000.0, 2),
              ("laplace", -3, -3, 1.0, 0), ("gaussian", -5000, 5000, 700.0, 13)]
-    models, columns = [], []
+    models, rows = [], []
     for family, lo, hi, scale, shift in specs:
         if family in ("inactive", "constant"):
             models.append(CoefficientModel(family, lo, hi))
-            columns.append(np.full(3000, lo))
+            rows.append(np.full(3000, lo))
             continue
         models.append(CoefficientModel(family, lo, hi, float(np.float32(scale)), shift))
         x = np.clip(np.rint(rng.normal(0, scale, 3000)), lo, hi).astype(np.int64)
         x[:2] = lo, hi
-        columns.append(x)
-    return models, np.column_stack(columns)
+        rows.append(x)
+    return models, np.vstack(rows)
 
 
 def test_columns_code_the_same_words_as_each_model():
     models, indices = _models(np.random.default_rng(4))
     one_by_one = new_encoder()
-    for j, model in enumerate(models):
-        model.encode(one_by_one, indices[:, j])
+    for model, row in zip(models, indices):
+        model.encode(one_by_one, row)
     batched = new_encoder()
     columns = ColumnModels(models)
     columns.encode(batched, indices)
     words = batched.get_compressed()
     np.testing.assert_array_equal(words, one_by_one.get_compressed())
-    back = columns.decode(new_decoder(words), indices.shape[0])
+    back = columns.decode(new_decoder(words), indices.shape[1])
     assert back.shape == indices.shape
     np.testing.assert_array_equal(back, indices)
     # and what each model decodes on its own from the same words
     decoder = new_decoder(words)
-    for j, model in enumerate(models):
-        np.testing.assert_array_equal(model.decode(decoder, indices.shape[0]), indices[:, j])
+    for model, row in zip(models, indices):
+        np.testing.assert_array_equal(model.decode(decoder, indices.shape[1]), row)
+
+
+def test_columns_round_trip_checks_what_the_decoder_reads():
+    models, indices = _models(np.random.default_rng(6))
+    columns = ColumnModels(models)
+    reference = new_encoder()
+    columns.encode(reference, indices)
+    shifted = [j for j, m in enumerate(models) if m.shift]
+    assert shifted  # high parts and low bits interleave in the code: decoded in that order
+    for given in (indices, indices.astype(np.float64)):  # whole floats, as the coder has them
+        words, same = columns.code(given)
+        assert same
+        np.testing.assert_array_equal(words, reference.get_compressed())
+    # a row whose model sends nothing holds one index only: any other is reported
+    wrong = indices.copy()
+    constant = next(j for j, m in enumerate(models) if m.family == "constant")
+    wrong[constant, 5] += 1
+    assert not columns.code(wrong)[1]
 
 
 def test_stats_by_columns_equal_stats_of_the_whole():

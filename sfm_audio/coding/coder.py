@@ -3,10 +3,11 @@
 For one transform and one target rate a :class:`BlockCoder` allocates bits by reverse
 water-filling on the transform's coefficient variances, quantizes every active coefficient with
 a uniform mid-tread quantizer of step ``sqrt(12 theta)``, codes the indices with ``constriction``'s
-range coder (one static model per coefficient, see :mod:`.entropy`), decodes them and rebuilds
-the blocks. Blocks arrive in fixed groups (``chunk_blocks`` blocks), so a long signal is coded
-in two streaming passes: statistics, then each group range-coded as an independent segment and
-decoded at once; working memory stays bounded whatever the length.
+range coder (one static model per coefficient, see :mod:`.entropy`), decodes them, checks them
+against those sent, and measures the error on the coefficients (Parseval; the rebuilt blocks
+only when asked for). Blocks arrive in fixed groups (``chunk_blocks`` blocks), so a long signal
+is coded in two streaming passes: statistics, then each group range-coded as an independent
+segment and decoded at once; working memory stays bounded whatever the length.
 
 Everything the decoder needs is counted in the bits: a header (sample count, block size,
 transform, reconstruction, chunk size, mean, step, length of the code), the basis for the KLT
@@ -156,6 +157,9 @@ class BlockCoder:
         self.segments = 0
 
     # -- the two passes ---------------------------------------------------------------
+    # The coefficients of the active rows come one row per coefficient, shape (k, m) for m
+    # blocks (k = cols.size): each row contiguous, as the statistics reduce it and the range
+    # coder takes it. The methods without "_active" take whole blocks, shape (m, n).
     def coefficients(self, blocks: np.ndarray) -> np.ndarray:
         """Transform coefficients of blocks, shape (m, n) -> (m, n)."""
         return blocks @ self.basis.T
@@ -165,12 +169,15 @@ class BlockCoder:
         return quantize(coefficients, self.steps)
 
     def observe(self, coefficients: np.ndarray) -> None:
-        """Pass 1: gather the statistics the models are fitted to."""
-        self.observe_active(coefficients[:, self.cols])
+        """Pass 1: gather the statistics the models are fitted to (shape (m, n))."""
+        self.observe_active(coefficients[:, self.cols].T)
 
     def observe_active(self, coefficients: np.ndarray) -> None:
-        """:meth:`observe` given the active coefficients only, shape (m, cols.size)."""
-        scaled = coefficients * self._inverse
+        """:meth:`observe` given the active coefficients only, shape (cols.size, m)."""
+        self.observe_scaled(coefficients * self._inverse[:, np.newaxis])
+
+    def observe_scaled(self, scaled: np.ndarray) -> None:
+        """:meth:`observe_active` given the active coefficients over the step."""
         self.stats.update_columns(scaled, np.rint(scaled).astype(np.int64), self.cols)
 
     def fit(self) -> None:
@@ -187,28 +194,48 @@ class BlockCoder:
 
         Each segment is an independent range code (a decoder can start at any segment, and
         nothing but the segment in hand is ever kept), so memory does not grow with the
-        signal. Returns the indices sent and the indices the decoder read back, both of
-        shape (m, n).
+        signal. ``coefficients`` of shape (m, n); returns the indices sent and the indices
+        the decoder read back, both of shape (m, n).
         """
-        sent, received = self.code_active(coefficients[:, self.cols])
-        full = np.zeros((2, sent.shape[0], self.n), dtype=np.int64)
-        full[0][:, self.cols] = sent
-        full[1][:, self.cols] = received
+        columns = self._fitted()
+        sent = np.rint(coefficients[:, self.cols].T * self._inverse[:, np.newaxis])
+        sent = sent.astype(np.int64)
+        encoder = new_encoder()
+        columns.encode(encoder, sent)
+        words = encoder.get_compressed()
+        self._count(words)
+        received = columns.decode(new_decoder(words), sent.shape[1])
+        full = np.zeros((2, sent.shape[1], self.n), dtype=np.int64)
+        full[0][:, self.cols] = sent.T
+        full[1][:, self.cols] = received.T
         return full[0], full[1]
 
-    def code_active(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`code_segment` given the active coefficients only, shape (m, cols.size);
-        returns the indices of those (inactive ones are 0 on both sides)."""
+    def code_active(self, sent: np.ndarray) -> bool:
+        """Range-code the active coefficients' indices (shape (cols.size, m); integers, as
+        int64 or as whole floats) as one segment, decode it, and return whether the decoder
+        read back exactly ``sent``."""
+        words, same = self._fitted().code(sent)
+        self._count(words)
+        return same
+
+    def code_and_decode_active(self, sent: np.ndarray) -> np.ndarray:
+        """:meth:`code_active`, returning the indices the decoder read back (shape
+        (cols.size, m), int64) instead of comparing them."""
+        columns = self._fitted()
+        encoder = new_encoder()
+        columns.encode(encoder, sent)
+        words = encoder.get_compressed()
+        self._count(words)
+        return columns.decode(new_decoder(words), sent.shape[1])
+
+    def _fitted(self) -> ColumnModels:
         if self._columns is None:
             raise SfmError("BlockCoder.fit() must run before code_segment()")
-        sent = np.rint(coefficients * self._inverse).astype(np.int64)
-        encoder = new_encoder()
-        self._columns.encode(encoder, sent)
-        words = encoder.get_compressed()
+        return self._columns
+
+    def _count(self, words: np.ndarray) -> None:
         self.payload_words += int(words.size)
         self.segments += 1
-        received = self._columns.decode(new_decoder(words), sent.shape[0])
-        return sent, received
 
     def reconstruct(self, indices: np.ndarray) -> np.ndarray:
         """Blocks rebuilt from indices (mean not added), shape (m, n)."""
@@ -216,15 +243,16 @@ class BlockCoder:
 
     def dequantize_active(self, indices: np.ndarray) -> np.ndarray:
         """The decoded values of the active coefficients from their indices, shape
-        (m, cols.size)."""
+        (cols.size, m)."""
         offsets = None if self.offsets is None else self.offsets[self.cols]
-        return dequantize(indices, self.steps[self.cols], offsets=offsets)
+        return dequantize(indices.T, self.steps[self.cols], offsets=offsets).T
 
     def reconstruct_active(self, indices: np.ndarray) -> np.ndarray:
-        """:meth:`reconstruct` from the active coefficients' indices, shape (m, cols.size)."""
+        """:meth:`reconstruct` from the active coefficients' indices, shape (cols.size, m);
+        returns blocks of shape (m, n)."""
         if self._rows is None:
             self._rows = np.ascontiguousarray(self.basis[self.cols])
-        return self.dequantize_active(indices) @ self._rows
+        return self.dequantize_active(indices).T @ self._rows
 
     # -- the bill ---------------------------------------------------------------------
     @property
@@ -380,7 +408,8 @@ def run_coders(
 
     Pass 1 gathers the statistics the models are fitted to; pass 2 range-codes each group of
     ``chunk_blocks`` blocks as its own segment, decodes it at once, checks the indices and
-    measures the error, so only one segment per coder is ever held.
+    measures the error (on the coefficients, :class:`_SquaredError`), so only one segment
+    per coder is ever held. The results do not depend on how the pieces cut the signal.
 
     Parameters
     ----------
@@ -411,69 +440,231 @@ def run_coders(
                            keep_indices=keep_indices)
 
 
+@dataclass
+class _CoefficientGroup:
+    """One group of blocks, transformed: what both passes of :func:`run_coders` take.
+
+    ``coefs`` maps each basis to its active coefficients, shape (k, m); ``complete`` counts
+    the blocks wholly of signal (all but a padded last block); ``tail`` holds that padded
+    block's signal samples, mean removed (None when there is none); ``energy`` is the sum of
+    the squared samples of the complete blocks, mean removed (0 unless asked for).
+    """
+
+    coefs: dict[int, np.ndarray]
+    blocks: int
+    complete: int
+    tail: np.ndarray | None
+    energy: float
+
+
+class _CoefficientGroups:
+    """The coefficients of consecutive blocks of a signal pushed piece by piece, per basis,
+    in groups of ``chunk_blocks`` blocks.
+
+    A group that lies within one piece is transformed where it lies, without copying its
+    samples, and the mean is removed from the coefficients instead (``B (x - mean) =
+    B x - (B 1) mean``): a copy of every sample was the coder's largest cost after the
+    range coder. A group that straddles pieces is gathered into a buffer first. Either way
+    each group is transformed whole, so its coefficients do not depend on where the pieces
+    fall (a product or a sum split at a piece's edge would round differently). The last
+    block is completed with the mean (zeros once it is removed).
+    """
+
+    def __init__(self, bases: dict[int, np.ndarray], block: int, *, mean: float,
+                 chunk_blocks: int, energy: bool) -> None:
+        self.bases, self.block, self.mean, self.chunk = bases, block, mean, chunk_blocks
+        self.offsets = {key: (b.sum(axis=1) * mean)[:, np.newaxis] for key, b in bases.items()}
+        self.want_energy = energy
+        self._size = chunk_blocks * block
+        self._buffer = np.empty(0)
+        self._fill = 0
+        self._ones = np.ones(0)
+
+    def push(self, piece: np.ndarray) -> Iterator[_CoefficientGroup]:
+        """The groups the next piece (shape (k,)) completes."""
+        x = np.asarray(piece, dtype=np.float64).reshape(-1)
+        size, pos = self._size, 0
+        while pos < x.size:
+            if not self._fill and x.size - pos >= size:
+                yield self._transform(x[pos: pos + size], size)
+                pos += size
+                continue
+            if self._buffer.size < size:
+                self._buffer = np.empty(size)
+            n = min(size - self._fill, x.size - pos)
+            self._buffer[self._fill: self._fill + n] = x[pos: pos + n]
+            self._fill += n
+            pos += n
+            if self._fill == size:
+                self._fill = 0
+                yield self._transform(self._buffer, size)
+
+    def finish(self) -> Iterator[_CoefficientGroup]:
+        """The last, partly filled group (if any), its last block completed with the mean."""
+        fill, self._fill = self._fill, 0
+        if fill:
+            end = -(-fill // self.block) * self.block
+            self._buffer[fill: end] = self.mean
+            yield self._transform(self._buffer[:end], fill)
+
+    def _transform(self, x: np.ndarray, n_valid: int) -> _CoefficientGroup:
+        """The group of samples ``x`` (``n_valid`` of them signal), transformed."""
+        m, block = x.size // self.block, self.block
+        blocks = x.reshape(m, block)
+        coefs = {}
+        for key, b in self.bases.items():
+            coefs[key] = b @ blocks.T
+            coefs[key] -= self.offsets[key]
+        complete = n_valid // block
+        tail = None if complete == m else x[complete * block: n_valid] - self.mean
+        energy = self._centred_energy(x[: complete * block]) if self.want_energy else 0.0
+        return _CoefficientGroup(coefs, m, complete, tail, energy)
+
+    def _centred_energy(self, x: np.ndarray) -> float:
+        """``sum((x - mean)**2)`` from the sums of ``x`` and ``x**2``, without a copy; when
+        the mean is so large that those terms would cancel (more than 6 digits), from the
+        difference itself."""
+        mu, n = self.mean, x.size
+        if not mu:
+            return float(x @ x)
+        if self._ones.size < n:  # the sum as a dot product: BLAS, twice numpy's sum's speed
+            self._ones = np.ones(n)
+        energy = float(x @ x) - 2.0 * mu * float(x @ self._ones[:n]) + n * mu * mu
+        if n * mu * mu > 1e6 * max(energy, 0.0):
+            d = x - mu
+            energy = float(d @ d)
+        return energy
+
+
+class _SquaredError:
+    """One coder's squared error over the complete blocks, summed on its coefficients.
+
+    The basis is orthonormal, so the blocks rebuilt from the indices differ from the signal
+    by exactly what the coefficients do (Parseval), the inactive coefficients' whole energy
+    included. With ``c`` a coefficient over the step and ``i`` its index, the error of a
+    midpoint reconstruction is ``(i - c)**2``; a centroid one moves a non-zero ``i`` by
+    ``offset`` toward zero, which adds ``offset**2 - 2 offset (|i| - |c|)`` (``i`` and ``c``
+    have the same sign). So a few sums per coefficient give the error of every block
+    without rebuilding one. Those of ``c**2`` and ``|i| - |c|`` were gathered in pass 1
+    (the statistics the models are fitted to, over the same coefficients): only the padded
+    last block's share is taken back out of them.
+    """
+
+    def __init__(self, coder: BlockCoder) -> None:
+        stats, cols = coder.stats, coder.cols
+        self.centroid = coder.reconstruction == "centroid"
+        self.inactive = cols.size < coder.n
+        self.rounding = np.zeros(cols.size)
+        self.kept = float(stats.sum_sq[cols].sum())
+        self.gap = stats.sum_gap[cols].copy()
+        self.nonzero = stats.nonzero[cols].copy()
+        self.samples = 0.0  # the padded last block's, measured on its samples
+
+    def add(self, scaled: np.ndarray, sent: np.ndarray, complete: int) -> None:
+        """Add a group: ``scaled`` (coefficients over the step) and ``sent`` (their
+        indices, as floats), shape (k, m), of which the first ``complete`` blocks are wholly
+        signal. ``scaled`` is overwritten."""
+        if complete < scaled.shape[1]:  # the padded block: out of pass 1's sums
+            c, i = scaled[:, complete:], sent[:, complete:]
+            self.kept -= float((c * c).sum())
+            if self.centroid:
+                size = np.abs(i)
+                self.gap -= np.where(size > 0, size - np.abs(c), 0.0).sum(axis=1)
+                self.nonzero -= (size > 0).sum(axis=1)
+            scaled, sent = scaled[:, :complete], sent[:, :complete]
+        d = np.subtract(sent, scaled, out=scaled)
+        self.rounding += np.einsum("ij,ij->i", d, d)
+
+    def total(self, coder: BlockCoder, energy: float) -> float:
+        """The whole squared error, given the complete blocks' energy (mean removed)."""
+        error = self.rounding.sum()
+        if self.centroid:
+            offset = coder.offsets[coder.cols]
+            error += (offset * offset * self.nonzero - 2.0 * offset * self.gap).sum()
+        error *= coder.step**2
+        if self.inactive:
+            error += max(energy - coder.step**2 * self.kept, 0.0)
+        return float(error) + self.samples
+
+
 def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decoded,
                 keep_indices):
     by_basis: dict[int, list[int]] = {}
     for k, coder in enumerate(coders):
         by_basis.setdefault(id(coder.basis), []).append(k)
     # per basis, only the coefficients some coder codes are computed (its rows of the
-    # basis); each coder takes its own columns of them
+    # basis); each coder takes its own rows of them
     rows = {key: np.unique(np.concatenate([coders[k].cols for k in ks]))
             for key, ks in by_basis.items()}
-    bases = {key: np.ascontiguousarray(coders[ks[0]].basis[rows[key]])
+    # A basis that serves one coder has its rows divided by that coder's step, so its
+    # coefficients come out over the step, the form both passes use, without a pass of
+    # their own to scale them. In Fortran order: (k, n) @ blocks.T then multiplies two
+    # column-major operands, twice as fast as with the rows C-contiguous (k = 7 of n = 32).
+    scaled = {key: len(ks) == 1 for key, ks in by_basis.items()}
+    bases = {key: np.asfortranarray(
+                coders[ks[0]].basis[rows[key]]
+                * (coders[ks[0]]._inverse[:, np.newaxis] if scaled[key] else 1.0))
              for key, ks in by_basis.items()}
+    # with inactive coefficients, the error needs the energy of the signal (pass 2)
+    energy = any(coder.cols.size < coder.n for coder in coders)
     take = {k: (None if coders[k].cols.size == rows[key].size
                 else np.searchsorted(rows[key], coders[k].cols))
             for key, ks in by_basis.items() for k in ks}
 
-    def groups():
-        for blocks, n_valid in group_blocks(pieces(), block, mean=mean, chunk_blocks=chunk_blocks):
-            yield blocks, n_valid, {key: blocks @ b.T for key, b in bases.items()}
+    def groups(energy: bool):
+        grouper = _CoefficientGroups(bases, block, mean=mean, chunk_blocks=chunk_blocks,
+                                     energy=energy)
+        for piece in pieces():
+            yield from grouper.push(piece)
+        yield from grouper.finish()
 
-    def own(k, coefs):
-        return coefs if take[k] is None else coefs[:, take[k]]
+    def over_step(key, k, coefs):
+        """Coder k's coefficients over its step, a new array it may overwrite."""
+        if scaled[key]:
+            return coefs
+        own = coefs if take[k] is None else coefs[take[k]]
+        return own * coders[k]._inverse[:, np.newaxis]
 
-    for _, _, coefs in groups():
+    for group in groups(False):
         for key, ks in by_basis.items():
             for k in ks:
-                coders[k].observe_active(own(k, coefs[key]))
+                coders[k].observe_scaled(over_step(key, k, group.coefs[key]))
     for coder in coders:
         coder.fit()
     encoded: list[list[np.ndarray]] = [[] for _ in coders]
     decoded: list[list[np.ndarray]] = [[] for _ in coders]
-    sq_error = np.zeros(len(coders))
+    errors = [_SquaredError(coder) for coder in coders]
     match = np.ones(len(coders), dtype=bool)
-    for blocks, n_valid, coefs in groups():
-        flat = blocks.reshape(-1)[:n_valid]
-        # Without padding and without a consumer of the decoded samples, the error is
-        # measured on the coefficients: the basis is orthonormal, so the blocks rebuilt from
-        # the decoded indices differ from the signal by exactly what the coefficients do
-        # (Parseval), the inactive ones' whole energy included; rebuilding every sample only
-        # to measure that cost up to a third of the coder's time
-        parseval = on_decoded is None and n_valid == blocks.size
-        energy = float(flat @ flat) if parseval else 0.0  # the blocks' (mean removed)
+    total_energy = 0.0
+    for group in groups(energy):
+        total_energy += group.energy
+        n_valid = group.complete * block + (0 if group.tail is None else group.tail.size)
         for key, ks in by_basis.items():
             for k in ks:
                 coder = coders[k]
-                active = own(k, coefs[key])
-                sent, received = coder.code_active(active)
-                match[k] &= bool(np.array_equal(sent, received))
+                ratio = over_step(key, k, group.coefs[key])
+                rounded = np.rint(ratio)
+                errors[k].add(ratio, rounded, group.complete)  # (ratio is spent)
                 if keep_indices:
+                    sent = rounded.astype(np.int64)
+                    received = coder.code_and_decode_active(sent)
+                    match[k] &= bool(np.array_equal(sent, received))
                     for store, part in ((encoded[k], sent), (decoded[k], received)):
-                        whole = np.zeros((part.shape[0], coder.n), dtype=np.int64)
-                        whole[:, coder.cols] = part
+                        whole = np.zeros((part.shape[1], coder.n), dtype=np.int64)
+                        whole[:, coder.cols] = part.T
                         store.append(whole)
-                if parseval:
-                    diff = (coder.dequantize_active(received) - active).reshape(-1)
-                    sq_error[k] += diff @ diff
-                    if coder.cols.size < coder.n:  # the inactive coefficients' energy
-                        kept = active.reshape(-1)
-                        sq_error[k] += max(energy - kept @ kept, 0.0)
+                else:
+                    match[k] &= coder.code_active(rounded)
+                if group.tail is None and on_decoded is None:
                     continue
-                rebuilt = coder.reconstruct_active(received).reshape(-1)[:n_valid]
-                diff = rebuilt - flat
-                sq_error[k] += diff @ diff
+                # the decoder's indices are these (checked above; a mismatch raises below)
+                sent = rounded.astype(np.int64)
+                if group.tail is not None:
+                    last = coder.reconstruct_active(sent[:, -1:]).reshape(-1)
+                    diff = last[: group.tail.size] - group.tail
+                    errors[k].samples += float(diff @ diff)
                 if on_decoded is not None:
+                    rebuilt = coder.reconstruct_active(sent).reshape(-1)[:n_valid]
                     on_decoded(k, rebuilt + mean)
     results = []
     for k, coder in enumerate(coders):
@@ -486,7 +677,7 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
             active=int(coder.active.sum()), samples=samples, bits=coder.total_bits,
             side_bits=coder.side_bits, basis_bits=coder.basis_bits,
             angle_bits=None if coder.sent is None else coder.sent.angle_bits,
-            distortion=float(sq_error[k] / samples),
+            distortion=errors[k].total(coder, total_energy) / samples,
         ))
     pairs = None
     if keep_indices:

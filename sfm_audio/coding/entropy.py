@@ -172,17 +172,18 @@ class CoefficientModel:
 
 
 class ColumnModels:
-    """The models of several coefficients, coding the columns of a segment in one go.
+    """The models of several coefficients, coding the rows of a segment in one go.
 
     The same code as :meth:`CoefficientModel.encode` and :meth:`CoefficientModel.decode`
-    called column by column (same models, same order, so the same words), with the symbols
-    of every column prepared (shifted, offset, converted) in one array operation instead of
-    one per column.
+    called coefficient by coefficient (same models, same order, so the same words), with the
+    symbols of every coefficient prepared (shifted, offset, converted) in one array operation
+    instead of one per coefficient. Indices come one row per coefficient, shape (k, m): each
+    row is contiguous, as the range coder takes it.
 
     Parameters
     ----------
     models : sequence of CoefficientModel
-        One per column.
+        One per row.
     """
 
     def __init__(self, models) -> None:
@@ -193,25 +194,33 @@ class ColumnModels:
         self.low = [b[2] for b in built]
         self.shift = np.array([m.shift for m in self.models], dtype=np.int64)
         self.origin = np.array([b[1] for b in built], dtype=np.int64)
-        # the high part of a column that sends none: lo >> shift (0 for an inactive one)
+        # the high part of a coefficient that sends none: lo >> shift (0 for an inactive one)
         self.base = np.array([m.lo >> m.shift for m in self.models], dtype=np.int64)
         self.shifted = bool(self.shift.any())
 
-    def encode(self, encoder, indices: np.ndarray) -> None:
-        """Append ``indices`` (shape (m, k), column ``j`` in model ``j``'s range)."""
+    def _symbols(self, indices: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The high-part symbols (k, m) int32 and, per shifted row, its low bits."""
+        if not self.shifted:  # indices given as whole floats convert the same way
+            return (indices - self.origin[:, np.newaxis]).astype(np.int32), {}
         i = np.asarray(indices, dtype=np.int64)
-        high = i >> self.shift if self.shifted else i
-        # one transposing conversion: each column's symbols contiguous, as int32
-        symbols = np.array((high - self.origin).T, dtype=np.int32, order="C")
-        for j, (model, low) in enumerate(zip(self.high, self.low)):
+        high = (i >> self.shift[:, np.newaxis]) - self.origin[:, np.newaxis]
+        low = {j: (i[j] & ((1 << int(k)) - 1)).astype(np.int32)
+               for j, k in enumerate(self.shift) if self.low[j] is not None}
+        return high.astype(np.int32), low
+
+    def _encode(self, encoder, high: np.ndarray, low: dict[int, np.ndarray]) -> None:
+        for j, model in enumerate(self.high):
             if model is not None:
-                encoder.encode(symbols[j], model)
-            if low is not None:
-                encoder.encode((i[:, j] & ((1 << int(self.shift[j])) - 1)).astype(np.int32),
-                               low)
+                encoder.encode(high[j], model)
+            if j in low:
+                encoder.encode(low[j], self.low[j])
+
+    def encode(self, encoder, indices: np.ndarray) -> None:
+        """Append ``indices`` (shape (k, m), row ``j`` in model ``j``'s range)."""
+        self._encode(encoder, *self._symbols(indices))
 
     def decode(self, decoder, count: int) -> np.ndarray:
-        """Read ``count`` rows back, shape (count, k), int64."""
+        """Read ``count`` indices of every row back, shape (k, count), int64."""
         out = np.empty((len(self.models), count), dtype=np.int64)
         low_bits = {}
         for j, (model, low) in enumerate(zip(self.high, self.low)):
@@ -226,7 +235,29 @@ class ColumnModels:
             out <<= self.shift[:, np.newaxis]
             for j, bits in low_bits.items():
                 out[j] += bits
-        return out.T
+        return out
+
+    def code(self, indices: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Range-code ``indices`` (shape (k, m)) as one segment, decode it, and compare.
+
+        Returns the segment's words and whether the decoder read back exactly the symbols
+        sent (high parts and low bits, which together are the indices; a row that sends
+        nothing is checked to hold the one index its model allows), compared as symbols:
+        no indices are assembled from them.
+        """
+        high, low = self._symbols(indices)
+        encoder = new_encoder()
+        self._encode(encoder, high, low)
+        words = encoder.get_compressed()
+        decoder = new_decoder(words)
+        count = high.shape[1]
+        got = np.empty_like(high)
+        same = True
+        for j, model in enumerate(self.high):  # in the order they were sent
+            got[j] = self.base[j] if model is None else decoder.decode(model, count)
+            if j in low:
+                same &= bool(np.array_equal(decoder.decode(self.low[j], count), low[j]))
+        return words, same and bool(np.array_equal(got, high))
 
 
 class IndexStats:
@@ -265,43 +296,45 @@ class IndexStats:
             self.lo[rest] = np.minimum(self.lo[rest], indices[:, rest].min(axis=0))
             self.hi[rest] = np.maximum(self.hi[rest], indices[:, rest].max(axis=0))
         cols = np.flatnonzero(active)
-        self.update_columns(scaled[:, cols], indices[:, cols], cols)
+        self.update_columns(scaled[:, cols].T, indices[:, cols].T, cols)
 
     def update_columns(self, scaled: np.ndarray, indices: np.ndarray, cols: np.ndarray) -> None:
-        """Add rows of the coefficients ``cols`` only: ``scaled`` and ``indices`` of shape
-        (m, cols.size), column ``c`` of them belonging to coefficient ``cols[c]``.
+        """Add the rows of the coefficients ``cols`` only: ``scaled`` and ``indices`` of
+        shape (cols.size, m), one row per coefficient, row ``c`` belonging to coefficient
+        ``cols[c]``.
 
         Coefficients not in ``cols`` keep their statistics (their count still grows by
-        ``m``: it counts the rows of the signal).
+        ``m``: it counts the blocks of the signal).
         """
-        m = indices.shape[0]
+        m = indices.shape[1]
         if m == 0:
             return
         self.count += m
         cols = np.asarray(cols, dtype=np.intp)
         if cols.size == 0:
             return
-        lo, hi = indices.min(axis=0), indices.max(axis=0)
+        lo, hi = indices.min(axis=1), indices.max(axis=1)
         self.lo[cols] = np.minimum(self.lo[cols], lo)
         self.hi[cols] = np.maximum(self.hi[cols], hi)
-        self.sum_sq[cols] += np.einsum("ij,ij->j", scaled, scaled)
+        self.sum_sq[cols] += np.einsum("ij,ij->i", scaled, scaled)
         a = np.abs(scaled)
-        self.sum_abs[cols] += a.sum(axis=0)
+        self.sum_abs[cols] += a.sum(axis=1)
         if self.gaps:
             ai = np.abs(indices)
             nz = ai > 0
-            self.sum_gap[cols] += np.where(nz, ai - a, 0.0).sum(axis=0)
-            self.nonzero[cols] += nz.sum(axis=0)
+            self.sum_gap[cols] += np.where(nz, ai - a, 0.0).sum(axis=1)
+            self.nonzero[cols] += nz.sum(axis=1)
         # the histogram of a coefficient is used only when all its indices lie in
         # [-HIST, HIST): one bincount over the ranges these rows span, then each range
         # added where it belongs (no clipping, no full-width counts per segment)
         inside = np.flatnonzero((lo >= -HIST) & (hi < HIST))
         if inside.size == 0:
             return
-        i = indices if inside.size == cols.size else indices[:, inside]
+        i = indices if inside.size == cols.size else indices[inside]
         lo, width = lo[inside], hi[inside] - lo[inside] + 1
         start = np.cumsum(width) - width
-        counts = np.bincount((i + (start - lo)).ravel(), minlength=int(start[-1] + width[-1]))
+        counts = np.bincount((i + (start - lo)[:, np.newaxis]).ravel(),
+                             minlength=int(start[-1] + width[-1]))
         where = np.repeat(cols[inside] * (2 * HIST) + lo + HIST - start, width)
         self.hist.reshape(-1)[where + np.arange(where.size)] += counts
 
@@ -390,12 +423,16 @@ def best_table_model(counts: np.ndarray, lo: int, hi: int, *, sigma: float,
     (bits, family, scale)
     """
     best = None
+    edges = np.arange(lo, hi + 2) - 0.5
     for family, base in (("gaussian", sigma), ("laplace", b)):
-        for f in _SCALE_FACTORS:
-            scale = float(np.float32(base * f))
-            bits = -(counts * np.log2(_pmf(family, lo, hi, scale))).sum()
-            if best is None or bits < best[0]:
-                best = (float(bits), family, scale)
+        # every scale factor's probabilities at once, as _pmf gives them one by one
+        scales = np.array([np.float32(base * f) for f in _SCALE_FACTORS], dtype=np.float64)
+        cdf = _cdf(family, edges[np.newaxis, :], scales[:, np.newaxis])
+        cdf[:, 0], cdf[:, -1] = 0.0, 1.0
+        bits = -(counts * np.log2(np.maximum(np.diff(cdf, axis=1), _MIN_PROB))).sum(axis=1)
+        for scale, value in zip(scales, bits):
+            if best is None or value < best[0]:
+                best = (float(value), family, float(scale))
     return best
 
 
