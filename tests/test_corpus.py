@@ -403,6 +403,19 @@ def test_stdout_with_a_pool(corpus, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a fork server needs POSIX")
+def test_pool_workers_fork_from_a_frozen_server():
+    """The fork server freezes what it imported (gc.freeze), so a worker's garbage
+    collections leave the pages it shares with the server alone: about 8 MB of the tree of
+    `code --jobs 2` (scripts/bench_code.py)."""
+    import gc
+
+    from sfm_audio.corpus.executors import process_pool
+
+    with process_pool(1, preload=("sfm_audio.features",)) as pool:
+        assert pool.submit(gc.get_freeze_count).result() > 1000
+
+
 def test_malloc_tuning_on_dask_workers_is_scoped(monkeypatch):
     # Dask's nanny gives workers fixed thresholds: tuned while jobs run, then restored
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")

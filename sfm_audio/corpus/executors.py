@@ -154,14 +154,15 @@ def _init_worker() -> None:
 def _pool_context(preload: Sequence[str] = ()):
     """``forkserver`` where there is one (POSIX), else ``spawn``: never a plain fork of this
     process and its threads. The fork server imports ``preload`` (the task's modules) once,
-    so a worker starts by a fork instead of a fresh interpreter and a second import of numpy.
+    so a worker starts by a fork instead of a fresh interpreter and a second import of numpy,
+    then freezes it (:mod:`._frozen`), so the pages a worker shares with it stay shared.
     Jobs carry absolute paths, so a fork server started in another working directory is
     harmless."""
     import multiprocessing  # here: a run on one core never starts a process
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, *preload])
+        context.set_forkserver_preload([__name__, *preload, f"{__package__}._frozen"])
         return context
     return multiprocessing.get_context("spawn")
 
