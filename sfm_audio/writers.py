@@ -360,6 +360,27 @@ def _arrow_schema(pa, schema: Sequence[Column]):
     return pa.schema(fields)
 
 
+# Arrow arrays are made from their buffers: pyarrow.array() imports pandas wherever it is
+# installed (0.2-0.3 s in every worker of a run, on its first part), even for numpy input
+def _arrow_numbers(pa, values: np.ndarray):
+    """A 1-D numpy array of numbers (no NaN made null) as an Arrow array, without a copy
+    of a contiguous one."""
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), values.size,
+                                 [None, pa.py_buffer(values)])
+
+
+def _arrow_strings(pa, texts: Sequence[str], *, repeat: int = 1):
+    """Texts as an Arrow string array; with ``repeat``, the (one) text that many times."""
+    data = [t.encode() for t in texts]
+    if repeat != 1:
+        data = data * repeat
+    ends = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=ends[1:])
+    return pa.Array.from_buffers(pa.string(), len(data),
+                                 [None, pa.py_buffer(ends), pa.py_buffer(b"".join(data))])
+
+
 def _parquet_writer(path: Path, arrow_schema):
     """pyarrow's Parquet writer as every table of this package is written: dictionary
     encoding for the two text columns only. (A feature column is float32 with nearly as
@@ -373,9 +394,9 @@ def _parquet_writer(path: Path, arrow_schema):
 class _ParquetWriter:
     """Buffer rows into row groups of at least 65536 rows and write them with pyarrow.
 
-    ``part=True`` writes a corpus run's part instead: an Arrow IPC file holding one record
-    batch per row group, which :class:`ParquetJoin` adds (:meth:`add`, not decoded) to the
-    output's writer, whose row groups then follow the same rule across parts.
+    ``part=True`` writes a corpus run's part instead: an Arrow IPC file of one record batch,
+    which :class:`ParquetJoin` adds (:meth:`add`, not decoded) to the output's writer, whose
+    row groups then follow the same rule across parts.
     """
 
     ROW_GROUP = 1 << 16
@@ -385,6 +406,12 @@ class _ParquetWriter:
 
         self.pa, self.schema = pa, schema
         self.arrow_schema = _arrow_schema(pa, schema)
+        # the numeric columns of each kind, converted together (one transposing cast per
+        # kind, not one strided copy per column), then each row handed to Arrow as it is
+        kinds = [c.kind for c in schema]
+        self._kinds = [(np.dtype(_NUMPY_DTYPE[k]), np.flatnonzero([x == k for x in kinds]))
+                       for k in dict.fromkeys(kinds)]
+        self._order = np.argsort(np.concatenate([i for _, i in self._kinds]), kind="stable")
         if part:
             self._sink = pa.OSFile(str(path), "wb")
             self._writer = pa.ipc.new_file(self._sink, self.arrow_schema)
@@ -395,12 +422,12 @@ class _ParquetWriter:
         self._pending_rows = 0
 
     def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
-        n = numeric.shape[0]
-        arrays = [self.pa.array([file] * n, self.pa.string()),
-                  self.pa.array(list(channel), self.pa.string())]
-        arrays += [self.pa.array(numeric[:, j].astype(_NUMPY_DTYPE[c.kind]))
-                   for j, c in enumerate(self.schema)]
-        self.add(self.pa.Table.from_arrays(arrays, schema=self.arrow_schema))
+        n, pa = numeric.shape[0], self.pa
+        rows = [row for dtype, index in self._kinds
+                for row in numeric.T[index].astype(dtype, copy=False)]
+        arrays = [_arrow_strings(pa, [file], repeat=n), _arrow_strings(pa, channel)]
+        arrays += [_arrow_numbers(pa, rows[k]) for k in self._order]
+        self.add(pa.Table.from_arrays(arrays, schema=self.arrow_schema))
 
     def add(self, table) -> None:
         """Add rows already in Arrow (a table of this schema); a row group is written once
@@ -415,7 +442,7 @@ class _ParquetWriter:
             table = self.pa.concat_tables(self._pending)
             if self._sink is None:
                 self._writer.write_table(table)
-            else:  # one batch: one row group when joined
+            else:  # a part: one batch, so that the join, in the run's process, adds one
                 self._writer.write_batch(table.combine_chunks().to_batches()[0])
             self._pending, self._pending_rows = [], 0
 

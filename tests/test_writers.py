@@ -177,3 +177,33 @@ def test_text_nan_in_some_rows_only(tmp_path):
     assert text["csv"] == "x.wav,mix,0,0.000000,1.5,\nx.wav,mix,1,0.100000,,2.5\n"
     rows = [json.loads(line) for line in text["jsonl"].splitlines()]
     assert [(r["a"], r["b"]) for r in rows] == [(1.5, None), (None, 2.5)]
+
+
+def test_parquet_rows_are_arrow_arrays_without_pandas(tmp_path):
+    """The Parquet writer builds its Arrow arrays from their buffers: pyarrow.array()
+    imports pandas wherever it is installed (0.2-0.3 s in every worker of a run, on its first
+    part). The arrays are what pyarrow.array() gives: a NaN stays a NaN, not a null;
+    text with non-ASCII characters keeps them."""
+    pytest.importorskip("pandas")  # without it, the import could not happen anyway
+    code = (
+        "import sys, numpy as np\n"
+        "from sfm_audio.writers import open_writer, frame_schema\n"
+        "w = open_writer('parquet', sys.argv[1], frame_schema(['sfm', 'sfm_db']))\n"
+        "w.write('été.wav', ['mix', 'ch2'], np.array([[0, 0.0, np.nan, -3.0], "
+        "[1, 0.032, 0.5, np.nan]]))\n"
+        "w.close()\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.parquet"
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "False"
+    table = pq.read_table(path)
+    assert table.column("file").to_pylist() == ["été.wav", "été.wav"]
+    assert table.column("channel").to_pylist() == ["mix", "ch2"]
+    assert table.column("frame").to_pylist() == [0, 1]
+    assert table.column("sfm").null_count == 0 and np.isnan(table.column("sfm")[0].as_py())
+    assert table.column("sfm").type == "float" and table.column("time_s").type == "double"

@@ -78,6 +78,12 @@ def extract_file(
         raise
 
 
+def _worker_modules(fmt: str) -> tuple[str, ...]:
+    """Modules the pool's fork server imports for the workers beyond the task's own:
+    pyarrow for Parquet parts (imported once there, not once per worker)."""
+    return ("pyarrow.ipc",) if fmt == "parquet" else ()
+
+
 @dataclass(frozen=True)
 class TableTask:
     """The table of one file as a part of a run (picklable)."""
@@ -90,6 +96,10 @@ class TableTask:
     @property
     def suffix(self) -> str:
         return "." + self.fmt
+
+    @property
+    def preload(self) -> tuple[str, ...]:
+        return _worker_modules(self.fmt)
 
     def key(self) -> str:
         return repr([asdict(self.options), self.summary, self.fmt, self.schema])
@@ -210,8 +220,8 @@ def extract_files(
                      on_file=on_file, on_frames=on_frames, stdout=stdout)
         return report
 
-    if scheduler is None and jobs > 1 and len(paths) > 1:
-        start_workers_early([TableTask.__module__])  # imports while the headers are read
+    if scheduler is None and jobs > 1 and len(paths) > 1:  # imports while headers are read
+        start_workers_early([TableTask.__module__, *_worker_modules(fmt)])
     # before any work: the columns of the table, which may refuse the run. Standard input is
     # read twice (header, then samples) in this process: io keeps an anonymous copy of it.
     schema = _corpus_schema(paths, options, summary)
