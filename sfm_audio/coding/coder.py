@@ -467,12 +467,17 @@ class _CoefficientGroups:
     range coder. A group that straddles pieces is gathered into a buffer first. Either way
     each group is transformed whole, so its coefficients do not depend on where the pieces
     fall (a product or a sum split at a piece's edge would round differently). The last
-    block is completed with the mean (zeros once it is removed).
+    block is completed with the mean.
+
+    The bases in ``centre`` take the group with the mean removed from its samples (a copy):
+    against their finest step the mean is so large that ``B x - (B 1) mean`` would lose
+    digits the measured error needs.
     """
 
     def __init__(self, bases: dict[int, np.ndarray], block: int, *, mean: float,
-                 chunk_blocks: int, energy: bool) -> None:
+                 chunk_blocks: int, energy: bool, centre: frozenset = frozenset()) -> None:
         self.bases, self.block, self.mean, self.chunk = bases, block, mean, chunk_blocks
+        self.centre = centre
         self.offsets = {key: (b.sum(axis=1) * mean)[:, np.newaxis] for key, b in bases.items()}
         self.want_energy = energy
         self._size = chunk_blocks * block
@@ -511,10 +516,14 @@ class _CoefficientGroups:
         """The group of samples ``x`` (``n_valid`` of them signal), transformed."""
         m, block = x.size // self.block, self.block
         blocks = x.reshape(m, block)
+        centred = (x - self.mean).reshape(m, block) if self.centre else None
         coefs = {}
         for key, b in self.bases.items():
-            coefs[key] = b @ blocks.T
-            coefs[key] -= self.offsets[key]
+            if key in self.centre:
+                coefs[key] = b @ centred.T
+            else:
+                coefs[key] = b @ blocks.T
+                coefs[key] -= self.offsets[key]
         complete = n_valid // block
         tail = None if complete == m else x[complete * block: n_valid] - self.mean
         energy = self._centred_energy(x[: complete * block]) if self.want_energy else 0.0
@@ -611,9 +620,16 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
                 else np.searchsorted(rows[key], coders[k].cols))
             for key, ks in by_basis.items() for k in ks}
 
+    # B x - (B 1) mean rounds to about eps |mean| sqrt(n): next to a basis's finest step, a
+    # mean beyond 1e4 steps would show in the measured error (1e-9 of it and more); those
+    # bases take the samples centred first, as a copy. (Decided per basis, from its own
+    # coders, so that a report is the same whichever coders share a run.)
+    centre = frozenset(key for key, ks in by_basis.items()
+                       if abs(mean) > 1e4 * min(coders[k].step for k in ks))
+
     def groups(energy: bool):
         grouper = _CoefficientGroups(bases, block, mean=mean, chunk_blocks=chunk_blocks,
-                                     energy=energy)
+                                     energy=energy, centre=centre)
         for piece in pieces():
             yield from grouper.push(piece)
         yield from grouper.finish()
