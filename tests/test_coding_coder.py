@@ -183,3 +183,25 @@ def test_a_large_mean_costs_the_error_no_digits(rate, ar1_signal):
     plain = run([w], 0.0)
     assert run([y], 1000.0) == plain
     assert run(np.array_split(y, 7), 1000.0) == plain
+
+
+def test_equal_bases_are_one_basis_whatever_the_objects(ar1_signal):
+    """Coders group by the value of their basis, not by the array object: a basis that
+    reaches a worker process by pickle is a new array in each coder there, and the report
+    must have the same last digits wherever a part runs (the pooled-report test caught this
+    only when the scheduler happened to send the part to a worker)."""
+    from sfm_audio.coding import BlockCoder, coefficient_variances, transform_matrix
+    from sfm_audio.coding.coder import run_coders
+
+    y = ar1_signal(30011, 0.9, seed=8)
+    cov = block_covariance(y - y.mean(), 8)
+    basis = transform_matrix("dct", cov)
+    v = coefficient_variances(cov, basis)
+
+    def run(bases):
+        coders = [BlockCoder(b, v, rate=r, transform="dct", samples=y.size)
+                  for b, r in zip(bases, (0.5, 2.0))]
+        results, _ = run_coders(lambda: [y], 8, float(y.mean()), coders, samples=y.size)
+        return [(r.bits, r.distortion) for r in results]
+
+    assert run([basis, basis.copy()]) == run([basis, basis])

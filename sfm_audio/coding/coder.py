@@ -210,11 +210,11 @@ class BlockCoder:
         full[1][:, self.cols] = received.T
         return full[0], full[1]
 
-    def code_active(self, sent: np.ndarray) -> bool:
+    def code_active(self, sent: np.ndarray, *, spend: bool = False) -> bool:
         """Range-code the active coefficients' indices (shape (cols.size, m); integers, as
         int64 or as whole floats) as one segment, decode it, and return whether the decoder
-        read back exactly ``sent``."""
-        words, same = self._fitted().code(sent)
+        read back exactly ``sent`` (``spend``: whole floats ``sent`` may be overwritten)."""
+        words, same = self._fitted().code(sent, spend=spend)
         self._count(words)
         return same
 
@@ -598,9 +598,14 @@ class _SquaredError:
 
 def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decoded,
                 keep_indices):
-    by_basis: dict[int, list[int]] = {}
+    # coders with equal bases share one transform of each group; equal by value, not by
+    # object: a basis that reached a worker by pickle is a new array in each coder there
+    # (np.asarray of an unpickled array is a view), and the grouping (and so the last digits)
+    # must not depend on where a part runs
+    by_basis: dict[bytes, list[int]] = {}
     for k, coder in enumerate(coders):
-        by_basis.setdefault(id(coder.basis), []).append(k)
+        basis = np.ascontiguousarray(coder.basis)
+        by_basis.setdefault(repr(basis.shape).encode() + basis.tobytes(), []).append(k)
     # per basis, only the coefficients some coder codes are computed (its rows of the
     # basis); each coder takes its own rows of them
     rows = {key: np.unique(np.concatenate([coders[k].cols for k in ks]))
@@ -661,6 +666,7 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
                 ratio = over_step(key, k, group.coefs[key])
                 rounded = np.rint(ratio)
                 errors[k].add(ratio, rounded, group.complete)  # (ratio is spent)
+                rebuild = group.tail is not None or on_decoded is not None
                 if keep_indices:
                     sent = rounded.astype(np.int64)
                     received = coder.code_and_decode_active(sent)
@@ -670,11 +676,11 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
                         whole[:, coder.cols] = part.T
                         store.append(whole)
                 else:
-                    match[k] &= coder.code_active(rounded)
-                if group.tail is None and on_decoded is None:
+                    # the decoder's indices are these (checked; a mismatch raises below)
+                    sent = rounded.astype(np.int64) if rebuild else None
+                    match[k] &= coder.code_active(rounded, spend=True)
+                if not rebuild:
                     continue
-                # the decoder's indices are these (checked above; a mismatch raises below)
-                sent = rounded.astype(np.int64)
                 if group.tail is not None:
                     last = coder.reconstruct_active(sent[:, -1:]).reshape(-1)
                     diff = last[: group.tail.size] - group.tail

@@ -198,9 +198,14 @@ class ColumnModels:
         self.base = np.array([m.lo >> m.shift for m in self.models], dtype=np.int64)
         self.shifted = bool(self.shift.any())
 
-    def _symbols(self, indices: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """The high-part symbols (k, m) int32 and, per shifted row, its low bits."""
+    def _symbols(self, indices: np.ndarray, *, spend: bool = False
+                 ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The high-part symbols (k, m) int32 and, per shifted row, its low bits (``spend``:
+        ``indices``, whole floats, may be overwritten)."""
         if not self.shifted:  # indices given as whole floats convert the same way
+            if spend and indices.dtype == np.float64:
+                return np.subtract(indices, self.origin[:, np.newaxis],
+                                   out=indices).astype(np.int32), {}
             return (indices - self.origin[:, np.newaxis]).astype(np.int32), {}
         i = np.asarray(indices, dtype=np.int64)
         high = (i >> self.shift[:, np.newaxis]) - self.origin[:, np.newaxis]
@@ -237,15 +242,16 @@ class ColumnModels:
                 out[j] += bits
         return out
 
-    def code(self, indices: np.ndarray) -> tuple[np.ndarray, bool]:
+    def code(self, indices: np.ndarray, *, spend: bool = False) -> tuple[np.ndarray, bool]:
         """Range-code ``indices`` (shape (k, m)) as one segment, decode it, and compare.
 
         Returns the segment's words and whether the decoder read back exactly the symbols
         sent (high parts and low bits, which together are the indices; a row that sends
         nothing is checked to hold the one index its model allows), compared as symbols:
-        no indices are assembled from them.
+        no indices are assembled from them. ``spend``: the caller has no further use for
+        ``indices`` (whole floats), which then hold the symbols' working copy.
         """
-        high, low = self._symbols(indices)
+        high, low = self._symbols(indices, spend=spend)
         encoder = new_encoder()
         self._encode(encoder, high, low)
         words = encoder.get_compressed()
