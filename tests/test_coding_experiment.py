@@ -219,3 +219,38 @@ def test_warnings_name_the_file_not_its_copy(tmp_path, monkeypatch, jobs):
     messages = [str(w.message) for w in caught]
     assert any(m.startswith(f"{path}: ") for m in messages), messages
     assert not any("mono.w64" in m for m in messages), messages
+
+
+def test_a_coding_part_gives_the_same_digits_in_a_worker(ar1_wav):
+    """The coders of a part, run in a pool's worker (forked from the fork server, BLAS on
+    one thread from its start) and in this process: the same bits and errors to the last
+    digit, for every transform and both reconstructions, at rates with and without inactive
+    coefficients. (The pooled-report test sees this only for the parts the scheduler
+    happens to send to a worker.)"""
+    import soundfile as sf
+
+    from sfm_audio.coding import block_covariance, coefficient_variances, transform_matrix
+    from sfm_audio.coding.experiment import ExperimentOptions
+    from sfm_audio.coding.parts import coders_task
+    from sfm_audio.corpus.executors import process_pool
+
+    y, _ = sf.read(ar1_wav)
+    mean = float(y.mean())
+    args = []
+    for b in (8, 16):
+        cov = block_covariance(y - mean, b)
+        for t in ("klt", "dct", "pcm"):
+            basis = transform_matrix(t, cov)
+            v = coefficient_variances(cov, basis)
+            for reconstruction in ("midpoint", "centroid"):
+                options = ExperimentOptions([b], [0.25, 2.0, 6.0], [t], reconstruction, 256,
+                                            [1], 512, 2.0, False)
+                args.append((str(ar1_wav), b, t, basis, v, y.size, mean, options))
+
+    def digits(results):
+        return [(r.bits, r.distortion) for r in results]
+
+    here = [digits(coders_task(*a)[0]) for a in args]
+    with process_pool(1, preload=("sfm_audio.coding.experiment",)) as pool:
+        there = [digits(f.result()[0]) for f in [pool.submit(coders_task, *a) for a in args]]
+    assert there == here

@@ -167,6 +167,25 @@ def _pool_context(preload: Sequence[str] = ()):
     return multiprocessing.get_context("spawn")
 
 
+@contextlib.contextmanager
+def _one_thread_environment() -> Iterator[None]:
+    """This process's environment with BLAS and OpenMP on one thread, while a fork server
+    starts: the server and the workers it forks then never start the thread pools that
+    ``_init_worker`` would limit to one thread anyway (an OpenBLAS pool's threads spin for
+    a while when they start: 0.1-0.2 s of CPU per process with numpy and scipy loaded). A
+    part coded there gives the digits it gives here (``tests/test_coding_experiment.py``)."""
+    saved = {name: os.environ.get(name) for name in _ONE_THREAD_ENV}
+    os.environ.update(dict.fromkeys(_ONE_THREAD_ENV, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def start_workers_early(preload: Sequence[str] = ()) -> None:
     """Start the fork server now, so that it imports ``preload`` while this process is still
     busy (reading the inputs' headers) instead of while the first job waits for a worker.
@@ -175,14 +194,12 @@ def start_workers_early(preload: Sequence[str] = ()) -> None:
 
 
 def _start_server(context) -> None:
-    """Start the fork server of ``context`` if it has one and it is not running. (In this
-    process's environment: a server whose BLAS started on one thread computed other last
-    digits than this process, whose BLAS is limited to one thread only once loaded, and a
-    report's parts must give the same bytes in either.)"""
+    """Start the fork server of ``context`` if it has one and it is not running."""
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        with _one_thread_environment():
+            forkserver.ensure_running()
 
 
 def process_pool(jobs: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
