@@ -37,7 +37,8 @@ from scipy.signal import lfilter
 
 from sfm_audio import io
 from sfm_audio.coding import BlockCoder, block_covariance, coefficient_variances, transform_matrix
-from sfm_audio.coding.coder import CHUNK_BLOCKS, run_coders
+from sfm_audio.coding.coder import run_coders
+from sfm_audio.coding.groups import CHUNK_BLOCKS
 
 
 def make_audio(n: int, sr: int, seed: int = 0) -> np.ndarray:

@@ -205,3 +205,24 @@ def test_equal_bases_are_one_basis_whatever_the_objects(ar1_signal):
         return [(r.bits, r.distortion) for r in results]
 
     assert run([basis, basis.copy()]) == run([basis, basis])
+
+
+def test_block_groups_uncentred_keep_the_samples_and_copy_only_across_pieces():
+    """BlockGroups(centred=False), as the coders take it: the samples as they are, a group
+    within one piece that piece's own memory (no copy), one across pieces gathered, and the
+    last block completed with the mean; centred=True removes the mean and pads with zeros."""
+    from sfm_audio.coding.groups import BlockGroups
+
+    y = np.arange(50, dtype=float) + 0.5
+    pieces = [y[:20], y[20:23], y[23:]]  # groups of 2 blocks of 4: 8 samples
+    raw = BlockGroups(4, mean=10.0, chunk_blocks=2, centred=False)
+    got = [g for p in pieces for g in raw.push(p)] + raw.finish()
+    assert np.shares_memory(got[0][0], y) and not np.shares_memory(got[2][0], y)
+    flat = np.concatenate([b.reshape(-1) for b, _ in got])
+    np.testing.assert_array_equal(flat[:50], y)
+    np.testing.assert_array_equal(flat[50:], 10.0)
+    assert [n for _, n in got] == [8] * 6 + [2]
+    centred = BlockGroups(4, mean=10.0, chunk_blocks=2)
+    again = np.concatenate([b.reshape(-1) for p in pieces for b, _ in centred.push(p)]
+                           + [b.reshape(-1) for b, _ in centred.finish()])
+    np.testing.assert_array_equal(again, np.r_[y - 10.0, 0.0, 0.0])

@@ -14,12 +14,13 @@ transform, reconstruction, chunk size, mean, step, length of the code), the basi
 (its Givens angles at the precision the encoder picks, :mod:`.givens`; the coder uses the
 basis the decoder rebuilds from them), one active flag per coefficient, each active
 coefficient's model (:data:`.entropy.MODEL_SIDE_BITS`), for centroid reconstruction its
-offset, and the length of every range-coded segment.
+offset, and the length of every range-coded segment. The groups, and their transform, come
+from :mod:`.groups`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..threads import one_blas_thread
 from ..validate import finite_float, positive_float, positive_int
 from .entropy import ColumnModels, IndexStats, fit_models, new_decoder, new_encoder
 from .givens import BasisQuantizer, SentBasis
+from .groups import CHUNK_BLOCKS, GroupTransform, group_blocks
 from .quantize import (
     OFFSET_BITS,
     centroid_offsets,
@@ -49,10 +51,8 @@ __all__ = [
     "HEADER_BITS",
     "MAX_RATE",
     "BlockCoder",
-    "BlockGroups",
     "CodingResult",
     "code_signal",
-    "group_blocks",
     "run_coders",
     "validate_rate",
     "validate_transform",
@@ -63,8 +63,6 @@ __all__ = [
 HEADER_BITS = 64 + 16 + 2 + 1 + 32 + 64 + 64 + 32
 #: largest target rate accepted, bits per sample
 MAX_RATE = 16.0
-#: blocks per group in the streaming passes
-CHUNK_BLOCKS = 4096
 #: bits that store one segment's length in 32-bit words
 SEGMENT_LENGTH_BITS = 32
 
@@ -197,14 +195,9 @@ class BlockCoder:
         signal. ``coefficients`` of shape (m, n); returns the indices sent and the indices
         the decoder read back, both of shape (m, n).
         """
-        columns = self._fitted()
         sent = np.rint(coefficients[:, self.cols].T * self._inverse[:, np.newaxis])
         sent = sent.astype(np.int64)
-        encoder = new_encoder()
-        columns.encode(encoder, sent)
-        words = encoder.get_compressed()
-        self._count(words)
-        received = columns.decode(new_decoder(words), sent.shape[1])
+        received = self.code_and_decode_active(sent)
         full = np.zeros((2, sent.shape[1], self.n), dtype=np.int64)
         full[0][:, self.cols] = sent.T
         full[1][:, self.cols] = received.T
@@ -281,72 +274,6 @@ class BlockCoder:
     @property
     def total_bits(self) -> int:
         return self.side_bits + self.payload_bits
-
-
-class BlockGroups:
-    """Regroup consecutive pieces of a signal into groups of ``chunk_blocks`` blocks, as they
-    are pushed (so one read of a file can feed several consumers).
-
-    The mean is removed; the last block is completed with zeros. :meth:`push` and
-    :meth:`finish` return lists of ``(blocks, n_valid)``: ``blocks`` of shape (m, block) with
-    ``m == chunk_blocks`` except in the last group, ``n_valid`` how many of its ``m * block``
-    samples are signal (the rest is padding).
-    """
-
-    def __init__(self, block: int, *, mean: float, chunk_blocks: int = CHUNK_BLOCKS) -> None:
-        self.block, self.mean, self.chunk_blocks = block, mean, chunk_blocks
-        self._size = chunk_blocks * block
-        self._group = np.empty(self._size)
-        self._fill = 0
-
-    def push(self, piece: np.ndarray) -> list[tuple[np.ndarray, int]]:
-        """The groups the next piece (shape (k,)) completes."""
-        # each group is filled in place with the samples minus the mean: one pass per
-        # sample, however the pieces fall
-        x = np.asarray(piece, dtype=np.float64)
-        size, done, start = self._size, [], 0
-        while start < x.size:
-            n = min(size - self._fill, x.size - start)
-            np.subtract(x[start: start + n], self.mean,
-                        out=self._group[self._fill: self._fill + n])
-            self._fill += n
-            start += n
-            if self._fill == size:
-                done.append((self._group.reshape(self.chunk_blocks, self.block), size))
-                self._group = np.empty(size)
-                self._fill = 0
-        return done
-
-    def finish(self) -> list[tuple[np.ndarray, int]]:
-        """The last, partly filled group (if any)."""
-        fill = self._fill
-        if not fill:
-            return []
-        m = -(-fill // self.block)
-        group = self._group
-        group[fill: m * self.block] = 0.0
-        self._group, self._fill = np.empty(self._size), 0
-        return [(group[: m * self.block].reshape(m, self.block), fill)]
-
-
-def group_blocks(
-    pieces: Iterable[np.ndarray], block: int, *, mean: float, chunk_blocks: int = CHUNK_BLOCKS
-) -> Iterator[tuple[np.ndarray, int]]:
-    """Regroup consecutive pieces of a signal into groups of ``chunk_blocks`` blocks.
-
-    The mean is removed; the last block is completed with zeros (:class:`BlockGroups`).
-
-    Yields
-    ------
-    blocks : np.ndarray [shape=(m, block)]
-        ``m == chunk_blocks`` except in the last group.
-    n_valid : int
-        How many of the ``m * block`` samples are signal (the rest is padding).
-    """
-    groups = BlockGroups(block, mean=mean, chunk_blocks=chunk_blocks)
-    for piece in pieces:
-        yield from groups.push(piece)
-    yield from groups.finish()
 
 
 @dataclass
@@ -440,111 +367,6 @@ def run_coders(
                            keep_indices=keep_indices)
 
 
-@dataclass
-class _CoefficientGroup:
-    """One group of blocks, transformed: what both passes of :func:`run_coders` take.
-
-    ``coefs`` maps each basis to its active coefficients, shape (k, m); ``complete`` counts
-    the blocks wholly of signal (all but a padded last block); ``tail`` holds that padded
-    block's signal samples, mean removed (None when there is none); ``energy`` is the sum of
-    the squared samples of the complete blocks, mean removed (0 unless asked for).
-    """
-
-    coefs: dict[int, np.ndarray]
-    blocks: int
-    complete: int
-    tail: np.ndarray | None
-    energy: float
-
-
-class _CoefficientGroups:
-    """The coefficients of consecutive blocks of a signal pushed piece by piece, per basis,
-    in groups of ``chunk_blocks`` blocks.
-
-    A group that lies within one piece is transformed where it lies, without copying its
-    samples, and the mean is removed from the coefficients instead (``B (x - mean) =
-    B x - (B 1) mean``): a copy of every sample was the coder's largest cost after the
-    range coder. A group that straddles pieces is gathered into a buffer first. Either way
-    each group is transformed whole, so its coefficients do not depend on where the pieces
-    fall (a product or a sum split at a piece's edge would round differently). The last
-    block is completed with the mean.
-
-    The bases in ``centre`` take the group with the mean removed from its samples (a copy):
-    against their finest step the mean is so large that ``B x - (B 1) mean`` would lose
-    digits the measured error needs.
-    """
-
-    def __init__(self, bases: dict[int, np.ndarray], block: int, *, mean: float,
-                 chunk_blocks: int, energy: bool, centre: frozenset = frozenset()) -> None:
-        self.bases, self.block, self.mean, self.chunk = bases, block, mean, chunk_blocks
-        self.centre = centre
-        self.offsets = {key: (b.sum(axis=1) * mean)[:, np.newaxis] for key, b in bases.items()}
-        self.want_energy = energy
-        self._size = chunk_blocks * block
-        self._buffer = np.empty(0)
-        self._fill = 0
-        self._ones = np.ones(0)
-
-    def push(self, piece: np.ndarray) -> Iterator[_CoefficientGroup]:
-        """The groups the next piece (shape (k,)) completes."""
-        x = np.asarray(piece, dtype=np.float64).reshape(-1)
-        size, pos = self._size, 0
-        while pos < x.size:
-            if not self._fill and x.size - pos >= size:
-                yield self._transform(x[pos: pos + size], size)
-                pos += size
-                continue
-            if self._buffer.size < size:
-                self._buffer = np.empty(size)
-            n = min(size - self._fill, x.size - pos)
-            self._buffer[self._fill: self._fill + n] = x[pos: pos + n]
-            self._fill += n
-            pos += n
-            if self._fill == size:
-                self._fill = 0
-                yield self._transform(self._buffer, size)
-
-    def finish(self) -> Iterator[_CoefficientGroup]:
-        """The last, partly filled group (if any), its last block completed with the mean."""
-        fill, self._fill = self._fill, 0
-        if fill:
-            end = -(-fill // self.block) * self.block
-            self._buffer[fill: end] = self.mean
-            yield self._transform(self._buffer[:end], fill)
-
-    def _transform(self, x: np.ndarray, n_valid: int) -> _CoefficientGroup:
-        """The group of samples ``x`` (``n_valid`` of them signal), transformed."""
-        m, block = x.size // self.block, self.block
-        blocks = x.reshape(m, block)
-        centred = (x - self.mean).reshape(m, block) if self.centre else None
-        coefs = {}
-        for key, b in self.bases.items():
-            if key in self.centre:
-                coefs[key] = b @ centred.T
-            else:
-                coefs[key] = b @ blocks.T
-                coefs[key] -= self.offsets[key]
-        complete = n_valid // block
-        tail = None if complete == m else x[complete * block: n_valid] - self.mean
-        energy = self._centred_energy(x[: complete * block]) if self.want_energy else 0.0
-        return _CoefficientGroup(coefs, m, complete, tail, energy)
-
-    def _centred_energy(self, x: np.ndarray) -> float:
-        """``sum((x - mean)**2)`` from the sums of ``x`` and ``x**2``, without a copy; when
-        the mean is so large that those terms would cancel (more than 6 digits), from the
-        difference itself."""
-        mu, n = self.mean, x.size
-        if not mu:
-            return float(x @ x)
-        if self._ones.size < n:  # the sum as a dot product: BLAS, twice numpy's sum's speed
-            self._ones = np.ones(n)
-        energy = float(x @ x) - 2.0 * mu * float(x @ self._ones[:n]) + n * mu * mu
-        if n * mu * mu > 1e6 * max(energy, 0.0):
-            d = x - mu
-            energy = float(d @ d)
-        return energy
-
-
 class _SquaredError:
     """One coder's squared error over the complete blocks, summed on its coefficients.
 
@@ -633,11 +455,10 @@ def _run_coders(pieces, block, mean, coders, *, samples, chunk_blocks, on_decode
                        if abs(mean) > 1e4 * min(coders[k].step for k in ks))
 
     def groups(energy: bool):
-        grouper = _CoefficientGroups(bases, block, mean=mean, chunk_blocks=chunk_blocks,
-                                     energy=energy, centre=centre)
-        for piece in pieces():
-            yield from grouper.push(piece)
-        yield from grouper.finish()
+        transform = GroupTransform(bases, mean=mean, energy=energy, centre=centre)
+        for blocks, n_valid in group_blocks(pieces(), block, mean=mean,
+                                            chunk_blocks=chunk_blocks, centred=False):
+            yield transform(blocks, n_valid)
 
     def over_step(key, k, coefs):
         """Coder k's coefficients over its step, a new array it may overwrite."""

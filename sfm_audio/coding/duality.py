@@ -40,8 +40,9 @@ from ..agreement import agreement
 from ..flatness import flatness
 from ..validate import int_at_least, positive_float, positive_int
 from .adaptive import SUBBANDS, AdaptiveBlockCoder
-from .coder import MAX_RATE, SEGMENT_LENGTH_BITS, group_blocks
+from .coder import MAX_RATE, SEGMENT_LENGTH_BITS
 from .entropy import new_decoder, new_encoder
+from .groups import group_blocks
 from .quantize import dequantize
 from .shorttime import ShortTimeRD
 

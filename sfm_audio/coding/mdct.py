@@ -22,7 +22,8 @@ import numpy as np
 import scipy.fft
 
 from .._errors import ParameterError
-from .coder import CHUNK_BLOCKS, BlockCoder, CodingResult, run_coders
+from .coder import BlockCoder, CodingResult, run_coders
+from .groups import CHUNK_BLOCKS
 from .transforms import coefficient_variances, validate_block
 
 __all__ = [

@@ -21,9 +21,10 @@ import numpy as np
 
 from .. import defaults, io
 from ..threads import one_blas_thread
-from .coder import CHUNK_BLOCKS, BlockCoder, CodingResult
+from .coder import BlockCoder, CodingResult
 from .duality import FrameDuality, duality_section
 from .givens import BasisQuantizer
+from .groups import CHUNK_BLOCKS
 from .heldout import heldout_prediction
 from .mdct import run_transform_coders
 from .passes import SecondPass, file_reader, first_pass, second_pass

@@ -26,8 +26,8 @@ import numpy as np
 
 from .. import io
 from .._errors import AudioFileError
-from .coder import CHUNK_BLOCKS, BlockGroups
 from .flac import FlacEncoderError, flac_size
+from .groups import CHUNK_BLOCKS, BlockGroups
 from .heldout import SplitCovariance
 from .lossless import LosslessEstimate, pcm_width, to_pcm
 from .records import Lossless

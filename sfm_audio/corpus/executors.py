@@ -319,7 +319,7 @@ def _check_workers_start(preload: Sequence[str]) -> None:
 def _run_dask_batch(jobs: Sequence[Job]) -> list[Result]:
     """Jobs on a Dask worker: one thread as everywhere, malloc tuned while they run."""
     with malloc_tuned_while_running():
-        return [run_job(job) for job in jobs]
+        return run_batch(run_job, jobs)
 
 
 class DaskCluster:
