@@ -29,6 +29,7 @@ from typing import IO
 
 import numpy as np
 
+from . import numtext
 from ._errors import ParameterError
 from .columns import Column, frame_schema
 
@@ -90,18 +91,63 @@ def _csv_field(text: str) -> str:
 
 
 class _TextWriter:
-    """CSV and JSON Lines: one %-format per row, applied to a whole block at once.
+    """CSV and JSON Lines, a block of rows at a time.
 
-    A NaN is written as an empty CSV field or a JSON ``null``: columns that are NaN in a whole
-    block (a band above a file's Nyquist frequency) become constants of the row format; rows
-    with NaN elsewhere are written one by one.
+    Numbers are formatted by :mod:`sfm_audio.numtext`, the bytes of ``%`` a whole block at
+    once; the block falls back to ``%`` itself, one row format applied to every row, where
+    ``numtext`` cannot write a text (a file name that is not UTF-8, a time beyond 10
+    integer digits). A NaN is written as an empty CSV field or a JSON ``null`` (so is JSON's
+    inf: it has none).
     """
 
     def __init__(self, fh: IO[str], schema: list[Column], fmt: str, *, header: bool):
         self.fh, self.schema, self.fmt = fh, schema, fmt
         self._formats: dict[tuple, str] = {}
+        # the columns in runs of one kind, each run formatted at once
+        self._runs = [(kind, [i for i, _ in group]) for kind, group in itertools.groupby(
+            enumerate(schema), key=lambda item: item[1].kind)]
         if fmt == "csv" and header:
             fh.write(",".join(["file", "channel"] + [c.name for c in schema]) + "\n")
+
+    def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
+        if numeric.shape[0] == 0:
+            return
+        # JSON has no -inf (a silent file's peak_dbfs): null, as for NaN
+        gaps = np.isnan(numeric) if self.fmt == "csv" else ~np.isfinite(numeric)
+        text = self._texts(file, channel, numeric, gaps)
+        if text is None:
+            text = self._percent(file, channel, numeric, gaps)
+        self.fh.write(text)
+
+    def _texts(self, file: str, channel: Sequence[str], numeric: np.ndarray,
+               gaps: np.ndarray) -> str | None:
+        n = numeric.shape[0]
+        csv = self.fmt == "csv"
+        labels = numtext.text_slots(channel)
+        try:
+            name = (_csv_field(file) if csv else json.dumps(file)).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        if labels is None or b"\0" in name:
+            return None
+        blank = b"" if csv else b"null"
+        pieces: list = [name + b"," if csv else b'{"file": ' + name + b', "channel": "',
+                        (labels, b"")]
+        if not csv:
+            pieces.append(b'"')
+        for kind, columns in self._runs:
+            texts = numtext.format_numbers(numeric[:, columns], _TEXT_FORMAT[kind],
+                                           blank=gaps[:, columns], blank_text=blank)
+            if texts is None:
+                return None
+            if csv:
+                pieces += [b",", (texts, b",")]
+                continue
+            for j, c in enumerate(columns):
+                pieces += [f", {json.dumps(self.schema[c].name)}: ".encode(),
+                           (texts[:, :, j], b"")]
+        pieces.append(b"\n" if csv else b"}\n")
+        return numtext.join_rows(pieces, n).decode("utf-8")
 
     def _row_format(self, file: str, empty: tuple[bool, ...]) -> str:
         key = (file, empty)
@@ -120,23 +166,21 @@ class _TextWriter:
             self._formats[key] = row
         return self._formats[key]
 
-    def write(self, file: str, channel: Sequence[str], numeric: np.ndarray) -> None:
+    def _percent(self, file: str, channel: Sequence[str], numeric: np.ndarray,
+                 gaps: np.ndarray) -> str:
+        """The rows by ``%``: one row format for the block, or row by row where some rows
+        have gaps the others have not."""
         n = numeric.shape[0]
-        if n == 0:
-            return
-        # JSON has no -inf (a silent file's peak_dbfs): null, as for NaN
-        gaps = np.isnan(numeric) if self.fmt == "csv" else ~np.isfinite(numeric)
         whole = gaps.all(axis=0)
-        if (gaps != whole).any():  # NaN in some rows only: row by row
-            for i in range(n):
-                self.write(file, channel[i:i + 1], numeric[i:i + 1])
-            return
+        if (gaps != whole).any():
+            return "".join(self._percent(file, channel[i:i + 1], numeric[i:i + 1],
+                                         gaps[i:i + 1]) for i in range(n))
         kept = numeric[:, ~whole]
         cells = np.empty((n, kept.shape[1] + 1), dtype=object)
         cells[:, 0] = channel
         cells[:, 1:] = kept
         row = self._row_format(file, tuple(whole.tolist()))
-        self.fh.write((row * n) % tuple(cells.ravel().tolist()))
+        return (row * n) % tuple(cells.ravel().tolist())
 
     def close(self) -> None:
         self.fh.flush()

@@ -1,0 +1,234 @@
+"""Numbers as text, an array at a time, byte for byte as ``printf`` writes them.
+
+The CSV and JSON Lines writers format every number of a table, and Python's ``%`` takes
+about 0.2 µs a number: most of what a CSV table costs beyond extraction. Here a number's
+digits come from integer arithmetic on the whole array and its layout from masks (which
+digits stand before the point, which trailing zeros ``%g`` drops), a few array operations a
+block. Where the arithmetic cannot be sure of printf's rounding (a value within a rounding
+error of a tie or of a power of ten, an exponent beyond the exact powers of ten, inf, NaN),
+the number is formatted by ``%`` itself: every text is the bytes of ``format % value``.
+
+A text is a column of *slots*, ASCII codes with zero bytes where a slot is unused (no text
+holds a zero byte): ``(slots, n)`` arrays, which :func:`join_rows` lays out in rows, dropping
+the zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["FORMATS", "format_numbers", "join_rows", "text_slots"]
+
+#: the formats written here, as ``%`` spells them, and their slots: room for every text the
+#: arithmetic writes and for those ``%`` writes in its place (``-1.234567e+308``)
+FORMATS = {"%.7g": 23, "%.6f": 18, "%d": 17}
+
+_EXACT = np.array([10.0**k for k in range(23)])  # the powers of ten float64 holds exactly
+_DIGITS3 = np.array([int(f"{i:03d}"[::-1].encode().hex(), 16) for i in range(1000)],
+                    dtype=np.uint32)  # 3 ASCII digits of i, the first in the lowest byte
+_DIGITS4 = np.array([int(f"{i:04d}"[::-1].encode().hex(), 16) for i in range(10000)],
+                    dtype=np.uint32)
+_SLOT7 = np.arange(7, dtype=np.int8)[:, None]
+_SLOT3 = np.arange(3, dtype=np.int8)[:, None]
+_ZERO, _POINT, _MINUS, _PLUS, _E = b"0.-+e"
+
+
+def _unpack(packed: np.ndarray, out: np.ndarray) -> None:
+    """ASCII digits packed by ``_DIGITS3``/``_DIGITS4`` into the rows of ``out``."""
+    for k in range(out.shape[0]):
+        out[k] = packed >> np.uint32(8 * k)  # the cast keeps the lowest byte
+
+
+def _digits(m: np.ndarray, count: int) -> np.ndarray:
+    """The decimal digits of the non-negative integers ``m`` below ``10**count``, most
+    significant first, as ASCII codes: ``(count, len(m))``; ``count`` is 7 or 16."""
+    out = np.empty((count, m.size), dtype=np.uint8)
+    end = count
+    while end > 4 or (end == 3):
+        m, low = np.divmod(m, 1000)
+        _unpack(_DIGITS3[low], out[end - 3 : end])
+        end -= 3
+    if end:
+        _unpack(_DIGITS4[m], out[:end])
+    return out
+
+
+def _g7(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """%.7g in 23 slots: sign, 7 integer digits, point, 3 leading zeros of a fraction
+    below 0.001, 7 digits after the point, ``e±XX``; and the numbers it could not be sure
+    of (left to ``%``)."""
+    n = x.size
+    a = np.abs(x)
+    zero = a == 0
+    finite = np.isfinite(a) & ~zero
+    top, bottom = 10.0**7 - 0.5, 10.0**6 - 0.5  # the 7-digit integers round from these
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        guess = np.floor(np.log10(np.where(finite, a, 1.0))).astype(np.int16)
+        y = a * _EXACT[np.clip(6 - guess, 0, 22)]
+        big = np.flatnonzero(guess > 6)  # 8 digits or more: divided by an exact power
+        y[big] = a[big] / _EXACT[np.clip(guess[big] - 6, 0, 22)]
+        # a guess one off (log10 near a power of ten, a rounding that carries into an 8th
+        # digit): scaled again, by one exact operation
+        up, down = y >= top, y < bottom
+        exponent = guess + up - down
+        again = np.flatnonzero(up | down)
+        near_edge = np.zeros(n, dtype=bool)
+        if again.size:
+            ya = y[again]
+            near_edge[again] = (np.abs(ya - top) < 1e-6) | (np.abs(ya - bottom) < 1e-6)
+            p = 6 - exponent[again].astype(np.int64)
+            power = _EXACT[np.clip(np.abs(p), 0, 22)]
+            y[again] = np.where(p >= 0, a[again] * power, a[again] / power)
+        # y is within 1e-9 of the exact scaled value: a tie within 1e-8 is left to %
+        m = np.rint(y)
+        unsure = np.abs(y - m) > 0.5 - 1e-8
+    unsure |= near_edge | ~(y >= bottom) | ~(y < top) | (exponent < -16) | (exponent > 28)
+    unsure = (unsure | ~finite) & ~zero
+    exponent[unsure | zero] = 0
+    m[unsure | zero] = 0
+    m = m.astype(np.int32)
+    digits = _digits(m, 7)
+    kept = digits != _ZERO  # digits up to the last non-zero one: %g drops trailing zeros
+    for k in range(5, -1, -1):
+        kept[k] |= kept[k + 1]
+    sci = (exponent < -4) | (exponent >= 7)
+    small = ~sci & (exponent < 0)
+    # the last digit before the point (-1: "0." then every digit)
+    last = np.where(sci, 0, np.where(small, -1, exponent)).astype(np.int8)
+    out = np.empty((23, n), dtype=np.uint8)
+    out[0] = np.signbit(x).view(np.uint8) * _MINUS
+    np.multiply(_SLOT7 <= last, digits, out=out[1:8])
+    out[1] |= (small | zero).view(np.uint8) * _ZERO
+    np.multiply((_SLOT7 > last) & kept, digits, out=out[12:19])
+    out[8] = out[12:19].any(axis=0).view(np.uint8) * _POINT
+    np.multiply(_SLOT3 < (-1 - exponent).astype(np.int8), small.view(np.uint8) * _ZERO,
+                out=out[9:12])
+    e = sci.view(np.uint8)
+    size = np.abs(exponent).astype(np.uint8)
+    out[19] = e * _E
+    out[20] = e * (_PLUS + (exponent < 0).view(np.uint8) * (_MINUS - _PLUS))
+    out[21] = e * (_ZERO + size // 10)
+    out[22] = e * (_ZERO + size % 10)
+    return out, unsure
+
+
+def _fixed(x: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """%.6f (``decimals`` 6: sign, 10 integer digits, point, 6 decimals) or %d (0: sign,
+    16 digits); and the numbers it could not be sure of (left to ``%``, which raises for
+    ``%d`` of inf or NaN)."""
+    a = np.abs(x)
+    width = 16
+    with np.errstate(invalid="ignore", over="ignore"):
+        if decimals:
+            y = a * _EXACT[decimals]
+            # within y's rounding error of a tie: printf's exact decimal decides
+            unsure = ~(y < 2.0**43) | (np.abs(y - np.floor(y) - 0.5) <= y * 4.5e-16)
+            m = np.rint(np.where(unsure, 0.0, y)).astype(np.int64)
+            negative = np.signbit(x)
+        else:
+            unsure = ~(a < 2.0**53)
+            m = np.trunc(np.where(unsure, 0.0, a)).astype(np.int64)  # %d of a float: int()
+            negative = (m > 0) & (x < 0)
+    digits = _digits(m, width)
+    out = np.empty((1 + width + (decimals > 0), x.size), dtype=np.uint8)
+    out[0] = negative.view(np.uint8) * _MINUS
+    whole = width - decimals
+    lead = digits[:whole] != _ZERO  # leading zeros dropped, but a 0 before the point
+    lead[-1] = True
+    for k in range(1, whole):
+        lead[k] |= lead[k - 1]
+    np.multiply(lead, digits[:whole], out=out[1 : 1 + whole])
+    if decimals:
+        out[1 + whole] = _POINT
+        out[2 + whole :] = digits[whole:]
+    return out, unsure
+
+
+def format_numbers(x: np.ndarray, fmt: str, *, blank: np.ndarray | None = None,
+                   blank_text: bytes = b"") -> np.ndarray | None:
+    """Every number of ``x`` as ``fmt % number`` writes it.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(...)], float64
+    fmt : {"%.7g", "%.6f", "%d"}
+    blank : np.ndarray [shape=x.shape], bool, optional
+        Numbers written as ``blank_text`` instead (a CSV's empty field, JSON's ``null``).
+    blank_text : bytes
+
+    Returns
+    -------
+    texts : np.ndarray [shape=(slots, *x.shape)], uint8, or None
+        ASCII codes, zero where a slot is unused; slots unused by every number are left out.
+        None where a text ``%`` writes (of inf, or of a number too large for ``%.6f``'s 10
+        integer digits) does not fit the slots. ``%d`` of inf or NaN raises as ``%`` does.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.ravel()
+    if fmt == "%.7g":
+        texts, unsure = _g7(flat)
+    elif fmt == "%.6f":
+        texts, unsure = _fixed(flat, 6)
+    elif fmt == "%d":
+        texts, unsure = _fixed(flat, 0)
+    else:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    blank = np.zeros(flat.size, dtype=bool) if blank is None else np.ravel(blank)
+    slots = texts.shape[0]
+    for i in np.flatnonzero(unsure | blank):
+        text = blank_text if blank[i] else (fmt % float(flat[i])).encode("ascii")
+        if len(text) > slots:
+            return None
+        texts[:, i] = 0
+        texts[: len(text), i] = np.frombuffer(text, dtype=np.uint8)
+    texts = texts[texts.any(axis=1)]
+    return texts.reshape(texts.shape[0], *x.shape)
+
+
+def text_slots(labels: Sequence[str]) -> np.ndarray | None:
+    """Strings as slots, ``(slots, len(labels))``: UTF-8, None if one cannot be written so
+    (an unpaired surrogate, a zero byte)."""
+    position = {label: j for j, label in enumerate(dict.fromkeys(labels))}
+    index = np.array([position[label] for label in labels], dtype=np.intp)
+    try:
+        encoded = [str(label).encode("utf-8") for label in position]
+    except UnicodeEncodeError:
+        return None
+    if any(b"\0" in e for e in encoded):
+        return None
+    table = np.zeros((max(map(len, encoded), default=0), len(encoded)), dtype=np.uint8)
+    for j, e in enumerate(encoded):
+        table[: len(e), j] = np.frombuffer(e, dtype=np.uint8)
+    return table[:, index]
+
+
+def join_rows(pieces: Sequence[bytes | tuple[np.ndarray, bytes]], rows: int) -> bytes:
+    """Rows laid out from ``pieces``, their zero slots dropped.
+
+    Each piece is the same bytes in every row, or ``(texts, sep)``: ``texts`` of shape
+    ``(slots, rows)`` (one field) or ``(slots, rows, k)`` (``k`` fields, ``sep`` between them).
+    """
+    layout = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            layout.append((piece, len(piece)))
+        else:
+            texts, sep = piece
+            texts = texts.reshape(texts.shape[0], rows, 1 if texts.ndim == 2 else texts.shape[2])
+            layout.append(((texts, sep), texts.shape[2] * (texts.shape[0] + len(sep))))
+    out = np.empty((rows, sum(w for _, w in layout)), dtype=np.uint8)
+    at = 0
+    for item, w in layout:
+        if isinstance(item, bytes):
+            out[:, at : at + w] = np.frombuffer(item, dtype=np.uint8)
+        else:
+            texts, sep = item
+            slots, _, k = texts.shape
+            fields = out[:, at : at + w].reshape(rows, k, slots + len(sep))
+            fields[:, :, :slots] = texts.transpose(1, 2, 0)
+            fields[:, :, slots:] = np.frombuffer(sep, dtype=np.uint8)
+            fields[:, -1, slots:] = 0  # no separator after the last field
+        at += w
+    return out.tobytes().translate(None, b"\0")  # faster than out[out != 0]
