@@ -57,7 +57,7 @@ def _digits(m: np.ndarray, count: int) -> np.ndarray:
 
 def _g7(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """%.7g in 23 slots: sign, 7 integer digits, point, 3 leading zeros of a fraction
-    below 0.001, 7 digits after the point, ``e±XX``; and the numbers it could not be sure
+    below 0.01, 7 digits after the point, ``e±XX``; and the numbers it could not be sure
     of (left to ``%``)."""
     n = x.size
     a = np.abs(x)
@@ -70,26 +70,27 @@ def _g7(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         big = np.flatnonzero(guess > 6)  # 8 digits or more: divided by an exact power
         y[big] = a[big] / _EXACT[np.clip(guess[big] - 6, 0, 22)]
         # a guess one off (log10 near a power of ten, a rounding that carries into an 8th
-        # digit): scaled again, by one exact operation
+        # digit): scaled again, by one exact operation; every other y is in [bottom, top)
         up, down = y >= top, y < bottom
         exponent = guess + up - down
         again = np.flatnonzero(up | down)
-        near_edge = np.zeros(n, dtype=bool)
-        if again.size:
-            ya = y[again]
-            near_edge[again] = (np.abs(ya - top) < 1e-6) | (np.abs(ya - bottom) < 1e-6)
-            p = 6 - exponent[again].astype(np.int64)
-            power = _EXACT[np.clip(np.abs(p), 0, 22)]
-            y[again] = np.where(p >= 0, a[again] * power, a[again] / power)
+        ya = y[again]
+        doubtful = (np.abs(ya - top) < 1e-6) | (np.abs(ya - bottom) < 1e-6)
+        p = 6 - exponent[again].astype(np.int64)
+        power = _EXACT[np.clip(np.abs(p), 0, 22)]
+        y[again] = ya = np.where(p >= 0, a[again] * power, a[again] / power)
+        doubtful |= ~(ya >= bottom) | ~(ya < top)
         # y is within 1e-9 of the exact scaled value: a tie within 1e-8 is left to %
         m = np.rint(y)
         unsure = np.abs(y - m) > 0.5 - 1e-8
-    unsure |= near_edge | ~(y >= bottom) | ~(y < top) | (exponent < -16) | (exponent > 28)
-    unsure = (unsure | ~finite) & ~zero
-    exponent[unsure | zero] = 0
-    m[unsure | zero] = 0
-    m = m.astype(np.int32)
-    digits = _digits(m, 7)
+    unsure[again] |= doubtful
+    unsure |= np.abs(exponent - 6) > 22  # beyond the exact powers of ten
+    unsure |= ~finite
+    unsure[zero] = False
+    odd = np.flatnonzero(unsure | zero)
+    exponent[odd] = 0
+    m[odd] = 0
+    digits = _digits(m.astype(np.int32), 7)
     kept = digits != _ZERO  # digits up to the last non-zero one: %g drops trailing zeros
     for k in range(5, -1, -1):
         kept[k] |= kept[k + 1]
@@ -97,20 +98,21 @@ def _g7(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     small = ~sci & (exponent < 0)
     # the last digit before the point (-1: "0." then every digit)
     last = np.where(sci, 0, np.where(small, -1, exponent)).astype(np.int8)
-    out = np.empty((23, n), dtype=np.uint8)
+    out = np.zeros((23, n), dtype=np.uint8)
     out[0] = np.signbit(x).view(np.uint8) * _MINUS
     np.multiply(_SLOT7 <= last, digits, out=out[1:8])
     out[1] |= (small | zero).view(np.uint8) * _ZERO
     np.multiply((_SLOT7 > last) & kept, digits, out=out[12:19])
     out[8] = out[12:19].any(axis=0).view(np.uint8) * _POINT
-    np.multiply(_SLOT3 < (-1 - exponent).astype(np.int8), small.view(np.uint8) * _ZERO,
-                out=out[9:12])
-    e = sci.view(np.uint8)
-    size = np.abs(exponent).astype(np.uint8)
-    out[19] = e * _E
-    out[20] = e * (_PLUS + (exponent < 0).view(np.uint8) * (_MINUS - _PLUS))
-    out[21] = e * (_ZERO + size // 10)
-    out[22] = e * (_ZERO + size % 10)
+    # the few numbers below 0.01 or in e-notation, by index
+    tiny = np.flatnonzero(small & (exponent < -1))
+    out[9:12, tiny] = (_SLOT3 < -1 - exponent[tiny]) * _ZERO
+    e = np.flatnonzero(sci)
+    size = np.abs(exponent[e])
+    out[19, e] = _E
+    out[20, e] = np.where(exponent[e] < 0, _MINUS, _PLUS)
+    out[21, e] = _ZERO + size // 10
+    out[22, e] = _ZERO + size % 10
     return out, unsure
 
 
@@ -191,7 +193,10 @@ def text_slots(labels: Sequence[str]) -> np.ndarray | None:
     """Strings as slots, ``(slots, len(labels))``: UTF-8, None if one cannot be written so
     (an unpaired surrogate, a zero byte)."""
     position = {label: j for j, label in enumerate(dict.fromkeys(labels))}
-    index = np.array([position[label] for label in labels], dtype=np.intp)
+    if len(position) == 1:  # one channel (a mix): no index to look up
+        index = np.zeros(len(labels), dtype=np.intp)
+    else:
+        index = np.array([position[label] for label in labels], dtype=np.intp)
     try:
         encoded = [str(label).encode("utf-8") for label in position]
     except UnicodeEncodeError:
