@@ -127,12 +127,17 @@ import numpy as np
 from sfm_audio import kernel
 from sfm_audio.cli import run
 local, windows = threading.local(), {}
-def no_features(self, segment):
+def no_features(self, segment, *, floors):
     window = windows.setdefault(id(self), self.params.fft_window())
     Pf = kernel.power_frames(segment, self.params, window, power=self.power, amin=self.amin,
                              work=local.__dict__)
-    return np.zeros(Pf.shape[:-1] + (self.n_columns,)), np.zeros(Pf.shape[:-1])
-kernel.ChunkKernel.__call__ = no_features
+    frames = Pf.shape[:-1]
+    counts = kernel.FloorCounts(np.zeros(frames, dtype=np.int64),
+                                np.zeros(frames[:-1] + (Pf.shape[-1],), dtype=np.int64),
+                                np.zeros(frames[:-1], dtype=np.int64)) if floors else None
+    return np.zeros(frames + (self.n_columns,)), np.zeros(frames), counts
+# every call of the kernel (plain, or with the floor counts extract() asks for) goes here
+kernel.ChunkKernel._compute = no_features
 sys.argv = ["sfm-audio", *sys.argv[1:]]
 run()
 """

@@ -726,6 +726,25 @@ def full_scale(subtype: str) -> float:
     return 1.0 if bits is None else 1.0 - 2.0 ** (1 - bits)
 
 
+def _channel_levels(block: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Peak magnitude and samples at or beyond ``limit`` of each column of ``block`` (shape
+    (n, n_channels)), NaN propagating into the peak.
+
+    Column by column, and counted only where the block reaches ``limit`` at all: numpy's
+    reductions over ``axis=0`` of a few columns run about ten times slower (0.9 s of CPU on
+    a 10-minute stereo file, beside the 0.5 s of the whole FFT floor).
+    """
+    peak = np.empty(block.shape[1], dtype=block.dtype)
+    clipped = np.zeros(block.shape[1], dtype=np.int64)
+    for c in range(block.shape[1]):
+        column = block[:, c]
+        peak[c] = np.maximum(column.max(), -column.min())
+    if not np.all(peak < limit):  # some sample at full scale (or NaN): counted
+        for c in range(block.shape[1]):
+            clipped[c] = np.count_nonzero(np.abs(block[:, c]) >= limit)
+    return peak, clipped
+
+
 class SampleLevels:
     """Peak magnitude and samples at full scale of each source channel, per span of samples.
 
@@ -761,9 +780,7 @@ class SampleLevels:
             index = 0 if self.span is None else int(a // self.span)
             end = b if self.span is None else min(b, int(math.ceil((index + 1) * self.span)))
             end = max(end, a + 1)
-            piece = np.abs(block[a - position:end - position])
-            peak = piece.max(axis=0)
-            clipped = np.count_nonzero(piece >= self.limit, axis=0)
+            peak, clipped = _channel_levels(block[a - position:end - position], self.limit)
             if index in self.peak:
                 np.maximum(self.peak[index], peak, out=self.peak[index])
                 self.clipped[index] += clipped

@@ -310,3 +310,25 @@ def test_one_table_of_sample_widths():
                                         "int16")] == [32, 64, 8, 32, 64, 16]
     assert io.sample_bits("VORBIS") == io.sample_bits("MPEG_LAYER_III") == 0
     assert io.integer_bits("FLOAT") is None
+
+
+@pytest.mark.parametrize("channels", [1, 2, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_levels_are_the_per_column_reductions(channels, dtype):
+    """The levels a table reports (peak, clipped samples) as numpy's reductions over the
+    channel axis give them, computed column by column for speed; NaN reaches the peak."""
+    rng = np.random.default_rng(channels)
+    limit = io.full_scale("PCM_16")
+    for clip in (False, True):
+        block = np.clip(rng.standard_normal((5000, channels)) * 0.3, -0.9, 0.9).astype(dtype)
+        if clip:
+            block[rng.integers(0, 5000, 40), rng.integers(0, channels, 40)] = -1.0
+            block[rng.integers(0, 5000, 40), rng.integers(0, channels, 40)] = limit
+        peak, clipped = io._channel_levels(block, limit)
+        np.testing.assert_array_equal(peak, np.abs(block).max(axis=0))
+        np.testing.assert_array_equal(clipped, np.count_nonzero(np.abs(block) >= limit, axis=0))
+        assert peak.dtype == block.dtype and (clipped.any() == clip)
+    block[3, 0] = np.nan
+    peak, clipped = io._channel_levels(block, limit)
+    assert np.isnan(peak[0]) and not np.isnan(peak[1:]).any()
+    np.testing.assert_array_equal(clipped, np.count_nonzero(np.abs(block) >= limit, axis=0))
