@@ -21,9 +21,9 @@ import numpy as np
 
 __all__ = ["FORMATS", "format_numbers", "join_rows", "text_slots"]
 
-#: the formats written here, as ``%`` spells them, and their slots: room for every text the
-#: arithmetic writes and for those ``%`` writes in its place (``-1.234567e+308``)
-FORMATS = {"%.7g": 23, "%.6f": 18, "%d": 17}
+#: the formats written here, as ``%`` spells them, and their most slots: room for every text
+#: the arithmetic writes and for those ``%`` writes in its place (``-1.234567e+308``)
+FORMATS = {"%.7g": 20, "%.6f": 18, "%d": 17}
 
 _EXACT = np.array([10.0**k for k in range(23)])  # the powers of ten float64 holds exactly
 _DIGITS3 = np.array([int(f"{i:03d}"[::-1].encode().hex(), 16) for i in range(1000)],
@@ -35,29 +35,34 @@ _SLOT3 = np.arange(3, dtype=np.int8)[:, None]
 _ZERO, _POINT, _MINUS, _PLUS, _E = b"0.-+e"
 
 
-def _unpack(packed: np.ndarray, out: np.ndarray) -> None:
-    """ASCII digits packed by ``_DIGITS3``/``_DIGITS4`` into the rows of ``out``."""
+def _unpack(packed: np.ndarray, out: np.ndarray, skip: int = 0) -> None:
+    """ASCII digits packed by ``_DIGITS3``/``_DIGITS4`` into the rows of ``out``, the first
+    ``skip`` digits left out."""
     for k in range(out.shape[0]):
-        out[k] = packed >> np.uint32(8 * k)  # the cast keeps the lowest byte
+        out[k] = packed >> np.uint32(8 * (k + skip))  # the cast keeps the lowest byte
 
 
 def _digits(m: np.ndarray, count: int) -> np.ndarray:
-    """The decimal digits of the non-negative integers ``m`` below ``10**count``, most
-    significant first, as ASCII codes: ``(count, len(m))``; ``count`` is 7 or 16."""
+    """The ``count`` decimal digits of the non-negative integers ``m`` below ``10**count``,
+    most significant first, as ASCII codes: ``(count, len(m))``."""
     out = np.empty((count, m.size), dtype=np.uint8)
     end = count
-    while end > 4 or (end == 3):
+    while end > 4:
         m, low = np.divmod(m, 1000)
         _unpack(_DIGITS3[low], out[end - 3 : end])
         end -= 3
-    if end:
-        _unpack(_DIGITS4[m], out[:end])
+    _unpack(_DIGITS4[m], out[:end], skip=4 - end)
     return out
 
 
+def _digit_count(top: float) -> int:
+    """Digits of the integers up to ``top`` (and of ``top`` rounded up: a tie carries)."""
+    return len(str(int(top) + 1)) if top < 1e17 else 18
+
+
 def _g7(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """%.7g in 23 slots: sign, 7 integer digits, point, 3 leading zeros of a fraction
-    below 0.01, 7 digits after the point, ``e±XX``; and the numbers it could not be sure
+    """%.7g in 20 slots: sign, 7 integer digits (below 1: ``0.`` and the zeros after the
+    point), point, 7 digits after the point, ``e±XX``; and the numbers it could not be sure
     of (left to ``%``)."""
     n = x.size
     a = np.abs(x)
@@ -98,41 +103,48 @@ def _g7(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     small = ~sci & (exponent < 0)
     # the last digit before the point (-1: "0." then every digit)
     last = np.where(sci, 0, np.where(small, -1, exponent)).astype(np.int8)
-    out = np.zeros((23, n), dtype=np.uint8)
+    out = np.zeros((20, n), dtype=np.uint8)
     out[0] = np.signbit(x).view(np.uint8) * _MINUS
     np.multiply(_SLOT7 <= last, digits, out=out[1:8])
+    # below 1: "0." and the leading zeros in the integer digits' slots, which they leave
+    # empty, and the point's own slot unused
     out[1] |= (small | zero).view(np.uint8) * _ZERO
-    np.multiply((_SLOT7 > last) & kept, digits, out=out[12:19])
-    out[8] = out[12:19].any(axis=0).view(np.uint8) * _POINT
+    out[2] |= small.view(np.uint8) * _POINT
+    np.multiply((_SLOT7 > last) & kept, digits, out=out[9:16])
+    out[8] = (out[9:16].any(axis=0) & ~small).view(np.uint8) * _POINT
     # the few numbers below 0.01 or in e-notation, by index
     tiny = np.flatnonzero(small & (exponent < -1))
-    out[9:12, tiny] = (_SLOT3 < -1 - exponent[tiny]) * _ZERO
+    out[3:6, tiny] = (_SLOT3 < -1 - exponent[tiny]) * _ZERO
     e = np.flatnonzero(sci)
     size = np.abs(exponent[e])
-    out[19, e] = _E
-    out[20, e] = np.where(exponent[e] < 0, _MINUS, _PLUS)
-    out[21, e] = _ZERO + size // 10
-    out[22, e] = _ZERO + size % 10
+    out[16, e] = _E
+    out[17, e] = np.where(exponent[e] < 0, _MINUS, _PLUS)
+    out[18, e] = _ZERO + size // 10
+    out[19, e] = _ZERO + size % 10
     return out, unsure
 
 
 def _fixed(x: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
-    """%.6f (``decimals`` 6: sign, 10 integer digits, point, 6 decimals) or %d (0: sign,
-    16 digits); and the numbers it could not be sure of (left to ``%``, which raises for
-    ``%d`` of inf or NaN)."""
+    """%.6f (``decimals`` 6: sign, up to 10 integer digits, point, 6 decimals) or %d (0:
+    sign, up to 16 digits), as many digits as the largest number needs; and the numbers it
+    could not be sure of (left to ``%``, which raises for ``%d`` of inf or NaN)."""
     a = np.abs(x)
-    width = 16
     with np.errstate(invalid="ignore", over="ignore"):
         if decimals:
             y = a * _EXACT[decimals]
             # within y's rounding error of a tie: printf's exact decimal decides
-            unsure = ~(y < 2.0**43) | (np.abs(y - np.floor(y) - 0.5) <= y * 4.5e-16)
-            m = np.rint(np.where(unsure, 0.0, y)).astype(np.int64)
+            large = ~(y < 2.0**43)
+            unsure = large | (np.abs(y - np.floor(y) - 0.5) <= y * 4.5e-16)
+            m = np.rint(np.where(large, 0.0, y)).astype(np.int64)
             negative = np.signbit(x)
         else:
             unsure = ~(a < 2.0**53)
             m = np.trunc(np.where(unsure, 0.0, a)).astype(np.int64)  # %d of a float: int()
             negative = (m > 0) & (x < 0)
+    # as many digits as the largest finite number needs (those left to % included), up to
+    # 16 (%.6f: 10 before the point)
+    top = float(np.max(y if decimals else a, where=np.isfinite(a), initial=0.0))
+    width = max(decimals + 1, min(_digit_count(top), 16))
     digits = _digits(m, width)
     out = np.empty((1 + width + (decimals > 0), x.size), dtype=np.uint8)
     out[0] = negative.view(np.uint8) * _MINUS

@@ -82,6 +82,26 @@ def test_parts_join_to_the_single_write(tmp_path, fmt):
         assert joined.read_bytes() == whole.read_bytes()
 
 
+def test_text_parts_join_where_the_kernel_cannot_copy(tmp_path, monkeypatch):
+    """Without copy_file_range (an old kernel, another filesystem) the parts are copied
+    by reads and writes, to the same bytes."""
+    blocks = [("one.wav", _rows(4, 2)), ("two.wav", _rows(6, 3))]
+    parts = []
+    for k, block in enumerate(blocks):
+        parts.append(tmp_path / f"part{k}.csv")
+        _write("csv", parts[-1], [block], header=False)
+    concatenate_parts("csv", parts, tmp_path / "kernel.csv", SCHEMA)
+
+    def refuse(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr("os.copy_file_range", refuse, raising=False)
+    concatenate_parts("csv", parts, tmp_path / "copied.csv", SCHEMA)
+    _write("csv", tmp_path / "whole.csv", blocks)
+    assert (tmp_path / "kernel.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert (tmp_path / "copied.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
 def test_same_rows_same_bytes(tmp_path):
     for name in ("a.npz", "b.npz"):
         _write("npz", tmp_path / name, [("x.wav", _rows(10, 5))])
