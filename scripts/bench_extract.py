@@ -128,7 +128,9 @@ from sfm_audio import kernel
 from sfm_audio.cli import run
 local, windows = threading.local(), {}
 def no_features(self, segment, *, floors):
-    window = windows.setdefault(id(self), self.params.fft_window())
+    if id(self) not in windows:
+        windows[id(self)] = self.params.fft_window()
+    window = windows[id(self)]
     Pf = kernel.power_frames(segment, self.params, window, power=self.power, amin=self.amin,
                              work=local.__dict__)
     frames = Pf.shape[:-1]

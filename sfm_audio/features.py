@@ -315,7 +315,7 @@ def _chunks(source, options: ExtractOptions, meta: FileMeta, threads: int,
     params = options.stft_params()
     if isinstance(source, np.ndarray):
         y = source
-        if meta.readings is not None:
+        if meta.readings is not None and meta.readings.levels is not None:
             meta.readings.levels.add(0, y.T)
         if isinstance(options.channels, int):
             y = y[options.channels : options.channels + 1]
@@ -384,6 +384,7 @@ def open_features(
     *,
     threads: int = DEFAULT_THREADS,
     sr: float | None = None,
+    levels: bool = True,
 ) -> tuple[FileMeta, Iterator[FrameChunk]]:
     """Describe a file's (or an array's) feature table and return an iterator over its chunks.
 
@@ -404,6 +405,11 @@ def open_features(
     sr : float
         The rate of an array (required with one; not allowed with a path, whose rate is its
         own and which ``options.sr`` resamples).
+    levels : bool
+        Measure the peak and the clipped samples of the source as it is read
+        (``meta.readings.levels``), which a summary reports (:mod:`sfm_audio.summaries`);
+        False skips that pass over the samples where nothing reads them (a frame table,
+        :func:`extract`).
     """
     options = options or ExtractOptions()
     threads = positive_int(threads, "threads")
@@ -449,7 +455,8 @@ def open_features(
     meta = FileMeta(path, rate, n_samples, stop - first, labels, layout, list(columns), first,
                     params.hop_length, n_in, subtype, bins, options,
                     FileReadings(_sample_levels(params, rate, native, n_samples, n_in,
-                                                subtype, first, stop, options.segment)))
+                                                subtype, first, stop, options.segment)
+                                 if levels else None))
     return meta, _chunks(source, options, meta, threads)
 
 
@@ -584,13 +591,13 @@ def extract(
                           stacklevel=2)
             target_sr = sr
         opts = ExtractOptions(sr=target_sr, **options)
-        meta, chunks = open_features(source, opts, threads=threads)
+        meta, chunks = open_features(source, opts, threads=threads, levels=False)
     else:
         if target_sr is not None:
             raise ParameterError("an array is not resampled: target_sr= is for a path; give "
                                  "the array's own rate as sr=", param="target_sr")
         opts = ExtractOptions(**options)
-        meta, chunks = open_features(source, opts, threads=threads, sr=sr)
+        meta, chunks = open_features(source, opts, threads=threads, sr=sr, levels=False)
     # column-major: each column and each block of band columns is a contiguous view
     table = np.empty((len(meta.channels), len(meta.columns), meta.n_frames))
     for c in chunks:

@@ -26,10 +26,21 @@ __all__ = ["FORMATS", "format_numbers", "join_rows", "text_slots"]
 FORMATS = {"%.7g": 20, "%.6f": 18, "%d": 17}
 
 _EXACT = np.array([10.0**k for k in range(23)])  # the powers of ten float64 holds exactly
-_DIGITS3 = np.array([int(f"{i:03d}"[::-1].encode().hex(), 16) for i in range(1000)],
-                    dtype=np.uint32)  # 3 ASCII digits of i, the first in the lowest byte
-_DIGITS4 = np.array([int(f"{i:04d}"[::-1].encode().hex(), 16) for i in range(10000)],
-                    dtype=np.uint32)
+
+
+def _packed_digits(count: int) -> np.ndarray:
+    """The ``count`` ASCII digits of every integer below ``10**count``, packed into a uint32
+    with the first digit in the lowest byte."""
+    i = np.arange(10**count, dtype=np.uint32)
+    packed = np.zeros_like(i)
+    for k in range(count):
+        digit = i // np.uint32(10 ** (count - 1 - k)) % np.uint32(10)
+        packed |= (digit + np.uint32(ord("0"))) << np.uint32(8 * k)
+    return packed
+
+
+_DIGITS3 = _packed_digits(3)
+_DIGITS4 = _packed_digits(4)
 _SLOT7 = np.arange(7, dtype=np.int8)[:, None]
 _SLOT3 = np.arange(3, dtype=np.int8)[:, None]
 _ZERO, _POINT, _MINUS, _PLUS, _E = b"0.-+e"

@@ -32,12 +32,13 @@ class FileReadings:
     """What a file's chunks leave behind once all are computed.
 
     ``levels``: peak and samples at full scale per source channel (and segment), from the
-    samples as read (:class:`sfm_audio.io.SampleLevels`). ``per_bin`` (n_channels, n_bins):
+    samples as read (:class:`sfm_audio.io.SampleLevels`; None where the file was opened
+    without them, ``open_features(..., levels=False)``). ``per_bin`` (n_channels, n_bins):
     frames in which each bin of the frequency range sits at the floor ``amin``, among the
     ``sounding`` (n_channels,) frames not wholly at it.
     """
 
-    levels: io.SampleLevels
+    levels: io.SampleLevels | None
     per_bin: np.ndarray | None = None
     sounding: np.ndarray | None = None
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from . import io
+from ._errors import ParameterError
 from .columns import Column, frame_schema
 from .features import FileMeta, FrameChunk
 from .stft import frame_times
@@ -190,13 +191,23 @@ def _floor_share(floored: np.ndarray) -> float:
     return float(sounding.mean()) if sounding.size else 0.0
 
 
+def _source_levels(meta: FileMeta) -> io.SampleLevels | None:
+    """The source's levels of a file opened to be summarized (None for an array given
+    without its readings); a file opened without them cannot give a summary's levels."""
+    if meta.readings is None:
+        return None
+    if meta.readings.levels is None:
+        raise ParameterError(f"{meta.path}: a summary reports the source's levels; open it "
+                             "with open_features(..., levels=True)", param="levels")
+    return meta.readings.levels
+
+
 def source_levels(meta: FileMeta, c: int, segment_start: float | None) -> tuple[float, int]:
     """``(peak, clipped)`` of row channel ``c`` over the segment starting at
     ``segment_start`` (None: every sample read), from ``meta.readings``."""
-    readings = meta.readings
-    if readings is None or not readings.levels.peak:
+    levels = _source_levels(meta)
+    if levels is None or not levels.peak:
         return 0.0, 0
-    levels = readings.levels
     spans = levels.spans() if segment_start is None else [
         round(segment_start / meta.options.segment)]
     peaks = [levels.peak[s] for s in spans if s in levels.peak]
@@ -215,11 +226,10 @@ def _levels(meta: FileMeta, n_segments: int, first: int) -> Callable[[int, int],
     :class:`sfm_audio.io.SampleLevels`): a segment's samples are those of its own span of
     time (the samples that frames at a segment's edge reach beyond it count for no segment,
     as for a live input, whose later segments are not known yet)."""
-    readings = meta.readings
+    levels = _source_levels(meta)
     peaks = np.zeros((n_segments, meta.source_channels))
     clipped = np.zeros((n_segments, meta.source_channels), dtype=np.int64)
-    if readings is not None:
-        levels = readings.levels
+    if levels is not None:
         for span in levels.spans():
             s = span - first
             if meta.options.segment is None:

@@ -294,6 +294,27 @@ def test_level_gating_of_summaries(tmp_path):
         ExtractOptions(min_dbfs=float("nan"))
 
 
+def test_levels_are_measured_only_for_a_summary(tmp_path):
+    """The source's peak and clipped samples are a pass over every sample that only a
+    summary reads: a frame table (and extract()) skips it, to the same numbers; a summary of
+    a file opened without them is refused, not written with zeros."""
+    from sfm_audio.summaries import summary_rows
+
+    path = tmp_path / "clipped.wav"
+    y = np.clip(np.random.default_rng(4).standard_normal((8000, 2)), -1, 1)
+    sf.write(path, y, 8000, subtype="PCM_16")
+    with_levels, chunks = open_features(path, ExtractOptions(bands="octave"))
+    frames = [c.values for c in chunks]
+    assert with_levels.readings.levels.clipped[0].sum() > 0
+    without, chunks = open_features(path, ExtractOptions(bands="octave"), levels=False)
+    assert without.readings.levels is None
+    for a, b in zip(frames, [c.values for c in chunks], strict=True):
+        np.testing.assert_array_equal(a, b)
+    meta, chunks = open_features(path, ExtractOptions(bands="octave"), levels=False)
+    with pytest.raises(ParameterError, match="open_features\\(..., levels=True\\)"):
+        summary_rows(meta, chunks)
+
+
 def test_every_frame_gated_gives_empty_statistics(signals):
     meta, chunks = open_features(signals["silence"], ExtractOptions(bands=None, min_dbfs=-100.0))
     stats = summarize(meta, chunks)

@@ -54,7 +54,8 @@ def extract_file(
     columns of the whole table (default: the file's own); the file's columns must be among
     them, and the others are left empty.
     """
-    meta, chunks = open_features(path, options, threads=threads)
+    # the source's levels only where a summary reports them
+    meta, chunks = open_features(path, options, threads=threads, levels=summary)
     label = path if label is None else label
     own = table_schema(meta, summary)
     try:
