@@ -11,7 +11,9 @@ runs them (a fresh process each time), in ``--repeat`` rounds whose order rotate
   ``sfm_audio.features.extract(path, threads=1)`` over the same files and writing nothing,
   also a fresh process (interpreter start-up and imports are in both);
 * ``--scheduler`` against a local Dask cluster of N one-thread workers, N the largest
-  ``--jobs`` (started before the clock runs, as a user's cluster would already be running);
+  ``--jobs`` (started before the clock runs, as a user's cluster would already be running),
+  and its cost per file beyond the command's start-up (the 96-file run less the 24-file
+  one), against the pool's;
 * the same commands on the corpus's first 24 files.
 
 Each command runs the CLI in a small wrapper that also reports the CPU time of the command's
@@ -202,6 +204,9 @@ def main() -> int:
                 runs[("dask", fmt, top)] = cli + [str(corpus), "-o",
                                                   str(work / f"dask.{fmt}"), "--scheduler",
                                                   cluster.scheduler_address]
+                runs[("dask-small", fmt, top)] = cli + [str(small), "-o",
+                                                        str(work / f"dask-s.{fmt}"),
+                                                        "--scheduler", cluster.scheduler_address]
         walls = {key: [] for key in runs}
         cpus = {key: [] for key in runs}
         try:
@@ -234,6 +239,14 @@ def main() -> int:
                 tp = median(walls[("cmd", fmt, top)])
                 print(f"  --scheduler ({top} Dask workers) {spread(walls[('dask', fmt, top)])}"
                       f"  / pool {td / tp:.2f} (goal <= 1.2)  / floor {td / floor[top]:.2f}")
+                # what a file costs beyond the command's fixed start-up (importing distributed
+                # and connecting are paid once per command): the 96-file run less the 24-file
+                ts, tps = median(walls[("dask-small", fmt, top)]), \
+                    median(walls[("small", fmt, top)])
+                extra = opts.files - opts.small
+                print(f"    per file beyond start-up: Dask {(td - ts) / extra * 1e3:.1f} ms, "
+                      f"pool {(tp - tps) / extra * 1e3:.1f} ms: {(td - ts) / (tp - tps):.2f}; "
+                      f"start-up {ts - tps:+.2f} s over the pool's (the {opts.small}-file runs)")
             big, little = median(cpus[("cmd", fmt, top)]), median(cpus[("small", fmt, top)])
             per_file = (big - little) / (opts.files - opts.small) * 1e3
             # each round's own difference too: the spread says how far to trust the median
