@@ -4,6 +4,7 @@ from fighting the threads and processes we start."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,23 @@ __all__ = ["DEFAULT_THREADS", "one_blas_thread"]
 DEFAULT_THREADS = 2
 
 
+_controller: tuple[int, Any] | None = None
+
+
+def _pools() -> Any:
+    """threadpoolctl's view of this process's BLAS/OpenMP pools, found once and found again
+    only when modules have been imported since: finding them walks every loaded library
+    (0.3-0.5 ms), which ``threadpool_limits`` did on every call, and a pool is only loaded
+    with an extension module."""
+    global _controller
+    modules = len(sys.modules)
+    if _controller is None or _controller[0] != modules:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1]
+
+
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[Any]:
     """Run the block with BLAS/OpenMP pools limited to one thread.
@@ -23,7 +41,5 @@ def one_blas_thread() -> Iterator[Any]:
     threads do not oversubscribe the cores, and so that reductions give the same bytes in any
     process.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1) as limits:
+    with _pools().limit(limits=1) as limits:
         yield limits
