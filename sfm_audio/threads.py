@@ -29,6 +29,7 @@ def _pools() -> Any:
     if _controller is None or _controller[0] != modules:
         from threadpoolctl import ThreadpoolController
 
+        # counted after the import, which adds threadpoolctl's own modules
         _controller = (len(sys.modules), ThreadpoolController())
     return _controller[1]
 

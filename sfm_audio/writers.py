@@ -106,6 +106,8 @@ class _TextWriter:
         # the columns in runs of one kind, each run formatted at once
         self._runs = [(kind, [i for i, _ in group]) for kind, group in itertools.groupby(
             enumerate(schema), key=lambda item: item[1].kind)]
+        # JSON Lines: the text before each column's value, made once
+        self._keys = [f", {json.dumps(c.name)}: ".encode() for c in schema]
         if fmt == "csv" and header:
             fh.write(",".join(["file", "channel"] + [c.name for c in schema]) + "\n")
 
@@ -144,8 +146,7 @@ class _TextWriter:
                 pieces += [b",", (texts, b",")]
                 continue
             for j, c in enumerate(columns):
-                pieces += [f", {json.dumps(self.schema[c].name)}: ".encode(),
-                           (texts[:, :, j], b"")]
+                pieces += [self._keys[c], (texts[:, :, j], b"")]
         pieces.append(b"\n" if csv else b"}\n")
         return numtext.join_rows(pieces, n).decode("utf-8")
 
